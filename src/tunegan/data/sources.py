@@ -1,0 +1,158 @@
+"""Where pieces come from: MAESTRO, any folder of MIDI, and (in :mod:`.corpora`) more corpora.
+
+A *source* lists :class:`Piece` records (cheap: metadata only) and loads one piece
+into a :class:`symusic.Score` (done in worker processes by ``prepare``). Sources and
+pieces are plain picklable dataclasses, so listing happens once in the parent and
+loading in parallel.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+import symusic
+
+from ..errors import DataError
+from ..midi import read_midi
+
+SPLITS = ("train", "validation", "test")
+MIDI_SUFFIXES = (".mid", ".midi", ".MID", ".MIDI", ".kar")
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One piece of music in a source.
+
+    id:     unique within its source, e.g. ``"2004/xxx.midi"``
+    split:  ``train`` | ``validation`` | ``test``
+    corpus: name of the source that can load it (``maestro``, ``folder``, ``pop909``...)
+    path:   the MIDI file, when the piece is a file
+    ref:    otherwise a source-specific locator (e.g. ``"train/12"`` in a JSON file)
+    labels: per-piece labels kept for conditioning and reports
+            (genre, composer, title, key, meter, form, valence, arousal, mood...)
+    """
+
+    id: str
+    split: str
+    corpus: str
+    path: str | None = None
+    ref: str | None = None
+    labels: dict = field(default_factory=dict, hash=False, compare=False)
+
+
+def hash_split(relpath: str, *, validation: float = 0.1, test: float = 0.1) -> str:
+    """Deterministic split from a hash of the relative path (stable across machines)."""
+    h = int(hashlib.sha1(relpath.replace(os.sep, "/").encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    if h < test:
+        return "test"
+    if h < test + validation:
+        return "validation"
+    return "train"
+
+
+def file_sha1(path: str | os.PathLike) -> str:
+    h = hashlib.sha1()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Source:
+    """Base class. Subclasses set ``name`` and implement :meth:`pieces`; file-based ones reuse :meth:`load`."""
+
+    root: str
+    name: ClassVar[str] = "source"
+
+    def pieces(self) -> list[Piece]:
+        raise NotImplementedError
+
+    def load(self, piece: Piece) -> symusic.Score:
+        """Load one piece; raises :class:`~tunegan.errors.MIDIError` on a bad file."""
+        if piece.path is None:
+            raise DataError(f"{self.name}: piece {piece.id} has no file and this source has no loader for refs")
+        return read_midi(piece.path)
+
+    def fingerprint(self, piece: Piece) -> str:
+        """Content hash used to decide whether a cache can be reused."""
+        if piece.path is not None:
+            return file_sha1(piece.path)
+        return hashlib.sha1(f"{self.name}:{piece.ref}".encode()).hexdigest()
+
+    def spec(self) -> dict:
+        return {"name": self.name, "root": str(Path(self.root).resolve())}
+
+
+@dataclass(frozen=True)
+class Maestro(Source):
+    """MAESTRO v3 (or v2): the official train/validation/test split from its CSV, with composer and title."""
+
+    name: ClassVar[str] = "maestro"
+
+    def pieces(self) -> list[Piece]:
+        root = Path(self.root)
+        csvs = sorted(root.glob("maestro-v*.csv"))
+        if not csvs:
+            raise DataError(f"{root}: no maestro-v*.csv here; is this a MAESTRO folder?")
+        out = []
+        with open(csvs[0], newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                path = root / row["midi_filename"]
+                if not path.exists():
+                    continue
+                out.append(Piece(
+                    id=row["midi_filename"], split=row["split"], corpus=self.name, path=str(path),
+                    labels={"genre": "classical", "composer": row["canonical_composer"],
+                            "title": row["canonical_title"], "year": int(row["year"]),
+                            "duration": float(row["duration"])},
+                ))
+        return out
+
+
+@dataclass(frozen=True)
+class MidiFolder(Source):
+    """Any folder of MIDI files, searched recursively; split by a hash of each relative path."""
+
+    name: ClassVar[str] = "folder"
+
+    def pieces(self) -> list[Piece]:
+        root = Path(self.root)
+        if not root.is_dir():
+            raise DataError(f"{root}: no such folder")
+        out = []
+        for p in sorted(root.rglob("*")):
+            if p.is_file() and p.suffix in MIDI_SUFFIXES:
+                rel = p.relative_to(root).as_posix()
+                out.append(Piece(id=rel, split=hash_split(rel), corpus=self.name, path=str(p), labels={}))
+        return out
+
+
+SOURCES: dict[str, type[Source]] = {"maestro": Maestro, "folder": MidiFolder}
+
+
+def register_source(cls: type[Source]) -> type[Source]:
+    """Class decorator used by :mod:`.corpora` to add a source by its ``name``."""
+    SOURCES[cls.name] = cls
+    return cls
+
+
+def open_source(spec: str) -> Source:
+    """``"maestro:PATH"``, ``"pop909:PATH"``, ``"folder:PATH"``, or a bare PATH (MAESTRO if it has
+    its CSV, else a folder of MIDI)."""
+    from . import corpora  # noqa: F401  (registers the other corpora)
+
+    if ":" in spec and spec.split(":", 1)[0] in SOURCES:
+        kind, root = spec.split(":", 1)
+        return SOURCES[kind](root)
+    root = Path(spec)
+    if not root.exists():
+        raise DataError(f"{spec}: no such file or folder")
+    if list(root.glob("maestro-v*.csv")):
+        return Maestro(str(root))
+    return MidiFolder(str(root))
