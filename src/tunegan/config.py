@@ -1,0 +1,122 @@
+"""Typed configs, validated on construction, saved in every checkpoint.
+
+A bad value raises :class:`~tunegan.errors.ConfigError` naming the field and the value,
+e.g. ``GeneratorConfig.hidden_size must be >= 1 (received 0)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+from .errors import ConfigError
+
+
+class _Config:
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        known = {f.name for f in fields(cls)}
+        extra = set(d) - known
+        if extra:
+            raise ConfigError(f"{cls.__name__}: unknown field(s) {sorted(extra)}")
+        return cls(**d)
+
+    def _check(self, name: str, ok: bool, expected: str) -> None:
+        if not ok:
+            raise ConfigError(f"{type(self).__name__}.{name} must be {expected} (received {getattr(self, name)!r})")
+
+
+@dataclass(frozen=True)
+class GeneratorConfig(_Config):
+    """LSTM generator. Paper size: vocab 89, embedding 128, one LSTM layer of 256 units."""
+
+    vocab_size: int = 89      # from the tokenizer (pitch: 88 keys + padding)
+    embed_dim: int = 128      # embedding width ("latent_dim" in the paper)
+    hidden_size: int = 256    # LSTM units
+    num_layers: int = 1       # stacked LSTM layers
+    dropout: float = 0.0      # between LSTM layers and before the output layer
+    num_conditions: int = 0   # size of the keyword vocabulary for conditioning (0 = unconditioned)
+
+    def __post_init__(self):
+        self._check("vocab_size", isinstance(self.vocab_size, int) and self.vocab_size >= 2, "an integer >= 2")
+        self._check("embed_dim", isinstance(self.embed_dim, int) and self.embed_dim >= 1, "an integer >= 1")
+        self._check("hidden_size", isinstance(self.hidden_size, int) and self.hidden_size >= 1, "an integer >= 1")
+        self._check("num_layers", isinstance(self.num_layers, int) and 1 <= self.num_layers <= 8, "an integer within 1 and 8")
+        self._check("dropout", 0.0 <= self.dropout < 1.0, "within [0, 1)")
+        self._check("num_conditions", isinstance(self.num_conditions, int) and self.num_conditions >= 0, "an integer >= 0")
+
+
+@dataclass(frozen=True)
+class DiscriminatorConfig(_Config):
+    """PatchGAN discriminator: Conv1D ("same" padding) + LeakyReLU, global average pool, dense."""
+
+    vocab_size: int = 89      # input features per step (one-hot or softmax over the vocabulary)
+    channels: int = 64        # Conv1D filters
+    kernel_size: int = 5      # patch width in tokens
+    num_layers: int = 1       # stacked conv layers (the paper: 1)
+    negative_slope: float = 0.2  # LeakyReLU slope
+    num_conditions: int = 0   # keyword vocabulary for a projection discriminator (0 = unconditioned)
+
+    def __post_init__(self):
+        self._check("vocab_size", isinstance(self.vocab_size, int) and self.vocab_size >= 2, "an integer >= 2")
+        self._check("channels", isinstance(self.channels, int) and self.channels >= 1, "an integer >= 1")
+        self._check("kernel_size", isinstance(self.kernel_size, int) and self.kernel_size >= 1 and self.kernel_size % 2 == 1,
+                    "an odd integer >= 1")
+        self._check("num_layers", isinstance(self.num_layers, int) and 1 <= self.num_layers <= 8, "an integer within 1 and 8")
+        self._check("negative_slope", 0.0 <= self.negative_slope < 1.0, "within [0, 1)")
+        self._check("num_conditions", isinstance(self.num_conditions, int) and self.num_conditions >= 0, "an integer >= 0")
+
+
+MODES = ("paper", "mle", "gan")
+
+
+@dataclass(frozen=True)
+class TrainConfig(_Config):
+    """Training run. ``mode``: ``paper`` (the published GAN step), ``mle`` (teacher forcing),
+    ``gan`` (MLE pretraining, then Gumbel-softmax adversarial fine-tuning)."""
+
+    mode: str = "mle"
+    epochs: int = 10                # passes over the data (gan: total, including pretraining)
+    pretrain_epochs: int = 5        # gan only: MLE epochs before the adversarial phase
+    batch_size: int = 64
+    seq_len: int = 64               # tokens per training sequence (the paper: 64)
+    crops: int = 0                  # > 0: draw this many random crops per epoch instead of fixed windows
+    steps_per_epoch: int = 0        # > 0: stop each epoch after this many steps (quick runs)
+    lr: float = 1e-3                # generator Adam learning rate
+    d_lr: float = 1e-4              # discriminator Adam learning rate
+    betas: tuple[float, float] = (0.9, 0.999)
+    grad_clip: float = 1.0          # max gradient norm (0 = off)
+    mle_weight: float = 1.0         # gan: weight of the MLE term in the generator loss
+    adv_weight: float = 0.1         # gan: weight of the adversarial term
+    gumbel_tau: float = 1.0         # gan: Gumbel-softmax temperature
+    adv_prefix: int = 16            # gan: real tokens given before the generator samples
+    adv_len: int = 48               # gan: tokens the generator samples per adversarial sequence
+    d_steps: int = 1                # discriminator steps per generator step
+    max_transpose: int = 0          # augmentation: random transposition up to +-N semitones
+    time_stretch: float = 0.0       # augmentation: random time stretch +-fraction (performance only)
+    val_batches: int = 50           # validation batches for the per-epoch NLL (0 = whole split)
+    seed: int = 0
+    threads: int = 0                # torch threads (0 = all cores, 1 per rank under torchrun)
+    num_workers: int = 0            # DataLoader workers
+    log_every: int = 10             # steps between progress updates
+    keep_checkpoints: int = 2       # step checkpoints kept besides 'best'
+
+    def __post_init__(self):
+        self._check("mode", self.mode in MODES, f"one of {', '.join(MODES)}")
+        for name in ("epochs", "batch_size", "seq_len", "d_steps", "log_every", "keep_checkpoints"):
+            self._check(name, isinstance(getattr(self, name), int) and getattr(self, name) >= 1, "an integer >= 1")
+        for name in ("pretrain_epochs", "crops", "steps_per_epoch", "max_transpose", "val_batches", "threads",
+                     "num_workers", "seed"):
+            self._check(name, isinstance(getattr(self, name), int) and getattr(self, name) >= 0, "an integer >= 0")
+        self._check("pretrain_epochs", self.mode != "gan" or self.pretrain_epochs < self.epochs,
+                    f"< epochs ({self.epochs}) in gan mode")
+        for name in ("lr", "d_lr", "gumbel_tau"):
+            self._check(name, getattr(self, name) > 0, "> 0")
+        for name in ("grad_clip", "mle_weight", "adv_weight"):
+            self._check(name, getattr(self, name) >= 0, ">= 0")
+        self._check("adv_prefix", self.adv_prefix >= 1, ">= 1")
+        self._check("adv_len", self.adv_len >= 2, ">= 2")
+        self._check("time_stretch", 0 <= self.time_stretch < 0.5, "within [0, 0.5)")
+        object.__setattr__(self, "betas", tuple(self.betas))

@@ -1,0 +1,130 @@
+"""Reading a token cache: memmapped splits, fixed windows (the paper) and random crops.
+
+Nothing here holds a corpus in Python lists: token arrays are ``np.memmap`` views, and a
+batch copies only the windows it needs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ..errors import DataError
+from ..tokenizers import Tokenizer, tokenizer_from_state
+from .prepare import MANIFEST, TOKEN_DTYPE
+
+
+class SplitData:
+    """One split of a cache. ``tokens``: memmap ``(n_tokens,)`` uint16; ``offsets``: ``(n_pieces+1,)``."""
+
+    def __init__(self, root: Path, split: str):
+        path = root / f"{split}.tokens.u16"
+        self.offsets = np.load(root / f"{split}.offsets.npy")
+        self.pieces = np.load(root / f"{split}.pieces.npy")
+        n = int(self.offsets[-1])
+        self.tokens = np.memmap(path, dtype=TOKEN_DTYPE, mode="r", shape=(n,)) if n else np.zeros(0, TOKEN_DTYPE)
+
+    def __len__(self) -> int:
+        return len(self.pieces)
+
+    @property
+    def n_tokens(self) -> int:
+        return int(self.offsets[-1])
+
+    def piece(self, i: int) -> np.ndarray:
+        return np.asarray(self.tokens[self.offsets[i]:self.offsets[i + 1]], dtype=np.int64)
+
+
+class TokenCache:
+    """A prepared cache folder (see :func:`tunegan.data.prepare.prepare`)."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        mpath = self.root / MANIFEST
+        if not mpath.exists():
+            raise DataError(f"{self.root}: not a token cache (no {MANIFEST}); run 'tunegan prepare' first")
+        self.manifest = json.loads(mpath.read_text())
+        self.tokenizer: Tokenizer = tokenizer_from_state(self.manifest["tokenizer"])
+        self._splits: dict[str, SplitData] = {}
+
+    def split(self, name: str) -> SplitData:
+        if name not in self._splits:
+            if name not in self.manifest["counts"]:
+                raise DataError(f"{self.root}: no split '{name}' (have {', '.join(self.manifest['counts'])})")
+            self._splits[name] = SplitData(self.root, name)
+        return self._splits[name]
+
+    def piece_labels(self, split: str) -> list[dict]:
+        rows = self.manifest["pieces"]
+        return [rows[i].get("labels", {}) | {"corpus": rows[i]["corpus"]} for i in self.split(split).pieces]
+
+
+class WindowDataset(Dataset):
+    """Non-overlapping windows over a split's token stream (the paper's training data).
+
+    Item ``i`` is ``(x, y)``, both int64 of shape ``(seq_len,)``, with ``y`` = ``x`` shifted by one.
+    Windows may span piece boundaries; the BOS between pieces tells the model where one ends.
+    """
+
+    def __init__(self, data: SplitData, seq_len: int, *, tokenizer: Tokenizer | None = None,
+                 max_transpose: int = 0, seed: int = 0):
+        self.data, self.seq_len = data, seq_len
+        self.n = max(0, (data.n_tokens - 1) // seq_len)
+        self.tokenizer, self.max_transpose, self.seed = tokenizer, max_transpose, seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int):
+        s = i * self.seq_len
+        w = np.asarray(self.data.tokens[s:s + self.seq_len + 1], dtype=np.int64)
+        if self.max_transpose and self.tokenizer is not None:
+            rng = np.random.default_rng((self.seed, self.epoch, i))
+            w = self.tokenizer.augment(w, rng, max_transpose=self.max_transpose)
+        w = torch.from_numpy(w)
+        return w[:-1], w[1:]
+
+
+class CropDataset(Dataset):
+    """Random crops of ``seq_len + 1`` tokens, drawn within pieces (long-sequence training).
+
+    One epoch draws ``n_crops`` crops. A piece is chosen with probability proportional to its
+    length, times an optional per-piece weight (for balancing corpora); a piece shorter than the
+    crop is taken whole and padded with ``pad_id`` (the loss ignores padding). Crops are
+    deterministic given (seed, epoch, index), so every DDP rank can draw its share independently.
+    """
+
+    def __init__(self, data: SplitData, seq_len: int, *, n_crops: int, tokenizer: Tokenizer,
+                 piece_weights: np.ndarray | None = None, max_transpose: int = 0,
+                 time_stretch: float = 0.0, seed: int = 0):
+        if len(data) == 0:
+            raise DataError("cannot crop from an empty split")
+        self.data, self.seq_len, self.n_crops = data, seq_len, n_crops
+        self.tokenizer, self.max_transpose, self.time_stretch, self.seed = tokenizer, max_transpose, time_stretch, seed
+        lengths = np.diff(data.offsets).astype(np.float64)
+        w = lengths if piece_weights is None else lengths * piece_weights
+        self.p = w / w.sum()
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return self.n_crops
+
+    def __getitem__(self, i: int):
+        rng = np.random.default_rng((self.seed, self.epoch, i))
+        k = int(rng.choice(len(self.p), p=self.p))
+        a, b = int(self.data.offsets[k]), int(self.data.offsets[k + 1])
+        L = self.seq_len + 1
+        start = a if b - a <= L else int(rng.integers(a, b - L + 1))
+        w = np.asarray(self.data.tokens[start:min(b, start + L)], dtype=np.int64)
+        if self.max_transpose or self.time_stretch:
+            w = self.tokenizer.augment(w, rng, max_transpose=self.max_transpose, time_stretch=self.time_stretch)
+        if len(w) < L:
+            w = np.concatenate([w, np.full(L - len(w), self.tokenizer.pad_id, dtype=np.int64)])
+        w = torch.from_numpy(w)
+        return w[:-1], w[1:]

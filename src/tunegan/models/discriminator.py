@@ -1,0 +1,45 @@
+"""PatchGAN discriminator over token sequences.
+
+Input ``(batch, time, vocab)`` one-hot (real) or softmax/one-hot samples (generated); a single
+``(time, vocab)`` sequence gets a batch dimension. Conv1D with "same" padding + LeakyReLU scores
+local patches; global average pooling over time averages the patch features; a dense layer gives
+one logit per sequence. ``forward`` returns the logit (the loss applies the sigmoid stably);
+:meth:`prob` returns the published sigmoid output.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from ..config import DiscriminatorConfig
+
+
+class PatchDiscriminator(nn.Module):
+    def __init__(self, config: DiscriminatorConfig):
+        super().__init__()
+        self.config = config
+        c = config
+        layers: list[nn.Module] = []
+        width = c.vocab_size
+        for _ in range(c.num_layers):
+            layers += [nn.Conv1d(width, c.channels, c.kernel_size, padding="same"), nn.LeakyReLU(c.negative_slope)]
+            width = c.channels
+        self.conv = nn.Sequential(*layers)
+        self.out = nn.Linear(c.channels, 1)
+        if c.num_conditions:  # projection discriminator (Miyato & Koyama 2018)
+            self.cond_embed = nn.EmbeddingBag(c.num_conditions + 1, c.channels, mode="sum", padding_idx=0)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        """x: ``(batch, time, vocab)`` or ``(time, vocab)`` -> logits ``(batch,)``."""
+        if x.dim() == 2:
+            x = x.unsqueeze(0)
+        h = self.conv(x.transpose(1, 2)).mean(dim=2)  # global average pooling over time
+        logit = self.out(h).squeeze(-1)
+        if cond is not None and self.config.num_conditions:
+            logit = logit + (self.cond_embed(cond) * h).sum(-1)
+        return logit
+
+    def prob(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        """Probability that each sequence is real, ``(batch,)`` in [0, 1]."""
+        return torch.sigmoid(self.forward(x, cond))

@@ -1,0 +1,70 @@
+"""LSTM generator: Embedding(V -> E) -> LSTM(H, full sequence out) -> Linear(H -> V).
+
+``forward`` returns logits; the softmax of the published design is applied by the loss
+(cross-entropy), by the sampler, and by :meth:`LSTMGenerator.probs`.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..config import GeneratorConfig
+
+State = tuple[torch.Tensor, torch.Tensor]
+
+
+class LSTMGenerator(nn.Module):
+    def __init__(self, config: GeneratorConfig):
+        super().__init__()
+        self.config = config
+        c = config
+        self.embed = nn.Embedding(c.vocab_size, c.embed_dim)
+        self.lstm = nn.LSTM(c.embed_dim, c.hidden_size, num_layers=c.num_layers, batch_first=True,
+                            dropout=c.dropout if c.num_layers > 1 else 0.0)
+        self.drop = nn.Dropout(c.dropout)
+        self.head = nn.Linear(c.hidden_size, c.vocab_size)
+        if c.num_conditions:
+            # keyword embeddings (bag of keywords) set the initial LSTM state and bias every input step
+            self.cond_embed = nn.EmbeddingBag(c.num_conditions + 1, c.embed_dim, mode="sum", padding_idx=0)
+            self.cond_to_state = nn.Linear(c.embed_dim, 2 * c.num_layers * c.hidden_size)
+
+    def initial_state(self, cond: torch.Tensor | None, batch: int) -> State | None:
+        """``cond``: int64 ``(batch, n_keywords)`` keyword ids (0 = none) -> LSTM ``(h, c)``, or None."""
+        if cond is None or not self.config.num_conditions:
+            return None
+        e = self.cond_embed(cond)
+        s = torch.tanh(self.cond_to_state(e)).view(batch, 2, self.config.num_layers, self.config.hidden_size)
+        return s[:, 0].transpose(0, 1).contiguous(), s[:, 1].transpose(0, 1).contiguous()
+
+    def forward(self, tokens: torch.Tensor, state: State | None = None, cond: torch.Tensor | None = None):
+        """tokens: int64 ``(batch, time)`` -> logits ``(batch, time, vocab)``, new LSTM state."""
+        return self._run(self.embed(tokens), state, cond)
+
+    def forward_soft(self, onehots: torch.Tensor, state: State | None = None, cond: torch.Tensor | None = None):
+        """Same as :meth:`forward` for (relaxed) one-hot inputs ``(batch, time, vocab)``: lets
+        gradients flow through sampled tokens (straight-through Gumbel-softmax)."""
+        return self._run(onehots @ self.embed.weight, state, cond)
+
+    def _run(self, x: torch.Tensor, state: State | None, cond: torch.Tensor | None):
+        if cond is not None and self.config.num_conditions:
+            x = x + self.cond_embed(cond).unsqueeze(1)
+            if state is None:
+                state = self.initial_state(cond, x.shape[0])
+        out, state = self.lstm(x, state)
+        return self.head(self.drop(out)), state
+
+    def probs(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Softmax over the vocabulary, ``(batch, time, vocab)`` — the paper's output layer."""
+        return F.softmax(self.forward(tokens)[0], dim=-1)
+
+    @staticmethod
+    def expected_num_params(c: GeneratorConfig) -> int:
+        """Parameter count by formula (unconditioned): embedding + LSTM layers + dense head.
+
+        LSTM layer l with input width I: 4H(I + H) weights + 8H biases (PyTorch keeps two bias vectors).
+        """
+        V, E, H, L = c.vocab_size, c.embed_dim, c.hidden_size, c.num_layers
+        lstm = sum(4 * H * ((E if l == 0 else H) + H) + 8 * H for l in range(L))
+        return V * E + lstm + H * V + V

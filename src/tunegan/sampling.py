@@ -1,0 +1,84 @@
+"""Sampling from a generator: the LSTM state is carried from step to step (the prefix is run once).
+
+``temperature`` divides the logits (0 = always the most likely token); ``top_k`` keeps the k most
+likely tokens; ``top_p`` keeps the smallest set whose probability reaches p (nucleus sampling).
+With keyword conditioning, ``guidance`` mixes conditional and unconditional logits:
+``uncond + guidance * (cond - uncond)`` (1 = plain conditional, > 1 = stronger style).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .models import LSTMGenerator
+
+
+def filter_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:
+    """``(batch, vocab)`` logits -> logits with excluded tokens at ``-inf``, scaled by temperature."""
+    if temperature <= 0:
+        keep = logits.argmax(-1, keepdim=True)
+        return torch.full_like(logits, float("-inf")).scatter(-1, keep, 0.0)
+    logits = logits / temperature
+    if top_k and top_k < logits.shape[-1]:
+        kth = torch.topk(logits, top_k, dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p < 1.0:
+        sorted_logits, idx = torch.sort(logits, descending=True, dim=-1)
+        cum = torch.softmax(sorted_logits, -1).cumsum(-1)
+        drop = cum - torch.softmax(sorted_logits, -1) >= top_p  # keep the first token that crosses p
+        sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
+        logits = torch.full_like(logits, float("-inf")).scatter(-1, idx, sorted_logits)
+    return logits
+
+
+class TokenStream:
+    """Feeds ``prime`` (int64 ``(batch, P)``, P >= 1) once, then hands out tokens on demand,
+    carrying the LSTM state (and, with guidance, the unconditional state) between calls."""
+
+    @torch.no_grad()
+    def __init__(self, generator: LSTMGenerator, prime: torch.Tensor, *, cond: torch.Tensor | None = None,
+                 guidance: float = 1.0):
+        generator.eval()
+        self.g, self.cond, self.guidance = generator, cond, guidance
+        self.use_guidance = cond is not None and guidance != 1.0
+        logits, self.state = generator(prime, cond=cond)
+        self.last = logits[:, -1]
+        if self.use_guidance:
+            u, self.u_state = generator(prime)
+            self.u_last = u[:, -1]
+
+    @torch.no_grad()
+    def take(self, steps: int, *, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
+             forbid: list[int] | None = None, allowed_mask: torch.Tensor | None = None,
+             rng: torch.Generator | None = None) -> torch.Tensor:
+        """Sample ``steps`` more tokens -> int64 ``(batch, steps)``.
+
+        forbid:       token ids never sampled (e.g. padding).
+        allowed_mask: optional bool ``(vocab,)``; tokens outside it are never sampled (e.g. a key's scale).
+        """
+        out = torch.empty(self.last.shape[0], steps, dtype=torch.long)
+        block = torch.zeros(self.last.shape[-1], dtype=torch.bool)
+        if forbid:
+            block[list(forbid)] = True
+        if allowed_mask is not None:
+            block |= ~allowed_mask
+        for t in range(steps):
+            last = self.last
+            if self.use_guidance:
+                last = self.u_last + self.guidance * (last - self.u_last)
+            last = last.masked_fill(block, float("-inf"))
+            probs = torch.softmax(filter_logits(last, temperature, top_k, top_p), -1)
+            nxt = torch.multinomial(probs, 1, generator=rng)
+            out[:, t] = nxt[:, 0]
+            logits, self.state = self.g(nxt, self.state, cond=self.cond)
+            self.last = logits[:, -1]
+            if self.use_guidance:
+                u, self.u_state = self.g(nxt, self.u_state)
+                self.u_last = u[:, -1]
+        return out
+
+
+def sample(generator: LSTMGenerator, prime: torch.Tensor, steps: int, *, cond: torch.Tensor | None = None,
+           guidance: float = 1.0, **kw) -> torch.Tensor:
+    """Continue ``prime`` ``(batch, P)`` by ``steps`` tokens -> ``(batch, steps)``; see :meth:`TokenStream.take`."""
+    return TokenStream(generator, prime, cond=cond, guidance=guidance).take(steps, **kw)

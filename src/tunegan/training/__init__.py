@@ -1,0 +1,1 @@
+"""Training: the adversarial update in one object, the loop in a trainer."""

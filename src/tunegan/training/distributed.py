@@ -1,0 +1,69 @@
+"""Process-group set-up for ``torchrun`` (DDP-style data parallelism on CPU with gloo).
+
+State is explicit: :class:`DistInfo` is passed around; nothing global. Gradients are averaged
+with :func:`average_gradients` after each backward, which works for every way our modules are
+called (including the Gumbel rollout that calls ``forward_soft``), unlike a DDP wrapper that
+only hooks ``forward``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    rank: int = 0
+    world_size: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def init_distributed() -> DistInfo:
+    """Join the process group when started by ``torchrun`` (``WORLD_SIZE`` > 1), else single process."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return DistInfo()
+    if not dist.is_initialized():
+        dist.init_process_group("gloo")
+    return DistInfo(dist.get_rank(), dist.get_world_size())
+
+
+def set_threads(threads: int, info: DistInfo) -> int:
+    """Set torch's intra-op threads: explicit value, else one per rank under torchrun, else all cores.
+    ``TUNEGAN_THREADS`` overrides."""
+    env = os.environ.get("TUNEGAN_THREADS")
+    n = int(env) if env else threads or (1 if info.world_size > 1 else (os.cpu_count() or 1))
+    torch.set_num_threads(max(1, n))
+    return n
+
+
+def average_gradients(module: torch.nn.Module, info: DistInfo) -> None:
+    if info.world_size <= 1:
+        return
+    for p in module.parameters():
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+        dist.all_reduce(p.grad, op=dist.ReduceOp.SUM)
+        p.grad /= info.world_size
+
+
+def all_mean(values: dict[str, float], info: DistInfo) -> dict[str, float]:
+    """Average a dict of floats across ranks (for logging and validation)."""
+    if info.world_size <= 1 or not values:
+        return values
+    keys = sorted(values)
+    t = torch.tensor([values[k] for k in keys], dtype=torch.float64)
+    dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    return {k: float(v) / info.world_size for k, v in zip(keys, t.tolist())}
+
+
+def barrier(info: DistInfo) -> None:
+    if info.world_size > 1:
+        dist.barrier()

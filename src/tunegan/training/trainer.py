@@ -1,0 +1,284 @@
+"""The training loop. It does not know which tokenizer it trains on: it reads vocabulary size,
+padding and BOS ids from the cache, and the adversarial update from :mod:`.adversarial`.
+
+Modes (``TrainConfig.mode``):
+
+* ``paper``: the published step: the generator maps random token noise to softmax sequences,
+  the PatchGAN judges real one-hot vs generated softmax; BCE losses, Adam for both.
+* ``mle``: teacher-forced next-token cross-entropy for the generator alone.
+* ``gan``: ``pretrain_epochs`` of MLE, then each step: roll the generator out from a real prefix
+  with straight-through Gumbel-softmax samples, step the discriminator on real vs sampled one-hot
+  sequences, and train the generator on ``mle_weight * CE + adv_weight * BCE(D(fake), 1)``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, DistributedSampler
+
+from ..checkpoint import load_checkpoint, save_checkpoint
+from ..config import DiscriminatorConfig, GeneratorConfig, TrainConfig
+from ..data.dataset import CropDataset, TokenCache, WindowDataset
+from ..errors import CheckpointError, ConfigError, DataError
+from ..models import LSTMGenerator, PatchDiscriminator
+from .adversarial import AdversarialLoss, gumbel_rollout, paper_fakes
+from .distributed import DistInfo, all_mean, average_gradients, barrier, init_distributed, set_threads
+
+
+def sequence_nll(generator: nn.Module, x: torch.Tensor, y: torch.Tensor, pad_id: int, cond=None) -> torch.Tensor:
+    """Mean next-token cross-entropy in nats over non-padding targets."""
+    logits, _ = generator(x, cond=cond)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=pad_id)
+
+
+class Trainer:
+    """Train a generator (and discriminator) on a token cache, writing checkpoints to ``out_dir``.
+
+    ``extra_meta`` is stored in every checkpoint (e.g. data licence, keyword vocabulary).
+    ``piece_weights`` (per train piece) balances corpora when ``crops`` sampling is used.
+    """
+
+    def __init__(self, config: TrainConfig, cache: TokenCache | str | Path, out_dir: str | Path, *,
+                 generator_config: GeneratorConfig | None = None,
+                 discriminator_config: DiscriminatorConfig | None = None,
+                 resume: bool = False, extra_meta: dict | None = None,
+                 piece_weights: np.ndarray | None = None, cond_fn=None, console=None, quiet: bool = False):
+        self.cfg = config
+        self.cache = cache if isinstance(cache, TokenCache) else TokenCache(cache)
+        self.tok = self.cache.tokenizer
+        self.out = Path(out_dir)
+        self.dist: DistInfo = init_distributed()
+        self.threads = set_threads(config.threads, self.dist)
+        self.quiet = quiet or not self.dist.is_main
+        self.console = console
+        self.extra_meta = dict(extra_meta or {})
+        self.cond_fn = cond_fn  # optional: (split, piece_index_batch) -> keyword ids; see conditioning
+
+        V = self.tok.vocab_size
+        gcfg = generator_config or GeneratorConfig(vocab_size=V)
+        dcfg = discriminator_config or DiscriminatorConfig(vocab_size=V)
+        for name, c in (("generator", gcfg), ("discriminator", dcfg)):
+            if c.vocab_size != V:
+                raise ConfigError(f"{name} vocab_size {c.vocab_size} does not match the cache's tokenizer "
+                                  f"'{self.tok.name}' ({V} tokens)")
+        self.step, self.epoch, self.best_val = 0, 0, math.inf
+        resume_state = None
+        if resume:
+            try:
+                ck = load_checkpoint(self.out, which="latest", with_train_state=True)
+            except CheckpointError:
+                ck = None
+            if ck is not None:
+                if ck.tokenizer.state() != self.tok.state():
+                    raise CheckpointError(f"{self.out}: checkpoint tokenizer differs from the cache's; cannot resume")
+                gcfg = ck.generator.config
+                dcfg = ck.discriminator.config if ck.discriminator is not None else dcfg
+                resume_state = ck
+        self._seed_everything(config.seed + self.dist.rank)
+        self.generator = LSTMGenerator(gcfg)
+        self.discriminator = PatchDiscriminator(dcfg)
+        self.g_opt = torch.optim.Adam(self.generator.parameters(), lr=config.lr, betas=config.betas)
+        self.d_opt = torch.optim.Adam(self.discriminator.parameters(), lr=config.d_lr, betas=config.betas)
+        self.adv = AdversarialLoss(self.discriminator, self.d_opt, config.grad_clip)
+        if resume_state is not None:
+            self._restore(resume_state)
+
+        train = self.cache.split("train")
+        if len(train) == 0:
+            raise DataError(f"{self.cache.root}: the train split is empty")
+        if config.crops:
+            self.train_ds = CropDataset(train, config.seq_len, n_crops=config.crops, tokenizer=self.tok,
+                                        piece_weights=piece_weights, max_transpose=config.max_transpose,
+                                        time_stretch=config.time_stretch, seed=config.seed)
+        else:
+            self.train_ds = WindowDataset(train, config.seq_len, tokenizer=self.tok,
+                                          max_transpose=config.max_transpose, seed=config.seed)
+        if len(self.train_ds) < 1:
+            raise DataError(f"{self.cache.root}: the train split has fewer than {config.seq_len + 1} tokens")
+        self.sampler = DistributedSampler(self.train_ds, num_replicas=self.dist.world_size, rank=self.dist.rank,
+                                          shuffle=True, seed=config.seed, drop_last=False)
+        val = self.cache.split("validation")
+        self.val_ds = WindowDataset(val, config.seq_len) if val.n_tokens > config.seq_len else None
+        self.log_path = self.out / "log.jsonl"
+
+    # -- state ---------------------------------------------------------------------------------
+    @staticmethod
+    def _seed_everything(seed: int) -> None:
+        random.seed(seed)
+        np.random.seed(seed % 2**32)
+        torch.manual_seed(seed)
+
+    def _restore(self, ck) -> None:
+        self.generator.load_state_dict(ck.generator.state_dict())
+        if ck.discriminator is not None:
+            self.discriminator.load_state_dict(ck.discriminator.state_dict())
+        st = ck.train_state
+        self.g_opt.load_state_dict(st["g_opt"])
+        self.d_opt.load_state_dict(st["d_opt"])
+        self.step, self.epoch, self.best_val = st["step"], st["epoch"], st["best_val"]
+        rng = st["rng"][min(self.dist.rank, len(st["rng"]) - 1)]
+        torch.set_rng_state(rng["torch"])
+        np.random.set_state(rng["numpy"])
+        random.setstate(rng["python"])
+
+    def _train_state(self) -> dict:
+        return {"g_opt": self.g_opt.state_dict(), "d_opt": self.d_opt.state_dict(), "step": self.step,
+                "epoch": self.epoch, "best_val": self.best_val,
+                "rng": [{"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}]}
+
+    def _save(self, metrics: dict, best: bool) -> None:
+        if not self.dist.is_main:
+            return
+        meta = {"train_config": self.cfg.to_dict(), "epoch": self.epoch, "metrics": metrics,
+                "cache": {"root": str(self.cache.root), "key": self.cache.manifest.get("key"),
+                          "sources": self.cache.manifest.get("sources")}, **self.extra_meta}
+        save_checkpoint(self.out, step=self.step, generator=self.generator, discriminator=self.discriminator,
+                        tokenizer=self.tok, meta=meta, train_state=self._train_state(), best=best,
+                        keep=self.cfg.keep_checkpoints)
+
+    def _log(self, record: dict) -> None:
+        if self.dist.is_main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            with open(self.log_path, "a") as f:
+                f.write(json.dumps(record) + "\n")
+
+    # -- steps ---------------------------------------------------------------------------------
+    def _clip_step(self, module: nn.Module, opt: torch.optim.Optimizer) -> None:
+        average_gradients(module, self.dist)
+        if self.cfg.grad_clip:
+            nn.utils.clip_grad_norm_(module.parameters(), self.cfg.grad_clip)
+        opt.step()
+
+    def mle_step(self, x, y, cond=None) -> dict:
+        self.generator.train()
+        self.g_opt.zero_grad(set_to_none=True)
+        loss = sequence_nll(self.generator, x, y, self.tok.pad_id, cond)
+        loss.backward()
+        self._clip_step(self.generator, self.g_opt)
+        return {"nll": loss.item()}
+
+    def paper_step(self, x, y, cond=None) -> dict:
+        V = self.tok.vocab_size
+        self.generator.train()
+        real = F.one_hot(x, V).float()
+        fake = paper_fakes(self.generator, x, V)
+        d = self.adv.discriminator_step(real, fake)
+        self.g_opt.zero_grad(set_to_none=True)
+        g_loss = self.adv.generator_loss(fake)
+        g_loss.backward()
+        self._clip_step(self.generator, self.g_opt)
+        return {"g_loss": g_loss.item(), **d}
+
+    def gan_step(self, x, y, cond=None) -> dict:
+        c, V = self.cfg, self.tok.vocab_size
+        P = min(c.adv_prefix, x.shape[1] - 1)
+        L = min(c.adv_len, x.shape[1] + 1 - P)
+        self.generator.train()
+        fake = gumbel_rollout(self.generator, x[:, :P], L, V, tau=c.gumbel_tau, cond=cond, forbid=self.tok.pad_id)
+        full = torch.cat([x, y[:, -1:]], dim=1)[:, :P + L]
+        real = F.one_hot(full, V).float()
+        for _ in range(c.d_steps):
+            d = self.adv.discriminator_step(real, fake, cond)
+        self.g_opt.zero_grad(set_to_none=True)
+        adv = self.adv.generator_loss(fake, cond)
+        nll = sequence_nll(self.generator, x, y, self.tok.pad_id, cond)
+        loss = c.adv_weight * adv + c.mle_weight * nll
+        loss.backward()
+        self._clip_step(self.generator, self.g_opt)
+        return {"nll": nll.item(), "g_adv": adv.item(), **d}
+
+    @torch.no_grad()
+    def validate(self) -> float:
+        """Mean NLL (nats/token) of the generator on validation windows."""
+        if self.val_ds is None:
+            return float("nan")
+        self.generator.eval()
+        loader = DataLoader(self.val_ds, batch_size=self.cfg.batch_size, shuffle=False)
+        total, count = 0.0, 0
+        for i, (x, y) in enumerate(loader):
+            if self.cfg.val_batches and i >= self.cfg.val_batches:
+                break
+            logits, _ = self.generator(x)
+            mask = y != self.tok.pad_id
+            nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="none")
+            total += float((nll * mask.reshape(-1)).sum())
+            count += int(mask.sum())
+        return total / max(count, 1)
+
+    # -- loop ----------------------------------------------------------------------------------
+    def fit(self) -> dict:
+        """Run the remaining epochs; returns the last metrics (val_nll, best_val, step, seconds)."""
+        c = self.cfg
+        g = torch.Generator()
+        g.manual_seed(c.seed)
+        loader = DataLoader(self.train_ds, batch_size=c.batch_size, sampler=self.sampler,
+                            num_workers=c.num_workers, drop_last=len(self.train_ds) >= c.batch_size * self.dist.world_size,
+                            generator=g)
+        steps_per_epoch = len(loader) if not c.steps_per_epoch else min(len(loader), c.steps_per_epoch)
+        progress = None if self.quiet else _make_progress(self.console)
+        metrics: dict = {}
+        t_start = time.perf_counter()
+        if progress:
+            progress.start()
+            task = progress.add_task("train", total=(c.epochs - self.epoch) * steps_per_epoch, losses="")
+        try:
+            while self.epoch < c.epochs:
+                self.sampler.set_epoch(self.epoch)
+                self.train_ds.epoch = self.epoch
+                phase = c.mode if not (c.mode == "gan" and self.epoch < c.pretrain_epochs) else "mle"
+                step_fn = {"paper": self.paper_step, "mle": self.mle_step, "gan": self.gan_step}[phase]
+                sums: dict[str, float] = {}
+                n = 0
+                t0 = time.perf_counter()
+                tokens = 0
+                for i, (x, y) in enumerate(loader):
+                    if i >= steps_per_epoch:
+                        break
+                    out = step_fn(x, y)
+                    self.step += 1
+                    n += 1
+                    tokens += x.numel()
+                    for k, v in out.items():
+                        sums[k] = sums.get(k, 0.0) + v
+                    if self.step % c.log_every == 0 or i == steps_per_epoch - 1:
+                        self._log({"step": self.step, "epoch": self.epoch, "phase": phase, **out})
+                    if progress:
+                        progress.update(task, advance=1, description=f"epoch {self.epoch + 1}/{c.epochs} {phase}",
+                                        losses="  ".join(f"{k} {v:.3f}" for k, v in out.items()))
+                epoch_means = all_mean({k: v / max(n, 1) for k, v in sums.items()}, self.dist)
+                val = all_mean({"v": self.validate()}, self.dist)["v"]
+                self.epoch += 1
+                best = val < self.best_val or (math.isnan(val) and self.dist.is_main)
+                if val < self.best_val:
+                    self.best_val = val
+                secs = time.perf_counter() - t0
+                metrics = {"epoch": self.epoch, "step": self.step, "phase": phase, "val_nll": val,
+                           "best_val_nll": self.best_val, "train": epoch_means,
+                           "tokens_per_s": tokens * self.dist.world_size / max(secs, 1e-9), "seconds": secs}
+                self._log({"epoch_end": self.epoch, **metrics})
+                self._save(metrics, best=best)
+                barrier(self.dist)
+                if progress:
+                    progress.console.print(f"epoch {self.epoch}: val NLL {val:.4f} nats/token  "
+                                           + "  ".join(f"{k} {v:.3f}" for k, v in epoch_means.items()))
+        finally:
+            if progress:
+                progress.stop()
+        metrics["total_seconds"] = time.perf_counter() - t_start
+        return metrics
+
+
+def _make_progress(console=None):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TimeRemainingColumn(), TextColumn("{task.fields[losses]}"), console=console)
