@@ -186,6 +186,33 @@ def generate(
         typer.echo(f"wrote {path} ({n} notes, seed {song.seed})" + (f"; {', '.join(extras)}" if extras else ""))
 
 
+@app.command()
+@friendly
+def evaluate(
+    checkpoint: Optional[Path] = typer.Option(None, help="checkpoint or run folder (default: the shipped model)"),
+    data: str = typer.Option(..., "--data", "-d", help="MAESTRO folder, folder of MIDI, NAME:PATH, or a prepared cache"),
+    split: str = typer.Option("test", help="train | validation | test"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="write the report as JSON"),
+    markdown: Optional[Path] = typer.Option(None, "--markdown", help="write the report as Markdown"),
+    max_windows: Optional[int] = typer.Option(None, help="score at most this many windows (quick look)"),
+    seed: int = typer.Option(0),
+):
+    """NLL, perplexity, top-1/top-5 accuracy beside n-gram baselines, and discriminator accuracy."""
+    from .evaluation.report import evaluate as run_evaluate, format_markdown
+    from .training.distributed import DistInfo, set_threads
+
+    set_threads(0, DistInfo())
+    rep = run_evaluate(checkpoint, data, split=split, max_windows=max_windows, seed=seed)
+    md = format_markdown(rep)
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(rep, indent=1))
+    if markdown:
+        markdown.parent.mkdir(parents=True, exist_ok=True)
+        markdown.write_text(md)
+    typer.echo(md)
+
+
 def main() -> None:  # pragma: no cover
     app()
 

@@ -23,7 +23,7 @@ except ImportError:  # pragma: no cover
 
 
 def get_tokenizer(name: str, **config) -> Tokenizer:
-    """``get_tokenizer("pitch")`` or ``get_tokenizer("remi", beat_resolution=8)``."""
+    """``get_tokenizer("pitch")`` or ``get_tokenizer("remi", num_velocities=32)``."""
     if name not in TOKENIZERS:
         raise ConfigError(f"unknown tokenizer '{name}' (known: {', '.join(sorted(TOKENIZERS))})")
     cls = TOKENIZERS[name]

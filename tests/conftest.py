@@ -1,0 +1,79 @@
+"""Shared test helpers: tiny MIDI built in code, tiny model configs, a tiny prepared corpus."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+os.environ.setdefault("TUNEGAN_THREADS", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+torch.set_num_threads(1)
+
+FIXTURES = Path(__file__).parent / "data" / "midi"
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def make_melody(pitches, *, step=0.25, velocity=80, tempo=120.0, time_signature=(4, 4)):
+    """A symusic Score of ``pitches`` one after another, ``step`` seconds each."""
+    from tunegan.midi import NOTE_DTYPE, notes_to_score
+
+    n = np.empty(len(pitches), dtype=NOTE_DTYPE)
+    n["pitch"] = pitches
+    n["velocity"] = velocity
+    n["start"] = np.arange(len(pitches)) * step
+    n["end"] = n["start"] + step
+    return notes_to_score(n, tempo=tempo, time_signature=time_signature)
+
+
+def write_corpus(root: Path, n_files: int = 24, notes_per_file: int = 120, seed: int = 0) -> Path:
+    """A folder of small, learnable MIDI files: scales and arpeggios in random keys."""
+    rng = np.random.default_rng(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    patterns = [np.array([0, 2, 4, 5, 7, 9, 11, 12]), np.array([0, 4, 7, 12, 7, 4])]
+    for i in range(n_files):
+        base = int(rng.integers(48, 72))
+        pat = patterns[i % 2]
+        pitches = np.tile(base + pat, notes_per_file // len(pat) + 1)[:notes_per_file]
+        make_melody(pitches.tolist()).dump_midi(str(root / f"piece_{i:02d}.mid"))
+    return root
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path) -> Path:
+    return write_corpus(tmp_path / "midi")
+
+
+@pytest.fixture
+def tiny_cache(tmp_path, tiny_corpus) -> Path:
+    from tunegan.data.prepare import prepare
+    from tunegan.data.sources import MidiFolder
+    from tunegan.tokenizers import get_tokenizer
+
+    out = tmp_path / "cache"
+    prepare([MidiFolder(str(tiny_corpus))], get_tokenizer("pitch"), out, workers=1, labels=False)
+    return out
+
+
+def tiny_train_config(**kw):
+    from tunegan.config import TrainConfig
+
+    base = dict(epochs=2, batch_size=8, seq_len=16, steps_per_epoch=6, val_batches=2, log_every=2, threads=1,
+                lr=1e-2, d_lr=1e-3, adv_prefix=4, adv_len=8, pretrain_epochs=1)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def tiny_generator_config(vocab_size=89, **kw):
+    from tunegan.config import GeneratorConfig
+
+    return GeneratorConfig(vocab_size=vocab_size, embed_dim=16, hidden_size=32, **kw)
+
+
+def tiny_discriminator_config(vocab_size=89, **kw):
+    from tunegan.config import DiscriminatorConfig
+
+    return DiscriminatorConfig(vocab_size=vocab_size, channels=8, kernel_size=3, **kw)

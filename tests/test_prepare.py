@@ -1,0 +1,86 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from conftest import FIXTURES, write_corpus
+from tunegan.data.dataset import CropDataset, TokenCache, WindowDataset
+from tunegan.data.prepare import prepare
+from tunegan.data.sources import MidiFolder, hash_split, open_source
+from tunegan.errors import DataError
+from tunegan.tokenizers import get_tokenizer
+
+
+def test_cache_layout_and_counts(tiny_corpus, tmp_path):
+    rep = prepare([MidiFolder(str(tiny_corpus))], get_tokenizer("pitch"), tmp_path / "c", workers=2, labels=False)
+    assert not rep.reused and rep.pieces == 24 and rep.skipped == 0
+    cache = TokenCache(tmp_path / "c")
+    m = cache.manifest
+    assert m["tokenizer"]["name"] == "pitch" and m["vocab_size"] == 89
+    total = sum(len(cache.split(s)) for s in ("train", "validation", "test"))
+    assert total == 24
+    tr = cache.split("train")
+    assert isinstance(tr.tokens, np.memmap)
+    # every piece starts with BOS (= 0 for the pitch tokenizer) and holds its 120 notes
+    for i in range(len(tr)):
+        p = tr.piece(i)
+        assert p[0] == 0 and len(p) == 121 and (p[1:] > 0).all()
+    assert all(r["sha1"] and r["status"] == "ok" for r in m["pieces"])
+
+
+def test_reuse_and_rebuild(tiny_corpus, tmp_path):
+    tok = get_tokenizer("pitch")
+    src = MidiFolder(str(tiny_corpus))
+    prepare([src], tok, tmp_path / "c", workers=1, labels=False)
+    assert prepare([src], tok, tmp_path / "c", workers=1, labels=False).reused
+    # a config change rebuilds
+    assert not prepare([src], get_tokenizer("pitch", quantum=0.05), tmp_path / "c", workers=1, labels=False).reused
+    # a content change rebuilds
+    write_corpus(tiny_corpus, n_files=1, notes_per_file=30, seed=5)
+    rep = prepare([src], get_tokenizer("pitch", quantum=0.05), tmp_path / "c", workers=1, labels=False)
+    assert not rep.reused
+
+
+def test_bad_files_skipped_with_reasons(tiny_corpus, tmp_path):
+    for name in ("empty.mid", "drums_only.mid", "truncated.mid", "not_midi.mid", "all_out_of_range.mid", "type1.mid"):
+        shutil.copy(FIXTURES / name, tiny_corpus / name)
+    rep = prepare([MidiFolder(str(tiny_corpus))], get_tokenizer("pitch"), tmp_path / "c", workers=2, labels=False)
+    assert rep.pieces == 25 and rep.skipped == 5
+    rows = {r["id"]: r for r in json.loads((tmp_path / "c" / "manifest.json").read_text())["pieces"]}
+    assert rows["empty.mid"]["reason"] == "no notes outside drum tracks"
+    assert rows["drums_only.mid"]["reason"] == "no notes outside drum tracks"
+    assert rows["truncated.mid"]["reason"].startswith("corrupt MIDI")
+    assert rows["not_midi.mid"]["reason"] == "not a MIDI file (no MThd header)"
+    assert rows["all_out_of_range.mid"]["reason"] == "no notes on the 88 piano keys"
+    assert rows["type1.mid"]["status"] == "ok"
+
+
+def test_hash_split_is_deterministic():
+    splits = [hash_split(f"dir/piece_{i}.mid") for i in range(2000)]
+    assert splits == [hash_split(f"dir/piece_{i}.mid") for i in range(2000)]
+    frac = {s: splits.count(s) / len(splits) for s in ("train", "validation", "test")}
+    assert 0.75 < frac["train"] < 0.85 and 0.07 < frac["test"] < 0.13
+
+
+def test_empty_folder_one_line_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="no MIDI pieces found"):
+        prepare([MidiFolder(str(tmp_path / "empty"))], get_tokenizer("pitch"), tmp_path / "c")
+    with pytest.raises(DataError, match="no such file or folder"):
+        open_source(str(tmp_path / "nope"))
+
+
+def test_windows_and_crops(tiny_cache):
+    cache = TokenCache(tiny_cache)
+    tr = cache.split("train")
+    ds = WindowDataset(tr, 16)
+    x, y = ds[3]
+    assert x.shape == y.shape == (16,) and (x[1:] == y[:-1]).all()
+    assert len(ds) == (tr.n_tokens - 1) // 16
+    crops = CropDataset(tr, 200, n_crops=10, tokenizer=cache.tokenizer, seed=1)
+    x, y = crops[0]
+    assert x.shape == (200,)  # pieces are 121 tokens: padded with 0
+    assert (x[121:] == 0).all()
+    x2, _ = crops[0]
+    assert (x == x2).all()  # deterministic given (seed, epoch, index)
