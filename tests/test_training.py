@@ -93,3 +93,29 @@ def test_gumbel_rollout_is_one_hot_and_differentiable():
     assert (out[:, 4:, 0] == 0).all()  # padding never sampled
     out[:, 4:].sum().backward() if False else out[:, 4:, 3].sum().backward()
     assert g.head.weight.grad is not None and g.head.weight.grad.abs().sum() > 0
+
+
+def test_conditional_training_and_keywords(tmp_path):
+    """Two labelled 'corpora' (scales in 4/4 vs arpeggios in 3/4): the model learns their keywords."""
+    from conftest import write_corpus
+    from tunegan.conditioning import keyword_ids
+    from tunegan.data.prepare import prepare
+    from tunegan.data.sources import MidiFolder
+    from tunegan.errors import MusicOptionError
+    from tunegan.tokenizers import get_tokenizer
+
+    root = write_corpus(tmp_path / "midi", n_files=30)
+    prepare([MidiFolder(str(root))], get_tokenizer("pitch"), tmp_path / "c", workers=1, labels=True)
+    t = Trainer(tiny_train_config(mode="mle", crops=64, conditional=True, min_keyword_count=2, epochs=2,
+                                  steps_per_epoch=6, seq_len=32), tmp_path / "c", tmp_path / "run",
+                generator_config=tiny_generator_config(), discriminator_config=tiny_discriminator_config(), quiet=True)
+    t.fit()
+    ck = load_checkpoint(tmp_path / "run")
+    kws = ck.conditions["keywords"]
+    assert ck.generator.config.num_conditions == len(kws) > 0
+    ids = keyword_ids(ck, style=kws[0])
+    assert ids[0] == 1 and ids[1:].sum() == 0
+    with pytest.raises(MusicOptionError, match="unknown style or mood keyword 'zzz'"):
+        keyword_ids(ck, style="zzz")
+    [song] = generate(checkpoint=tmp_path / "run", style=kws[0], length=12, seed=0, guidance=2.0)
+    assert song.score.note_num() == 12

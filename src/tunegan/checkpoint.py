@@ -45,9 +45,10 @@ class Checkpoint:
     train_state: dict | None = field(default=None, repr=False)
 
     @property
-    def conditions(self) -> list[str]:
-        """Keyword vocabulary (id k+1 is conditions[k]); empty for an unconditioned model."""
-        return list(self.meta.get("conditions", []))
+    def conditions(self) -> dict:
+        """Keyword vocabulary ``{"keywords", "categories", "counts"}`` (id k+1 is keywords[k]);
+        empty for an unconditioned model."""
+        return dict(self.meta.get("conditions") or {})
 
 
 def _atomic_write_text(path: Path, text: str) -> None:

@@ -213,6 +213,37 @@ def evaluate(
     typer.echo(md)
 
 
+@app.command()
+@friendly
+def styles(
+    checkpoint: Optional[Path] = typer.Option(None, help="checkpoint or run folder (default: the shipped model)"),
+    json_out: bool = typer.Option(False, "--json", help="print JSON for programs"),
+):
+    """List the style and mood keywords a model knows, with how many training pieces carry each."""
+    from rich.table import Table
+
+    from .api import load_model
+    from .conditioning import describe_vocabulary
+
+    rows = describe_vocabulary(load_model(checkpoint).conditions)
+    if json_out:
+        typer.echo(json.dumps(rows, indent=1))
+        return
+    if not rows:
+        typer.echo("this model was trained without keywords")
+        return
+    table = Table("keyword", "category", "training pieces")
+    for r in rows:
+        table.add_row(r["keyword"], r["category"], str(r["pieces"]))
+    Console().print(table)
+
+
+from .cli_outputs import explain as _explain_cmd, render as _render_cmd  # noqa: E402
+
+app.command("render", help="Render a MIDI file to WAV audio, a piano-roll PNG, MusicXML or sheet music.")(_render_cmd)
+app.command("explain", help="Explain a MIDI file: notes with names, beats and note values, key, tempo, motifs.")(_explain_cmd)
+
+
 def main() -> None:  # pragma: no cover
     app()
 

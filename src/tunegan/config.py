@@ -102,6 +102,11 @@ class TrainConfig(_Config):
     num_workers: int = 0            # DataLoader workers
     log_every: int = 10             # steps between progress updates
     keep_checkpoints: int = 2       # step checkpoints kept besides 'best'
+    conditional: bool = False       # learn style/mood keywords from the cache's labels (needs crops > 0)
+    keyword_dropout: float = 0.3    # conditional: chance of dropping each keyword of a crop
+    uncond_prob: float = 0.2        # conditional: chance of dropping all keywords of a crop
+    min_keyword_count: int = 5      # conditional: keywords on fewer train pieces are not learned
+    corpus_balance: float = 1.0     # corpus c is sampled in proportion to its tokens ** corpus_balance
 
     def __post_init__(self):
         self._check("mode", self.mode in MODES, f"one of {', '.join(MODES)}")
@@ -119,4 +124,8 @@ class TrainConfig(_Config):
         self._check("adv_prefix", self.adv_prefix >= 1, ">= 1")
         self._check("adv_len", self.adv_len >= 2, ">= 2")
         self._check("time_stretch", 0 <= self.time_stretch < 0.5, "within [0, 0.5)")
+        self._check("keyword_dropout", 0 <= self.keyword_dropout < 1, "within [0, 1)")
+        self._check("uncond_prob", 0 <= self.uncond_prob < 1, "within [0, 1)")
+        self._check("corpus_balance", 0 <= self.corpus_balance <= 1, "within [0, 1]")
+        self._check("crops", not self.conditional or self.crops > 0, "> 0 when conditional (keywords belong to pieces)")
         object.__setattr__(self, "betas", tuple(self.betas))

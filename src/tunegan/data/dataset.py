@@ -98,11 +98,14 @@ class CropDataset(Dataset):
     length, times an optional per-piece weight (for balancing corpora); a piece shorter than the
     crop is taken whole and padded with ``pad_id`` (the loss ignores padding). Crops are
     deterministic given (seed, epoch, index), so every DDP rank can draw its share independently.
+    With ``cond_table`` (keyword ids per piece, see :mod:`tunegan.conditioning`) an item is
+    ``(x, y, keywords)``, keywords dropped at random for classifier-free guidance.
     """
 
     def __init__(self, data: SplitData, seq_len: int, *, n_crops: int, tokenizer: Tokenizer,
                  piece_weights: np.ndarray | None = None, max_transpose: int = 0,
-                 time_stretch: float = 0.0, seed: int = 0):
+                 time_stretch: float = 0.0, seed: int = 0, cond_table: np.ndarray | None = None,
+                 keyword_dropout: float = 0.0, uncond_prob: float = 0.0):
         if len(data) == 0:
             raise DataError("cannot crop from an empty split")
         self.data, self.seq_len, self.n_crops = data, seq_len, n_crops
@@ -111,6 +114,7 @@ class CropDataset(Dataset):
         w = lengths if piece_weights is None else lengths * piece_weights
         self.p = w / w.sum()
         self.epoch = 0
+        self.cond_table, self.keyword_dropout, self.uncond_prob = cond_table, keyword_dropout, uncond_prob
 
     def __len__(self) -> int:
         return self.n_crops
@@ -127,4 +131,10 @@ class CropDataset(Dataset):
         if len(w) < L:
             w = np.concatenate([w, np.full(L - len(w), self.tokenizer.pad_id, dtype=np.int64)])
         w = torch.from_numpy(w)
-        return w[:-1], w[1:]
+        if self.cond_table is None:
+            return w[:-1], w[1:]
+        from ..conditioning import drop_keywords
+
+        cond = drop_keywords(self.cond_table[k], rng, self.keyword_dropout, self.uncond_prob)
+        return w[:-1], w[1:], torch.from_numpy(cond)
+

@@ -47,11 +47,12 @@ class AdversarialLoss:
         return self._bce(self.discriminator(fake, cond), 1.0)
 
 
-def paper_fakes(generator: nn.Module, like: torch.Tensor, vocab_size: int, g: torch.Generator | None = None):
+def paper_fakes(generator: nn.Module, like: torch.Tensor, vocab_size: int, g: torch.Generator | None = None,
+                cond: torch.Tensor | None = None):
     """The published step: random token noise shaped like ``like`` -> the generator's softmax
     ``(batch, time, vocab)``."""
     noise = torch.randint(1, vocab_size, like.shape, generator=g, device=like.device)
-    logits, _ = generator(noise)
+    logits, _ = generator(noise, cond=cond)
     return F.softmax(logits, dim=-1)
 
 

@@ -66,6 +66,29 @@ class Trainer:
         V = self.tok.vocab_size
         gcfg = generator_config or GeneratorConfig(vocab_size=V)
         dcfg = discriminator_config or DiscriminatorConfig(vocab_size=V)
+        train = self.cache.split("train")
+        if len(train) == 0:
+            raise DataError(f"{self.cache.root}: the train split is empty")
+        cond_table = None
+        labels = self.cache.piece_labels("train")
+        if config.conditional:
+            from dataclasses import replace
+
+            from ..conditioning import build_vocabulary, keyword_table
+
+            vocab = build_vocabulary(labels, config.min_keyword_count)
+            if not vocab["keywords"]:
+                raise DataError(f"{self.cache.root}: no keyword is on {config.min_keyword_count}+ train pieces")
+            cond_table = keyword_table(labels, vocab)
+            gcfg = replace(gcfg, num_conditions=len(vocab["keywords"]))
+            dcfg = replace(dcfg, num_conditions=len(vocab["keywords"]))
+            self.extra_meta["conditions"] = vocab
+        corpora = [lab["corpus"] for lab in labels]
+        if piece_weights is None and config.crops and len(set(corpora)) > 1:
+            from ..conditioning import corpus_weights
+
+            piece_weights, shares = corpus_weights(corpora, np.diff(train.offsets), config.corpus_balance)
+            self.extra_meta["corpus_shares"] = shares
         for name, c in (("generator", gcfg), ("discriminator", dcfg)):
             if c.vocab_size != V:
                 raise ConfigError(f"{name} vocab_size {c.vocab_size} does not match the cache's tokenizer "
@@ -92,13 +115,11 @@ class Trainer:
         if resume_state is not None:
             self._restore(resume_state)
 
-        train = self.cache.split("train")
-        if len(train) == 0:
-            raise DataError(f"{self.cache.root}: the train split is empty")
         if config.crops:
             self.train_ds = CropDataset(train, config.seq_len, n_crops=config.crops, tokenizer=self.tok,
                                         piece_weights=piece_weights, max_transpose=config.max_transpose,
-                                        time_stretch=config.time_stretch, seed=config.seed)
+                                        time_stretch=config.time_stretch, seed=config.seed, cond_table=cond_table,
+                                        keyword_dropout=config.keyword_dropout, uncond_prob=config.uncond_prob)
         else:
             self.train_ds = WindowDataset(train, config.seq_len, tokenizer=self.tok,
                                           max_transpose=config.max_transpose, seed=config.seed)
@@ -170,10 +191,10 @@ class Trainer:
         V = self.tok.vocab_size
         self.generator.train()
         real = F.one_hot(x, V).float()
-        fake = paper_fakes(self.generator, x, V)
-        d = self.adv.discriminator_step(real, fake)
+        fake = paper_fakes(self.generator, x, V, cond=cond)
+        d = self.adv.discriminator_step(real, fake, cond)
         self.g_opt.zero_grad(set_to_none=True)
-        g_loss = self.adv.generator_loss(fake)
+        g_loss = self.adv.generator_loss(fake, cond)
         g_loss.backward()
         self._clip_step(self.generator, self.g_opt)
         return {"g_loss": g_loss.item(), **d}
@@ -240,13 +261,13 @@ class Trainer:
                 n = 0
                 t0 = time.perf_counter()
                 tokens = 0
-                for i, (x, y) in enumerate(loader):
+                for i, batch in enumerate(loader):
                     if i >= steps_per_epoch:
                         break
-                    out = step_fn(x, y)
+                    out = step_fn(*batch)
                     self.step += 1
                     n += 1
-                    tokens += x.numel()
+                    tokens += batch[0].numel()
                     for k, v in out.items():
                         sums[k] = sums.get(k, 0.0) + v
                     if self.step % c.log_every == 0 or i == steps_per_epoch - 1:

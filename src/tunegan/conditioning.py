@@ -1,0 +1,124 @@
+"""Style and mood keywords: the vocabulary a conditional model knows, and keyword ids.
+
+Keywords come from per-piece labels written by ``prepare`` (see :mod:`tunegan.data.labels`):
+genre (classical, pop, folk, chorale, game), era (baroque, classical era ...), form (jig, reel,
+waltz, chorale ...), meter ("3/4") and mood (upbeat, calm, tense, melancholy). Each piece gets up
+to :data:`MAX_KEYWORDS` ids (0 = none). A keyword is kept when at least ``min_count`` training
+pieces carry it. In training, keywords are dropped at random (each with probability
+``keyword_dropout``, all of them with probability ``uncond_prob``), so a model answers any subset,
+including none, which is what classifier-free guidance at sampling time needs.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import Counter
+
+import numpy as np
+import torch
+
+from .errors import MusicOptionError
+
+CATEGORIES = ("genre", "era", "form", "meter", "mood")
+MAX_KEYWORDS = len(CATEGORIES)
+MOODS = ("upbeat", "calm", "tense", "melancholy")
+
+
+def _norm(word) -> str:
+    return re.sub(r"\s+", " ", str(word).strip().lower())
+
+
+def piece_keywords(labels: dict) -> list[tuple[str, str]]:
+    """``[(category, keyword), ...]`` of one piece's labels."""
+    out = []
+    for cat in CATEGORIES:
+        v = labels.get(cat)
+        if v is None or v == "":
+            continue
+        w = _norm(v)
+        if cat == "era" and w == "classical":
+            w = "classical era"  # keep apart from the genre "classical" (MAESTRO's piano music)
+        out.append((cat, w))
+    return out
+
+
+def build_vocabulary(train_labels: list[dict], min_count: int = 5) -> dict:
+    """``{"keywords": [...], "categories": [...], "counts": [...]}`` from the train pieces' labels."""
+    counts: Counter = Counter()
+    cat_of = {}
+    for lab in train_labels:
+        for cat, w in piece_keywords(lab):
+            counts[w] += 1
+            cat_of.setdefault(w, cat)
+    kws = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (CATEGORIES.index(cat_of[w]), w))
+    return {"keywords": kws, "categories": [cat_of[w] for w in kws], "counts": [counts[w] for w in kws]}
+
+
+def keyword_table(labels: list[dict], vocab: dict) -> np.ndarray:
+    """int64 ``(n_pieces, MAX_KEYWORDS)``: ids (1-based into ``vocab["keywords"]``) per piece, 0-padded."""
+    index = {w: i + 1 for i, w in enumerate(vocab["keywords"])}
+    out = np.zeros((len(labels), MAX_KEYWORDS), dtype=np.int64)
+    for r, lab in enumerate(labels):
+        ids = [index[w] for _, w in piece_keywords(lab) if w in index][:MAX_KEYWORDS]
+        out[r, :len(ids)] = ids
+    return out
+
+
+def drop_keywords(ids: np.ndarray, rng: np.random.Generator, keyword_dropout: float, uncond_prob: float) -> np.ndarray:
+    """Training-time dropout of a piece's keyword ids (``(MAX_KEYWORDS,)``)."""
+    if rng.random() < uncond_prob:
+        return np.zeros_like(ids)
+    keep = rng.random(ids.shape) >= keyword_dropout
+    return np.where(keep, ids, 0)
+
+
+def split_words(text: str | list[str] | None) -> list[str]:
+    if text is None:
+        return []
+    items = text if isinstance(text, (list, tuple)) else re.split(r"[,;]+", text)
+    return [_norm(w) for w in items if _norm(w)]
+
+
+def keyword_ids(model, *, style=None, mood=None) -> torch.Tensor:
+    """Keyword ids ``(MAX_KEYWORDS,)`` for a checkpoint; an unknown word gets an error naming the
+    closest known ones. ``model`` is a :class:`~tunegan.checkpoint.Checkpoint`."""
+    vocab = model.meta.get("conditions") or {}
+    known = list(vocab.get("keywords", []))
+    if not known:
+        raise MusicOptionError("this model was trained without style or mood keywords; pick a keyword model "
+                               "(see 'tunegan styles') or leave --style/--mood out")
+    words = split_words(style) + split_words(mood)
+    ids = []
+    for w in words:
+        w2 = w
+        if w2 not in known:
+            close = difflib.get_close_matches(w2, known, n=3, cutoff=0.5)
+            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else f"; known: {', '.join(known)}"
+            raise MusicOptionError(f"unknown style or mood keyword '{w}'{hint}")
+        ids.append(known.index(w2) + 1)
+    if len(ids) > MAX_KEYWORDS:
+        raise MusicOptionError(f"at most {MAX_KEYWORDS} keywords at once (received {len(ids)})")
+    out = torch.zeros(MAX_KEYWORDS, dtype=torch.long)
+    out[:len(ids)] = torch.tensor(ids, dtype=torch.long)
+    return out
+
+
+def describe_vocabulary(vocab: dict) -> list[dict]:
+    """Rows ``{keyword, category, pieces}`` for ``tunegan styles``."""
+    return [{"keyword": w, "category": c, "pieces": n}
+            for w, c, n in zip(vocab.get("keywords", []), vocab.get("categories", []), vocab.get("counts", []))]
+
+
+def corpus_weights(corpora: list[str], tokens: np.ndarray, power: float) -> tuple[np.ndarray, dict]:
+    """Per-piece sampling weights so corpus c is drawn with probability proportional to
+    ``tokens_c ** power`` (1 = by size, 0 = every corpus equally). Returns (weights, shares)."""
+    corpora = np.asarray(corpora)
+    names = sorted(set(corpora.tolist()))
+    size = {c: float(tokens[corpora == c].sum()) for c in names}
+    target = {c: size[c] ** power for c in names}
+    z = sum(target.values())
+    shares = {c: target[c] / z for c in names}
+    # CropDataset draws pieces proportional to length * weight, so weight = share / corpus size
+    w = np.array([shares[c] / size[c] for c in corpora.tolist()], dtype=np.float64)
+    return w * len(w), shares

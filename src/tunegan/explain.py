@@ -1,0 +1,269 @@
+"""Explain a piece in plain words: a table of its notes and a short summary.
+
+Each note gets its place in the music (``bar:beat``, both counted from 1; a beat is the time
+signature's note value, so ``"3:2.5"`` is halfway through the second beat of bar 3), its name
+(``"E4 (64)"``), its written length (``"dotted eighth"``, the nearest common note value) and its
+loudness as a dynamic mark (``ppp`` .. ``fff`` from velocity).
+
+The summary gives the key (Krumhansl-Schmuckler: the pitch-class durations are correlated with
+the Krumhansl-Kessler major and minor profiles in all 12 transpositions; the best Pearson
+correlation is the confidence), time signature, tempo, range, how much the melody moves by step,
+and melodic motifs that repeat. The melody is the highest note at each onset.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import symusic
+
+from .music import as_score, bar_grid, first_tempo, first_time_signature, score_notes, ticks_to_seconds
+from .notes import NAMES_SHARP, note_name
+
+# Krumhansl & Kessler (1982) probe-tone ratings, tonic first.
+MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+# Note values in quarter notes; a note gets the name nearest its length on a log scale.
+NOTE_VALUES = {
+    "double whole": 8.0, "dotted whole": 6.0, "whole": 4.0, "dotted half": 3.0, "half": 2.0,
+    "half triplet": 4 / 3, "dotted quarter": 1.5, "quarter": 1.0, "dotted eighth": 0.75,
+    "quarter triplet": 2 / 3, "eighth": 0.5, "dotted sixteenth": 0.375, "eighth triplet": 1 / 3,
+    "sixteenth": 0.25, "sixteenth triplet": 1 / 6, "thirty-second": 0.125, "sixty-fourth": 0.0625,
+}
+DYNAMICS = ("ppp", "pp", "p", "mp", "mf", "f", "ff", "fff")
+DYNAMIC_VELOCITY = np.array([16, 33, 49, 64, 80, 96, 112, 127])  # typical velocity of each mark
+STEP_MAX = 2  # semitones: a melodic move of at most this is a step, larger is a leap
+MOTIF_LENGTHS = (4, 3)  # motifs are runs of this many melodic intervals (5 or 4 notes)
+MAX_MOTIFS = 3
+
+
+@dataclass
+class NoteRow:
+    """One note of the table."""
+
+    position: str   # "bar:beat", both 1-based, e.g. "3:2.5"
+    bar: int        # 1-based
+    beat: float     # 1-based, fractional within the beat
+    name: str       # "E4 (64)"
+    pitch: int      # MIDI number
+    duration: str   # nearest note value, e.g. "dotted eighth"
+    quarters: float  # length in quarter notes
+    dynamic: str    # "ppp".."fff"
+    velocity: int   # 1..127
+    start_s: float  # onset in seconds
+
+
+@dataclass
+class Motif:
+    """A melodic pattern that comes back: its intervals (semitones) and where it first appears."""
+
+    intervals: list[int]
+    count: int
+    first_notes: str  # e.g. "C4 D4 E4 C4"
+    first_position: str  # "bar:beat"
+
+
+@dataclass
+class Summary:
+    """The piece at a glance."""
+
+    key: str                  # "C major"
+    key_confidence: float     # Pearson correlation with the key profile, -1..1
+    runner_up_key: str
+    time_signature: str       # "3/4"
+    tempo_bpm: float          # first tempo, quarter notes per minute
+    tempo_changes: int        # how many further tempo changes follow
+    n_notes: int
+    n_bars: int
+    duration_s: float
+    lowest: str               # "C4 (60)"
+    highest: str
+    span_semitones: int
+    step_share: float | None  # share of melodic moves of <= 2 semitones; None with < 2 onsets
+    motifs: list[Motif] = field(default_factory=list)
+
+
+@dataclass
+class Explanation:
+    """What :func:`explain` returns; ``to_dict()`` is JSON-ready."""
+
+    source: str
+    summary: Summary
+    notes: list[NoteRow]
+    sentences: list[str]  # the summary in plain words
+
+    def to_dict(self) -> dict:
+        """Plain dict of lists/str/int/float (``json.dumps`` works on it)."""
+        return asdict(self)
+
+
+def estimate_key(notes: np.ndarray) -> tuple[int, str, float]:
+    """``(tonic_pc, "major"|"minor", correlation)`` of ``NOTE_DTYPE`` notes by Krumhansl-Schmuckler."""
+    ranked = rank_keys(notes)
+    return ranked[0]
+
+
+def rank_keys(notes: np.ndarray) -> list[tuple[int, str, float]]:
+    """All 24 keys as ``(tonic_pc, mode, correlation)``, best first; pitch classes weighted by duration (s)."""
+    weights = np.bincount(notes["pitch"] % 12, weights=notes["end"] - notes["start"], minlength=12)
+    keys = []
+    for mode, profile in (("major", MAJOR_PROFILE), ("minor", MINOR_PROFILE)):
+        for tonic in range(12):
+            rotated = np.roll(profile, tonic)
+            r = 0.0 if weights.std() == 0 else float(np.corrcoef(weights, rotated)[0, 1])
+            keys.append((tonic, mode, r))
+    return sorted(keys, key=lambda k: -k[2])
+
+
+def duration_name(quarters: float) -> str:
+    """Nearest note value for a length in quarter notes: ``0.75 -> "dotted eighth"``, ``1/3 -> "eighth triplet"``."""
+    if quarters > 10:
+        return f"{quarters:g} quarters (tied)"
+    q = max(quarters, 1e-3)
+    return min(NOTE_VALUES, key=lambda k: abs(np.log(q / NOTE_VALUES[k])))
+
+
+def dynamic_mark(velocity: int) -> str:
+    """``ppp`` .. ``fff`` for a MIDI velocity (nearest typical velocity; 80 is ``mf``)."""
+    edges = (DYNAMIC_VELOCITY[:-1] + DYNAMIC_VELOCITY[1:]) / 2
+    return DYNAMICS[int(np.searchsorted(edges, velocity, side="right"))]
+
+
+def format_beat(beat: float) -> str:
+    """``2.0 -> "2"``, ``2.5 -> "2.5"``, ``1.3333 -> "1.33"``."""
+    return f"{round(beat, 2):g}"
+
+
+def explain(score_or_path: symusic.Score | str | os.PathLike | bytes) -> Explanation:
+    """Table of notes and plain-words summary of a MIDI file or Score (drum tracks left out).
+
+    Raises ``MIDIError`` for an unreadable file and ``MIDIError("<name>: no notes")`` for an empty one.
+    """
+    score, name = as_score(score_or_path)
+    notes = score_notes(score, name)
+    tick, dur, pitch, vel = _tick_notes(score)
+    tpq = score.ticks_per_quarter
+    grid = bar_grid(score, int(tick.max()))
+    bar_idx = np.searchsorted(grid.bars, tick, side="right") - 1
+    beats = 1 + (tick - grid.bars[bar_idx]) / grid.beat_ticks[bar_idx]
+    starts = ticks_to_seconds(score, tick)
+    rows = [
+        NoteRow(position=f"{b + 1}:{format_beat(bt)}", bar=int(b + 1), beat=round(float(bt), 4),
+                name=f"{note_name(int(p))} ({int(p)})", pitch=int(p), duration=duration_name(d / tpq),
+                quarters=round(float(d / tpq), 4), dynamic=dynamic_mark(int(v)), velocity=int(v),
+                start_s=round(float(s), 4))
+        for b, bt, p, d, v, s in zip(bar_idx, beats, pitch, dur, vel, starts)
+    ]
+    ranked = rank_keys(notes)
+    tonic, mode, conf = ranked[0]
+    num, den = first_time_signature(score)
+    lo, hi = int(pitch.min()), int(pitch.max())
+    melody_ticks, melody = _skyline(tick, pitch)
+    intervals = np.diff(melody)
+    summary = Summary(
+        key=f"{NAMES_SHARP[tonic]} {mode}", key_confidence=round(conf, 3),
+        runner_up_key=f"{NAMES_SHARP[ranked[1][0]]} {ranked[1][1]}",
+        time_signature=f"{num}/{den}", tempo_bpm=round(first_tempo(score), 2),
+        tempo_changes=max(0, len({round(t.qpm, 2) for t in score.tempos}) - 1),
+        n_notes=len(rows), n_bars=int(bar_idx.max()) + 1, duration_s=round(float(notes["end"].max()), 3),
+        lowest=f"{note_name(lo)} ({lo})", highest=f"{note_name(hi)} ({hi})", span_semitones=hi - lo,
+        step_share=None if len(intervals) == 0 else round(float(np.mean(np.abs(intervals) <= STEP_MAX)), 3),
+        motifs=_motifs(intervals, melody, _positions(melody_ticks, grid)),
+    )
+    return Explanation(source=name, summary=summary, notes=rows, sentences=_sentences(summary))
+
+
+def _tick_notes(score: symusic.Score) -> tuple[np.ndarray, ...]:
+    """``(time, duration, pitch, velocity)`` int arrays in ticks of all pitched notes, sorted by (time, pitch)."""
+    rows = [t.notes.numpy() for t in score.tracks if not t.is_drum and len(t.notes)]
+    cols = [np.concatenate([r[k] for r in rows]).astype(np.int64) for k in ("time", "duration", "pitch", "velocity")]
+    order = np.lexsort((cols[2], cols[0]))
+    return tuple(c[order] for c in cols)
+
+
+def _skyline(tick: np.ndarray, pitch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The melody: ``(onset ticks, highest pitch at each distinct onset)``; input sorted by (tick, pitch)."""
+    last_of_onset = np.r_[tick[1:] != tick[:-1], True]
+    return tick[last_of_onset], pitch[last_of_onset]
+
+
+def _positions(ticks: np.ndarray, grid) -> list[str]:
+    """``"bar:beat"`` labels for tick positions."""
+    b = np.searchsorted(grid.bars, ticks, side="right") - 1
+    beats = 1 + (ticks - grid.bars[b]) / grid.beat_ticks[b]
+    return [f"{i + 1}:{format_beat(x)}" for i, x in zip(b, beats)]
+
+
+def _motifs(intervals: np.ndarray, melody: np.ndarray, positions: list[str]) -> list[Motif]:
+    """Interval patterns of :data:`MOTIF_LENGTHS` that occur at least twice, most frequent first."""
+    iv = intervals.tolist()
+    found: list[tuple[int, int, tuple[int, ...]]] = []
+    for n in MOTIF_LENGTHS:
+        grams = Counter(tuple(iv[i:i + n]) for i in range(len(iv) - n + 1))
+        found += [(c, n, g) for g, c in grams.items() if c >= 2]
+    found.sort(key=lambda f: (-f[0], -f[1]))
+    chosen: list[tuple[int, int, tuple[int, ...]]] = []
+    for c, n, g in found:
+        inside = any(c == c2 and _contains(g2, g) for c2, _, g2 in chosen)
+        if not inside:
+            chosen.append((c, n, g))
+        if len(chosen) == MAX_MOTIFS:
+            break
+    motifs = []
+    for c, n, g in chosen:
+        first = next(i for i in range(len(iv) - n + 1) if tuple(iv[i:i + n]) == g)
+        names = " ".join(note_name(int(p)) for p in melody[first:first + n + 1])
+        motifs.append(Motif(intervals=list(g), count=c, first_notes=names, first_position=positions[first]))
+    return motifs
+
+
+def _contains(big: tuple[int, ...], small: tuple[int, ...]) -> bool:
+    """Whether ``small`` is a contiguous run inside ``big``."""
+    return any(big[i:i + len(small)] == small for i in range(len(big) - len(small) + 1))
+
+
+def _sentences(s: Summary) -> list[str]:
+    """The summary in plain words, one sentence per line."""
+    sure = "clear" if s.key_confidence >= 0.8 else "likely" if s.key_confidence >= 0.6 else "uncertain"
+    num, den = s.time_signature.split("/")
+    beat = {"1": "whole note", "2": "half note", "4": "quarter note", "8": "eighth note", "16": "sixteenth note"}
+    pace = ("slow" if s.tempo_bpm < 76 else "moderate" if s.tempo_bpm <= 120
+            else "fast" if s.tempo_bpm < 168 else "very fast")
+    span = s.span_semitones
+    span_words = f"{span // 12} octave{'s' if span >= 24 else ''}" + (f" and {span % 12} semitones" if span % 12 else "")
+    lines = [
+        f"Key: {s.key} ({sure}: match {s.key_confidence:.2f}; next best {s.runner_up_key}).",
+        f"Time signature: {s.time_signature}, {num} beats per bar, each beat a {beat.get(den, '1/' + den + ' note')}.",
+        f"Tempo: {s.tempo_bpm:g} quarter notes per minute ({pace})"
+        + (f", with {s.tempo_changes} tempo change{'s' if s.tempo_changes > 1 else ''}." if s.tempo_changes else "."),
+        f"Length: {s.n_notes} notes in {s.n_bars} bar{'s' if s.n_bars > 1 else ''}, {s.duration_s:.1f} seconds.",
+        f"Range: {s.lowest} to {s.highest}, {span} semitones" + (f" ({span_words})." if span >= 12 else "."),
+    ]
+    if s.step_share is not None:
+        feel = "smooth, mostly stepwise" if s.step_share >= 0.7 else "mixed" if s.step_share >= 0.4 else "jumpy, mostly leaps"
+        lines.append(f"Melody: {s.step_share:.0%} steps (moves of up to {STEP_MAX} semitones, repeats included), "
+                     f"{1 - s.step_share:.0%} leaps: {feel}.")
+    if s.motifs:
+        for m in s.motifs:
+            moves = " ".join(f"{i:+d}" for i in m.intervals)
+            lines.append(f"Motif: {m.first_notes} (moves {moves}) appears {m.count} times, first at {m.first_position}.")
+    else:
+        lines.append("Motifs: no melodic pattern of 4 or more notes repeats.")
+    return lines
+
+
+def format_text(expl: Explanation, *, max_rows: int | None = None) -> str:
+    """Summary sentences, then the note table as aligned plain text (first ``max_rows`` rows if given)."""
+    rows = expl.notes if max_rows is None else expl.notes[:max_rows]
+    head = ("bar:beat", "note", "length", "loudness")
+    cells = [(r.position, r.name, r.duration, f"{r.dynamic} ({r.velocity})") for r in rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(head)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    out = [f"{expl.source}", *expl.sentences, "", fmt.format(*head).rstrip(), fmt.format(*("-" * w for w in widths))]
+    out += [fmt.format(*c).rstrip() for c in cells]
+    if len(rows) < len(expl.notes):
+        out.append(f"... and {len(expl.notes) - len(rows)} more notes")
+    return "\n".join(out)

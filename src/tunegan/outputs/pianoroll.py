@@ -1,0 +1,108 @@
+"""A piano-roll picture of a piece: one bar per note, time across, pitch up.
+
+The x axis is in seconds; solid lines mark bars and faint lines beats, both taken from the
+score's time signatures and tempo changes. The y axis names every C (``"C4 (60)"``) and, when
+the range is small, every note. Colour shows velocity (1..127) with a colour bar.
+The image is exactly ``width * dpi`` by ``height * dpi`` pixels.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import symusic
+
+from ..errors import MusicOptionError
+from ..music import as_score, bar_grid, first_tempo, first_time_signature, score_notes, ticks_to_seconds
+from ..notes import note_name
+
+MAX_BAR_NUMBERS = 64  # bar numbers are written above the plot up to this many bars
+MAX_GRID_LINES = 400  # above this many beats, beat lines are left out (they would be a grey wash)
+
+
+def plot_pianoroll(
+    score_or_path: symusic.Score | str | os.PathLike | bytes,
+    path: str | os.PathLike,
+    *,
+    width: float = 12,
+    height: float = 5,
+    dpi: int = 100,
+    title: str | None = None,
+) -> Path:
+    """Draw the notes of ``score_or_path`` to a PNG (or any format matplotlib knows by suffix).
+
+    ``width``/``height`` are in inches, ``dpi`` in pixels per inch. Raises ``MIDIError`` for an
+    unreadable or empty file. Returns the written path.
+    """
+    fig = pianoroll_figure(score_or_path, width=width, height=height, dpi=dpi, title=title)
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(str(p), dpi=dpi)
+    return p
+
+
+def pianoroll_figure(score_or_path, *, width: float = 12, height: float = 5, dpi: int = 100, title: str | None = None):
+    """The :class:`matplotlib.figure.Figure` that :func:`plot_pianoroll` saves (not tied to pyplot)."""
+    if width <= 0 or height <= 0 or dpi <= 0:
+        raise MusicOptionError(f"picture size {width}x{height} in at {dpi} dpi must be positive")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.collections import PatchCollection
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
+    score, name = as_score(score_or_path)
+    notes = score_notes(score, name)
+    fig = Figure(figsize=(width, height), dpi=dpi)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+
+    cmap, norm = _velocity_colours()
+    rects = [Rectangle((s, p - 0.4), max(e - s, 1e-3), 0.8) for p, s, e in zip(notes["pitch"], notes["start"], notes["end"])]
+    bars = PatchCollection(rects, cmap=cmap, norm=norm, edgecolor="black", linewidth=0.3)
+    bars.set_array(notes["velocity"].astype(float))
+    ax.add_collection(bars)
+    fig.colorbar(bars, ax=ax, pad=0.01, fraction=0.04, label="velocity (loudness)")
+
+    lo, hi = int(notes["pitch"].min()), int(notes["pitch"].max())
+    end_s = float(notes["end"].max())
+    _draw_grid(ax, score, end_s)
+    ax.set_xlim(0, end_s * 1.01)
+    ax.set_ylim(lo - 1.5, hi + 1.5)
+    ticks = range(lo, hi + 1) if hi - lo <= 14 else [p for p in range(lo - 1, hi + 2) if p % 12 == 0]
+    ticks = list(ticks) or [lo]
+    ax.set_yticks(ticks)
+    ax.set_yticklabels([f"{note_name(p)} ({p})" for p in ticks], fontsize=8)
+    ax.set_xlabel("time (seconds)")
+    ax.set_ylabel("pitch")
+    num, den = first_time_signature(score)
+    label = "" if name.startswith("<") else f"{name}: "
+    ax.set_title(title or f"{label}{len(notes)} notes, {num}/{den}, {first_tempo(score):.0f} bpm", fontsize=10, pad=14)
+    fig.subplots_adjust(left=0.09, right=0.99, bottom=0.11, top=0.92)
+    return fig
+
+
+def _velocity_colours():
+    """Colour map and 1..127 normalisation for velocities."""
+    from matplotlib import colormaps
+    from matplotlib.colors import Normalize
+
+    return colormaps["viridis"], Normalize(vmin=1, vmax=127)
+
+
+def _draw_grid(ax, score: symusic.Score, end_s: float) -> None:
+    """Bar lines (solid) and beat lines (faint) up to ``end_s`` seconds."""
+    end_tick = int(score.end()) + 1
+    grid = bar_grid(score, end_tick)
+    bar_ticks, beat_ticks = grid.bars, grid.beats
+    bar_s = ticks_to_seconds(score, bar_ticks)
+    beat_s = ticks_to_seconds(score, beat_ticks)
+    bar_s, beat_s = bar_s[bar_s <= end_s], beat_s[beat_s <= end_s]
+    if len(beat_s) <= MAX_GRID_LINES:
+        for x in np.setdiff1d(beat_s, bar_s):
+            ax.axvline(x, color="0.85", linewidth=0.5, zorder=0)
+    for i, x in enumerate(bar_s):
+        ax.axvline(x, color="0.45", linewidth=0.9, zorder=0)
+        if len(bar_s) <= MAX_BAR_NUMBERS:  # bar numbers just above the plot
+            ax.text(x, 1.0, f" {i + 1}", transform=ax.get_xaxis_transform(), fontsize=7, color="0.3", va="bottom")
