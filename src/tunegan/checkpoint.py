@@ -30,7 +30,13 @@ from .models import LSTMGenerator, PatchDiscriminator
 from .tokenizers import Tokenizer, tokenizer_from_state
 
 FORMAT = "tunegan-checkpoint-1"
-DEFAULT_MODEL = Path(__file__).parent / "assets" / "default"
+ASSETS = Path(__file__).parent / "assets"
+DEFAULT_MODEL = ASSETS / "default"
+
+
+def shipped_models() -> dict[str, Path]:
+    """Models inside the package, by name (``default`` is used when no checkpoint is given)."""
+    return {p.name: p for p in sorted(ASSETS.glob("*")) if (p / "meta.json").exists()}
 
 
 @dataclass
@@ -108,10 +114,15 @@ def _prune(run: Path, keep: int) -> None:
 
 def resolve_checkpoint(path: str | os.PathLike | None = None, which: str = "best") -> Path:
     """A checkpoint folder from ``path`` (a checkpoint, or a run folder: its ``best``, else
-    ``latest``); ``None`` means the model shipped with the package."""
+    ``latest``); ``None`` means the model shipped with the package, and the name of a shipped
+    model (``"default"``, ``"pitch-maestro"``) picks that one."""
     if path is None:
         path = DEFAULT_MODEL
+    if isinstance(path, str) and path in shipped_models() and not Path(path).exists():
+        path = shipped_models()[path]
     p = Path(path)
+    if p == DEFAULT_MODEL and not (p / "meta.json").exists():
+        raise CheckpointError(f"the shipped model is missing from this install ({p}); pass --checkpoint")
     if (p / "meta.json").exists():
         return p
     if p.is_dir():

@@ -140,7 +140,7 @@ def generate(
     top_p: float = typer.Option(1.0, help="nucleus sampling threshold (1 = off)"),
     seed: Optional[int] = typer.Option(None, help="random seed for repeatable results"),
     samples: int = typer.Option(1, help="how many versions (each with its own seed)"),
-    checkpoint: Optional[Path] = typer.Option(None, help="checkpoint or run folder (default: the shipped model)"),
+    checkpoint: Optional[str] = typer.Option(None, help="checkpoint, run folder, or shipped model name (default, pitch-maestro)"),
     key: Optional[str] = typer.Option(None, help='keep new notes in a key, e.g. "A minor"'),
     transpose: int = typer.Option(0, help="move the result by N semitones"),
     tempo: Optional[float] = typer.Option(None, help="tempo in BPM"),
@@ -189,7 +189,7 @@ def generate(
 @app.command()
 @friendly
 def evaluate(
-    checkpoint: Optional[Path] = typer.Option(None, help="checkpoint or run folder (default: the shipped model)"),
+    checkpoint: Optional[str] = typer.Option(None, help="checkpoint, run folder, or shipped model name (default, pitch-maestro)"),
     data: str = typer.Option(..., "--data", "-d", help="MAESTRO folder, folder of MIDI, NAME:PATH, or a prepared cache"),
     split: str = typer.Option("test", help="train | validation | test"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="write the report as JSON"),
@@ -216,7 +216,7 @@ def evaluate(
 @app.command()
 @friendly
 def styles(
-    checkpoint: Optional[Path] = typer.Option(None, help="checkpoint or run folder (default: the shipped model)"),
+    checkpoint: Optional[str] = typer.Option(None, help="checkpoint, run folder, or shipped model name (default, pitch-maestro)"),
     json_out: bool = typer.Option(False, "--json", help="print JSON for programs"),
 ):
     """List the style and mood keywords a model knows, with how many training pieces carry each."""
