@@ -106,9 +106,10 @@ class Trainer:
                 gcfg = ck.generator.config
                 dcfg = ck.discriminator.config if ck.discriminator is not None else dcfg
                 resume_state = ck
-        self._seed_everything(config.seed + self.dist.rank)
+        self._seed_everything(config.seed)  # identical initial weights on every rank
         self.generator = LSTMGenerator(gcfg)
         self.discriminator = PatchDiscriminator(dcfg)
+        self._seed_everything(config.seed + self.dist.rank)  # then per-rank noise (Gumbel, paper noise)
         self.g_opt = torch.optim.Adam(self.generator.parameters(), lr=config.lr, betas=config.betas)
         self.d_opt = torch.optim.Adam(self.discriminator.parameters(), lr=config.d_lr, betas=config.betas)
         self.adv = AdversarialLoss(self.discriminator, self.d_opt, config.grad_clip)
