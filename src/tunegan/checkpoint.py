@@ -170,3 +170,23 @@ def load_checkpoint(path: str | os.PathLike | None = None, *, which: str = "best
 def train_config_of(ckpt: Checkpoint) -> TrainConfig | None:
     d = ckpt.meta.get("train_config")
     return TrainConfig.from_dict(d) if d else None
+
+
+def export_checkpoint(path: str | os.PathLike, dest: str | os.PathLike, *, which: str = "best",
+                      notes: dict | None = None) -> Path:
+    """Copy a run's checkpoint (weights + meta, no optimizer state) to ``dest`` for shipping;
+    ``notes`` (e.g. the command that trained it, the data licence) are added to its meta.json."""
+    src = resolve_checkpoint(path, which)
+    dst = Path(dest)
+    tmp = dst.with_name(dst.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    shutil.copy2(src / "model.safetensors", tmp / "model.safetensors")
+    meta = json.loads((src / "meta.json").read_text())
+    meta.update(notes or {})
+    meta["exported_from"] = str(src)
+    (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+    if dst.exists():
+        shutil.rmtree(dst)
+    os.replace(tmp, dst)
+    return dst

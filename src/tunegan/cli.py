@@ -215,6 +215,22 @@ def evaluate(
 
 @app.command()
 @friendly
+def export(
+    checkpoint: str = typer.Option(..., help="run folder or checkpoint to export"),
+    out: Path = typer.Option(..., "--out", "-o", help="folder to write (e.g. src/tunegan/assets/default)"),
+    command: Optional[str] = typer.Option(None, help="the command that trained it, kept in meta.json"),
+):
+    """Copy a checkpoint's weights and metadata (no optimizer state) into a folder for shipping."""
+    from .checkpoint import export_checkpoint, load_checkpoint
+
+    notes = {"trained_by": command} if command else {}
+    dst = export_checkpoint(checkpoint, out, notes=notes)
+    ck = load_checkpoint(dst)
+    typer.echo(f"exported step {ck.meta.get('step')} ({ck.tokenizer.name}) to {dst}")
+
+
+@app.command()
+@friendly
 def styles(
     checkpoint: Optional[str] = typer.Option(None, help="checkpoint, run folder, or shipped model name (default, pitch-maestro)"),
     json_out: bool = typer.Option(False, "--json", help="print JSON for programs"),
