@@ -117,13 +117,20 @@ def train(
                       f"nats/token; checkpoints in {out}")
 
 
+DATA_LICENSES = {
+    "maestro": "MAESTRO v3.0.0 (Hawthorne et al., ICLR 2019): CC BY-NC-SA 4.0 (non-commercial, attribution, share-alike)",
+    "pop909": "POP909 (Wang et al., ISMIR 2020): MIT",
+    "nottingham": "Nottingham Music Database (jukedeck cleaned MIDI): GPL-3.0",
+    "jsb": "JSB Chorales (Boulanger-Lewandowski et al., ICML 2012): no licence stated; the music (J.S. Bach) is public domain",
+    "vgmidi": "VGMIDI (Ferreira & Whitehead, ISMIR 2019): no licence stated; research and evaluation only",
+    "music21": "music21 corpus: licences per repertory (see music21/corpus/license.txt); Essen folk songs non-commercial",
+}
+
+
 def _license_notice(cache) -> str:
-    names = {s.get("name") for s in cache.manifest.get("sources", [])}
-    notes = []
-    if "maestro" in names:
-        notes.append("Trained on MAESTRO v3.0.0 (Hawthorne et al., ICLR 2019), CC BY-NC-SA 4.0: "
-                     "non-commercial use, attribution, share-alike.")
-    return " ".join(notes)
+    """The licences of the corpora a model learned from (stored in every checkpoint)."""
+    names = sorted({s.get("name") for s in cache.manifest.get("sources", [])})
+    return "Trained on: " + "; ".join(DATA_LICENSES.get(n, f"{n}: your own data") for n in names) + "."
 
 
 @app.command()
