@@ -216,7 +216,18 @@ def generate(
 
 
 def _cut_seconds(score: symusic.Score, seconds: float) -> symusic.Score:
-    """Drop notes starting at or after ``seconds`` and shorten those that ring past it."""
-    sec = score.to("second")
-    sec = sec.clip(0.0, float(seconds), clip_end=True)
-    return sec.to("tick")
+    """Drop notes starting at or after ``seconds`` and shorten those that ring past it
+    (clipped in ticks, so tempo and time-signature events are kept)."""
+    return score.clip(0, _seconds_to_tick(score, seconds), clip_end=True)
+
+
+def _seconds_to_tick(score: symusic.Score, seconds: float) -> int:
+    """The tick at ``seconds`` under the score's tempo map (120 BPM before the first tempo)."""
+    tempos = sorted(score.tempos, key=lambda t: t.time)
+    tick, t, qpm = 0, 0.0, 120.0
+    for tempo in tempos:
+        seg = (tempo.time - tick) / score.tpq * 60.0 / qpm
+        if t + seg >= seconds:
+            break
+        t, tick, qpm = t + seg, tempo.time, tempo.qpm
+    return int(round(tick + (seconds - t) * qpm / 60.0 * score.tpq))

@@ -262,8 +262,10 @@ def styles(
 
 
 from .cli_outputs import explain as _explain_cmd, render as _render_cmd  # noqa: E402
+from .cli_studio import studio as _studio_cmd  # noqa: E402
 
 app.command("render", help="Render a MIDI file to WAV audio, a piano-roll PNG, MusicXML or sheet music.")(_render_cmd)
+app.command("studio", help="Start the web studio (Gradio) on http://127.0.0.1:7860.")(_studio_cmd)
 app.command("explain", help="Explain a MIDI file: notes with names, beats and note values, key, tempo, motifs.")(_explain_cmd)
 
 
