@@ -87,7 +87,8 @@ def test_missing_checkpoint_one_line(tmp_path):
 def test_evaluate_json_and_mismatch(trained, tmp_path):
     rep = tmp_path / "r.json"
     r = runner.invoke(app, ["evaluate", "--checkpoint", str(trained / "run"), "--data", str(trained / "cache"),
-                            "--split", "validation", "--json", str(rep)])
+                            "--split", "validation", "--json", str(rep), "--length", "32", "--primer", "8",
+                            "--samples", "12", "--threads", "1"])
     assert r.exit_code == 0, r.output
     d = json.loads(rep.read_text())
     assert {"generator", "bigram", "trigram", "repeat previous", "most frequent (unigram)"} <= set(d["likelihood"])

@@ -195,33 +195,6 @@ def generate(
 
 @app.command()
 @friendly
-def evaluate(
-    checkpoint: Optional[str] = typer.Option(None, help="checkpoint, run folder, or shipped model name (default, pitch-maestro)"),
-    data: str = typer.Option(..., "--data", "-d", help="MAESTRO folder, folder of MIDI, NAME:PATH, or a prepared cache"),
-    split: str = typer.Option("test", help="train | validation | test"),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="write the report as JSON"),
-    markdown: Optional[Path] = typer.Option(None, "--markdown", help="write the report as Markdown"),
-    max_windows: Optional[int] = typer.Option(None, help="score at most this many windows (quick look)"),
-    seed: int = typer.Option(0),
-):
-    """NLL, perplexity, top-1/top-5 accuracy beside n-gram baselines, and discriminator accuracy."""
-    from .evaluation.report import evaluate as run_evaluate, format_markdown
-    from .training.distributed import DistInfo, set_threads
-
-    set_threads(0, DistInfo())
-    rep = run_evaluate(checkpoint, data, split=split, max_windows=max_windows, seed=seed)
-    md = format_markdown(rep)
-    if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(rep, indent=1))
-    if markdown:
-        markdown.parent.mkdir(parents=True, exist_ok=True)
-        markdown.write_text(md)
-    typer.echo(md)
-
-
-@app.command()
-@friendly
 def export(
     checkpoint: str = typer.Option(..., help="run folder or checkpoint to export"),
     out: Path = typer.Option(..., "--out", "-o", help="folder to write (e.g. src/tunegan/assets/default)"),
@@ -263,6 +236,11 @@ def styles(
 
 from .cli_outputs import explain as _explain_cmd, render as _render_cmd  # noqa: E402
 from .cli_studio import studio as _studio_cmd  # noqa: E402
+from .cli_eval import compare as _compare_cmd, evaluate as _evaluate_cmd  # noqa: E402
+
+app.command("evaluate", help="Evaluate a checkpoint: likelihood beside baselines, musical statistics, novelty, "
+            "a two-sample test and a quality-diversity sweep (JSON, Markdown, PNG).")(_evaluate_cmd)
+app.command("compare", help="Several checkpoints and the baselines in one table and one plot.")(_compare_cmd)
 
 app.command("render", help="Render a MIDI file to WAV audio, a piano-roll PNG, MusicXML or sheet music.")(_render_cmd)
 app.command("studio", help="Start the web studio (Gradio) on http://127.0.0.1:7860.")(_studio_cmd)

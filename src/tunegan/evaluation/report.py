@@ -1,16 +1,32 @@
-"""``tunegan evaluate``: one checkpoint on one data set, as a JSON-able dict.
+"""``tunegan evaluate``: one checkpoint on one data set, as a JSON-able dict, and a report folder.
 
 The data may be a MAESTRO copy, any folder of MIDI, or a cache from ``tunegan prepare``; raw
 folders are tokenized with the checkpoint's own tokenizer into a cache under
 ``$TUNEGAN_CACHE`` (default ``~/.cache/tunegan``), reused on later runs.
+
+:func:`evaluate` measures next-token likelihood beside n-gram baselines and the checkpoint's own
+discriminator (:mod:`.likelihood`), and with ``suite=True`` the sample-based suite of
+:mod:`.suite` (musical statistics, novelty, two-sample test, quality–diversity sweep).
+:func:`write_report` puts it in a folder::
+
+    report.json            everything, NaN written as null
+    report.md              the tables below, in Markdown (:func:`format_markdown`)
+    quality_diversity.png  two-sample accuracy vs diversity per sampling setting
+    feature_overlap.png    overlapping area per musical feature, primed and unconditioned
+    samples/               a few generated continuations and the real ones, as MIDI
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import math
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 from ..checkpoint import Checkpoint, load_checkpoint
 from ..data.dataset import TokenCache
@@ -25,6 +41,7 @@ PAPER_CLAIM = {
                    "discriminator's precision for the 'real' class on real vs generated sequences, and the "
                    "generator's next-token top-1 accuracy; both are reported here.",
 }
+MIDI_EXAMPLES = 4  # samples of each set written as MIDI into the report folder
 
 
 def cache_root() -> Path:
@@ -33,7 +50,11 @@ def cache_root() -> Path:
 
 def open_data(data: str | os.PathLike, ckpt: Checkpoint, *, cache_dir: str | os.PathLike | None = None,
               workers: int | None = None) -> TokenCache:
-    """A token cache for ``data`` in the checkpoint's representation (built if needed)."""
+    """A token cache for ``data`` in the checkpoint's representation (built if needed).
+
+    Raises :class:`DataError` for a missing or empty folder, or one where no MIDI file could be
+    read, and :class:`TokenizerMismatchError` for a prepared cache in another representation.
+    """
     p = Path(str(data).split(":", 1)[-1]) if ":" in str(data) and not Path(str(data)).exists() else Path(data)
     if (p / MANIFEST).exists():
         cache = TokenCache(p)
@@ -43,21 +64,51 @@ def open_data(data: str | os.PathLike, ckpt: Checkpoint, *, cache_dir: str | os.
                 f"uses '{ckpt.tokenizer.name}' {ckpt.tokenizer.config}; evaluate on the MIDI folder instead "
                 f"and it will be re-tokenized")
         return cache
-    source = open_source(str(data))
-    if cache_dir is None:
-        key = hashlib.sha1(f"{source.spec()}|{ckpt.tokenizer.fingerprint()}".encode()).hexdigest()[:16]
-        cache_dir = cache_root() / "caches" / key
-    prepare([source], ckpt.tokenizer, cache_dir, workers=workers, labels=False)
-    return TokenCache(cache_dir)
+    try:
+        source = open_source(str(data))
+        if cache_dir is None:
+            key = hashlib.sha1(f"{source.spec()}|{ckpt.tokenizer.fingerprint()}".encode()).hexdigest()[:16]
+            cache_dir = cache_root() / "caches" / key
+        prepare([source], ckpt.tokenizer, cache_dir, workers=workers, labels=False)
+    except OSError as e:
+        raise DataError(f"{data}: cannot be read ({e.strerror or e})") from None
+    cache = TokenCache(cache_dir)
+    if int(cache.manifest.get("n_ok", 0)) == 0:
+        reasons = cache.manifest.get("skip_reasons") or {}
+        top = max(reasons, key=reasons.get) if reasons else "unknown reason"
+        raise DataError(f"{data}: none of its {cache.manifest.get('n_skipped', 0)} MIDI files could be used "
+                        f"(most common problem: {top})")
+    return cache
+
+
+def model_name(checkpoint_dir: str | os.PathLike) -> str:
+    """A short name for legends: ``RUN/step-NNNNNNN`` for a checkpoint inside a run folder."""
+    p = Path(checkpoint_dir)
+    parent = p.parent
+    if any((parent / ptr).exists() for ptr in ("best", "latest")):
+        return f"{parent.name}/{p.name}"
+    return p.name
 
 
 def evaluate(checkpoint: str | os.PathLike | None, data: str | os.PathLike, *, split: str = "test",
              cache_dir: str | os.PathLike | None = None, max_windows: int | None = None, n_disc: int = 128,
-             seed: int = 0) -> dict:
-    """Next-token NLL/perplexity/top-1/top-5 of the generator beside baselines fitted on the data's
-    train split, plus the discriminator's accuracy on real vs generated sequences."""
+             seed: int = 0, samples: int = 200, suite: bool = True, suite_config=None,
+             out: str | os.PathLike | None = None, name: str | None = None,
+             log: Callable[[str], None] | None = None) -> dict:
+    """Evaluate one checkpoint on one split.
+
+    Always: next-token NLL (nats/token), perplexity, top-1/top-5 of the generator beside
+    baselines fitted on the data's train split (``likelihood``), and the discriminator's
+    accuracy on real vs generated sequences (``discriminator``). With ``suite``: the
+    sample-based suite of :func:`tunegan.evaluation.suite.run_suite` (key ``suite``) with
+    ``samples`` samples per set; a ``suite_config`` (:class:`~.suite.SuiteConfig`) replaces
+    ``samples`` and ``seed`` there. With ``out``: the report folder of :func:`write_report`.
+    ``max_windows`` caps the windows scored for the likelihood (a quick look; the report says
+    so). ``timing`` gives the seconds of each stage.
+    """
     from .likelihood import discriminator_accuracy, likelihood_table
 
+    say = log or (lambda msg: None)
     t0 = time.perf_counter()
     ckpt = load_checkpoint(checkpoint)
     cache = open_data(data, ckpt, cache_dir=cache_dir)
@@ -69,28 +120,201 @@ def evaluate(checkpoint: str | os.PathLike | None, data: str | os.PathLike, *, s
         raise DataError(f"{data}: the train split is empty, so the baselines cannot be fitted")
     valid = cache.split("validation") if split != "validation" else None
     seq_len = int((ckpt.meta.get("train_config") or {}).get("seq_len", 64))
+    name = name or model_name(ckpt.path)
+    seconds = {"data": round(time.perf_counter() - t0, 2)}
+    say(f"{name}: likelihood of the {split} split beside n-gram baselines")
     table = likelihood_table(ckpt, train, valid, test, seq_len, max_windows=max_windows)
     disc = discriminator_accuracy(ckpt, test, seq_len, n=n_disc, seed=seed)
-    return {
-        "checkpoint": str(ckpt.path), "tokenizer": ckpt.tokenizer.state(), "data": str(data), "split": split,
-        "seq_len": seq_len, "pieces": len(test), "tokens": test.n_tokens,
+    seconds["likelihood"] = round(time.perf_counter() - t0 - seconds["data"], 2)
+    rep = {
+        "checkpoint": str(ckpt.path), "name": name, "tokenizer": ckpt.tokenizer.state(), "data": str(data),
+        "cache": str(cache.root), "split": split, "seq_len": seq_len, "pieces": len(test), "tokens": test.n_tokens,
+        "max_windows": max_windows,
         "mode": (ckpt.meta.get("train_config") or {}).get("mode"), "step": ckpt.meta.get("step"),
-        "likelihood": table, "discriminator": disc, "paper_claim": PAPER_CLAIM,
-        "seconds": round(time.perf_counter() - t0, 2),
+        "likelihood": table, "discriminator": disc, "paper_claim": PAPER_CLAIM, "suite": None,
     }
+    ev = None
+    if suite:
+        from .suite import SuiteConfig, run_suite
+
+        config = suite_config or SuiteConfig(samples=samples, seed=seed)
+        rep["suite"], ev = run_suite(ckpt, cache, split, config, model=name, log=say)
+    seconds["total"] = round(time.perf_counter() - t0, 2)
+    rep["seconds"] = seconds["total"]
+    rep["timing"] = seconds | ({f"suite_{k}": v for k, v in rep["suite"]["seconds"].items()} if suite else {})
+    if out is not None:
+        write_report(rep, out, samples=ev, tokenizer=ckpt.tokenizer)
+    return rep
+
+
+# --- writing -----------------------------------------------------------------------------
+
+
+def to_jsonable(x):
+    """Numpy arrays and scalars to lists and numbers, NaN and inf to None, recursively."""
+    if isinstance(x, dict):
+        return {str(k): to_jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [to_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return to_jsonable(x.tolist())
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def write_report(rep: dict, out: str | os.PathLike, *, samples=None, tokenizer=None) -> list[Path]:
+    """Write ``report.json``, ``report.md``, the plots and (given the :class:`EvalSamples` and the
+    tokenizer) a few MIDI samples into ``out``; returns the paths, also listed in ``rep["files"]``."""
+    from .plots import plot_feature_distributions, plot_quality_diversity
+
+    d = Path(out)
+    d.mkdir(parents=True, exist_ok=True)
+    files: list[Path] = []
+    s = rep.get("suite")
+    if s:
+        if s.get("sweep"):
+            files.append(plot_quality_diversity(plot_points(s["sweep"]), d / "quality_diversity.png",
+                                                quality_label=QUALITY_LABEL,
+                                                diversity_label=diversity_label(s)))
+        overlap = {k: {f: r for f, r in rows.items() if not r.get("constant")} for k, rows in s["musical"].items()}
+        if any(overlap.values()):
+            files.append(plot_feature_distributions(overlap, d / "feature_overlap.png"))
+    if samples is not None:
+        from ..midi import write_midi
+
+        sd = d / "samples"
+        for i in range(min(MIDI_EXAMPLES, len(samples.real))):
+            files.append(write_midi(samples.real.scores[i], sd / f"real_{i:02d}.mid"))
+            files.append(write_midi(samples.primed.scores[i], sd / f"primed_{i:02d}.mid"))
+            files.append(write_midi(samples.unconditioned.scores[i], sd / f"unconditioned_{i:02d}.mid"))
+            if tokenizer is not None:  # the primer too, so a listener hears what was continued
+                files.append(write_midi(tokenizer.decode(samples.real.primers[i]), sd / f"primer_{i:02d}.mid"))
+    files += [d / "report.md", d / "report.json"]
+    rep["files"] = [str(f) for f in files]
+    (d / "report.md").write_text(format_markdown(rep))
+    (d / "report.json").write_text(json.dumps(to_jsonable(rep), indent=1))
+    return files
+
+
+# --- Markdown ----------------------------------------------------------------------------
+
+QUALITY_LABEL = "two-sample accuracy (0.5 = indistinguishable from data)"
+
+
+def plot_points(points: list[dict]) -> list[dict]:
+    """Sweep points for :func:`plot_quality_diversity`: a top-p setting gets a line of its own
+    (``"MODEL, top-p 0.9"``) instead of zigzagging through the temperature line."""
+    return [p | {"model": p["model"] + ("" if p.get("top_p") is None else f", top-p {p['top_p']:g}")}
+            for p in points]
+
+
+def diversity_label(suite: dict) -> str:
+    c = suite["config"]
+    ref = suite["diversity"].get("held-out data")
+    return (f"diversity: distinct {c['diversity_n']}-note patterns in {c['diversity_draws']}"
+            + ("" if _nan(ref) else f" (held-out data: {ref:.2f})"))
+
+
+def _nan(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def fmt(x, spec: str = ".3f", missing: str = "–") -> str:
+    """Format a number for a table; None/NaN give ``missing``."""
+    return missing if _nan(x) else format(x, spec)
 
 
 def format_markdown(rep: dict) -> str:
-    """A Markdown table of a report from :func:`evaluate`."""
+    """The report of :func:`evaluate` as Markdown."""
     lines = [f"# Evaluation of `{rep['checkpoint']}`", "",
              f"Data: `{rep['data']}` split `{rep['split']}`: {rep['pieces']} pieces, {rep['tokens']} tokens; "
              f"representation `{rep['tokenizer']['name']}`, windows of {rep['seq_len']}.", "",
+             "## Next-token prediction", "",
              "| model | NLL (nats/token) | perplexity | top-1 | top-5 |", "|---|---|---|---|---|"]
     for name, m in rep["likelihood"].items():
-        lines.append(f"| {name} | {m['nll']:.3f} | {m['perplexity']:.2f} | {m['top1']:.1%} | {m['top5']:.1%} |")
+        lines.append(f"| {name} | {fmt(m['nll'])} | {fmt(m['perplexity'], '.2f')} | {fmt(m['top1'], '.1%')} "
+                     f"| {fmt(m['top5'], '.1%')} |")
+    if rep.get("max_windows"):
+        lines += ["", f"Only the first {rep['max_windows']} windows were scored (`--max-windows`)."]
     d = rep.get("discriminator") or {}
     if d:
         lines += ["", f"Discriminator on {d['n_real']} real vs {d['n_fake']} generated sequences: accuracy "
-                      f"{d['accuracy']:.1%}, precision (real) {d['precision_real']:.1%}, recall (real) {d['recall_real']:.1%}."]
+                      f"{d['accuracy']:.1%}, precision (real) {d['precision_real']:.1%}, "
+                      f"recall (real) {d['recall_real']:.1%}."]
+    if rep.get("suite"):
+        lines += [""] + suite_markdown(rep["suite"])
     lines += ["", f"Paper's claim: {rep['paper_claim']['text']}. {rep['paper_claim']['our_reading']}"]
+    if rep.get("timing"):
+        lines += ["", "Time (s): " + ", ".join(f"{k} {v:g}" for k, v in rep["timing"].items()) + "."]
     return "\n".join(lines) + "\n"
+
+
+def suite_markdown(s: dict) -> list[str]:
+    """The sample-based sections of the report."""
+    c = s["config"]
+    top_p = "" if c["top_p"] >= 1 else f", top-p {c['top_p']:g}"
+    lines = ["## Samples", "",
+             f"{s['n']} crops of held-out pieces: a primer of {c['primer_len']} tokens and the real continuation "
+             f"of {c['length']} tokens. The generator continued each primer (*primed*) and, separately, started "
+             f"{s['n']} pieces from nothing (*unconditioned*), at temperature {c['temperature']:g}{top_p}, seed "
+             f"{c['seed']}. Both sets are compared with the real continuations, decoded the same way.", "",
+             "### Can a classifier tell generated from real?", "",
+             "A logistic regression on per-crop features (pitch-class and interval histograms, pitch "
+             f"statistics, repetition, timing), {c['folds']}-fold cross-validated. 0.5 = cannot tell them apart; "
+             "1.0 = trivially told apart.", "",
+             "| set | accuracy | 95% interval | permutation p |", "|---|---|---|---|"]
+    for name, r in s["two_sample"].items():
+        lines.append(f"| {name} | {fmt(r['accuracy'], '.1%')} | {fmt(r['ci_low'], '.1%')} – "
+                     f"{fmt(r['ci_high'], '.1%')} | {fmt(r['permutation_p'], '.3f')} |")
+    ng = c["ngram"]
+    lines += ["", "### Copying from the training set", "",
+              f"Longest run of notes found, possibly transposed, in a training piece, and the share of {ng}-note "
+              "phrases found there. The held-out data is the reference: what unseen music shares by chance.", "",
+              f"| set | median longest run (notes) | max | mean share of {ng}-note phrases in training |",
+              "|---|---|---|---|"]
+    for name, r in s["novelty"].items():
+        if name != "index":
+            lines.append(f"| {name} | {fmt(r['median_run'], 'g')} | {r['max_run']} | {fmt(r['ngram_share'], '.1%')} |")
+    sets = list(s["musical"])
+    lines += ["", "### Musical statistics", "",
+              "Overlapping area (OA) of the distance distributions (Yang & Lerch 2018): 1 = the generated pieces "
+              "sit among the real ones as the real ones sit among themselves. Means are per piece; for histograms "
+              "the last columns give the distance between the mean histograms.", "",
+              "| feature | " + " | ".join(f"OA {k}" for k in sets) + " | mean real | "
+              + " | ".join(f"mean {k}" for k in sets) + " |",
+              "|---|" + "---|" * (2 * len(sets) + 1)]
+    first = s["musical"][sets[0]] if sets else {}
+    constant = [f for f, r in first.items() if all(s["musical"][k].get(f, {}).get("constant") for k in sets)]
+    for f, r in first.items():
+        if f in constant:
+            continue
+        rows = [s["musical"][k].get(f, {}) for k in sets]
+        oas = " | ".join(fmt(x.get("oa"), ".2f") for x in rows)
+        if _is_number(r.get("mean_real")):
+            means = f"{fmt(r['mean_real'], '.3g')} | " + " | ".join(fmt(x.get('mean_gen'), '.3g') for x in rows)
+        else:
+            means = "(histogram) | " + " | ".join(f"Δ {fmt(x.get('diff'), '.3f')}" for x in rows)
+        lines.append(f"| {f} | {oas} | {means} |")
+    if constant:
+        lines += ["", "Same value in every real and generated piece in this representation (not informative): "
+                      + ", ".join(constant) + "."]
+    lines += ["", "![feature overlap](feature_overlap.png)"]
+    if s.get("sweep"):
+        lines += ["", "### Quality and diversity by sampling setting", "",
+                  f"Primed samples at each setting. Quality: {QUALITY_LABEL}. Diversity: share of distinct "
+                  f"{c['diversity_n']}-note interval patterns among {c['diversity_draws']} drawn from all samples "
+                  f"(held-out data: {fmt(s['diversity'].get('held-out data'), '.3f')}).", "",
+                  "| temperature | top-p | two-sample accuracy | 95% interval | diversity |", "|---|---|---|---|---|"]
+        for p in s["sweep"]:
+            lines.append(f"| {p['temperature']:g} | {'–' if p['top_p'] is None else format(p['top_p'], 'g')} | "
+                         f"{fmt(p['quality'], '.1%')} | {fmt(p['ci_low'], '.1%')} – {fmt(p['ci_high'], '.1%')} | "
+                         f"{fmt(p['diversity'], '.3f')} |")
+        lines += ["", "![quality vs diversity](quality_diversity.png)"]
+    return lines
+
+
+def _is_number(x) -> bool:
+    return x is None or isinstance(x, (int, float, np.integer, np.floating))
