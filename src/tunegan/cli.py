@@ -237,9 +237,12 @@ def styles(
 from .cli_outputs import explain as _explain_cmd, render as _render_cmd  # noqa: E402
 from .cli_studio import studio as _studio_cmd  # noqa: E402
 from .cli_eval import compare as _compare_cmd, evaluate as _evaluate_cmd  # noqa: E402
+from .cli_style import style_eval as _style_eval_cmd  # noqa: E402
 
 app.command("evaluate", help="Evaluate a checkpoint: likelihood beside baselines, musical statistics, novelty, "
             "a two-sample test and a quality-diversity sweep (JSON, Markdown, PNG).")(_evaluate_cmd)
+app.command("style-eval", help="Do style and mood keywords work? A genre classifier trained on real music "
+            "judges samples made with each keyword.")(_style_eval_cmd)
 app.command("compare", help="Several checkpoints and the baselines in one table and one plot.")(_compare_cmd)
 
 app.command("render", help="Render a MIDI file to WAV audio, a piano-roll PNG, MusicXML or sheet music.")(_render_cmd)

@@ -48,6 +48,9 @@ class LSTMGenerator(nn.Module):
         return self._run(onehots @ self.embed.weight, state, cond)
 
     def _run(self, x: torch.Tensor, state: State | None, cond: torch.Tensor | None):
+        if self.config.num_conditions and cond is None:
+            # "no keywords" is all-zero ids, exactly as keyword dropout presents it in training
+            cond = torch.zeros(x.shape[0], 1, dtype=torch.long, device=x.device)
         if cond is not None and self.config.num_conditions:
             x = x + self.cond_embed(cond).unsqueeze(1)
             if state is None:
