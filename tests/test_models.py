@@ -66,3 +66,16 @@ def test_config_round_trip():
     assert TrainConfig.from_dict(c.to_dict()) == c
     with pytest.raises(ConfigError, match="unknown field"):
         TrainConfig.from_dict({"nope": 1})
+
+
+@pytest.mark.parametrize("layers,conds", [(1, 0), (2, 0), (1, 4)])
+def test_step_matches_forward(layers, conds):
+    g = LSTMGenerator(GeneratorConfig(vocab_size=20, embed_dim=8, hidden_size=16, num_layers=layers,
+                                      num_conditions=conds)).eval()
+    x = torch.randint(0, 20, (3, 6))
+    cond = torch.tensor([[1, 2], [0, 0], [3, 0]]) if conds else None
+    full, _ = g(x, cond=cond)
+    state = None
+    for t in range(6):
+        logits, state = g.step(x[:, t], state, cond=cond)
+        assert torch.allclose(logits, full[:, t], atol=1e-5)

@@ -119,3 +119,23 @@ def test_conditional_training_and_keywords(tmp_path):
         keyword_ids(ck, style="zzz")
     [song] = generate(checkpoint=tmp_path / "run", style=kws[0], length=12, seed=0, guidance=2.0)
     assert song.score.note_num() == 12
+
+
+def test_remi_model_bars_and_metre(tiny_corpus, tmp_path):
+    """A bar-based model stops after the asked number of bars and keeps the asked metre."""
+    from tunegan.data.prepare import prepare
+    from tunegan.data.sources import MidiFolder
+    from tunegan.tokenizers import get_tokenizer
+
+    tok = get_tokenizer("remi")
+    prepare([MidiFolder(str(tiny_corpus))], tok, tmp_path / "c", workers=1, labels=False)
+    t = Trainer(tiny_train_config(mode="mle", epochs=1, steps_per_epoch=3, seq_len=32), tmp_path / "c", tmp_path / "r",
+                generator_config=tiny_generator_config(vocab_size=tok.vocab_size),
+                discriminator_config=tiny_discriminator_config(vocab_size=tok.vocab_size), quiet=True)
+    t.fit()
+    [song] = generate(checkpoint=tmp_path / "r", seed_notes="C4 E4 G4", bars=4, time_signature="3/4", seed=0)
+    bars = np.flatnonzero(tok.is_bar(song.tokens))
+    assert len(bars) == 4
+    ts_id = tok.miditok.vocab["TimeSig_3/4"]
+    assert all(song.tokens[i + 1] == ts_id for i in bars if i + 1 < len(song.tokens))
+    assert song.score.time_signatures[0].numerator == 3

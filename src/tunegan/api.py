@@ -174,19 +174,24 @@ def generate(
     prime = prime_tokens(model, seed_notes=seed_notes, primer=primer, tempo=bpm, time_signature=ts)
     base_seed = int(seed) if seed is not None else int(np.random.SeedSequence().entropy % (2**31))
     target_s = None
+    by_bar_tokens = bars is not None and seconds is None and hasattr(tok, "count_bars")
     if seconds is not None:
         target_s = float(seconds)
-    elif bars is not None:
+    elif bars is not None and not by_bar_tokens:
         num, den = ts or (4, 4)
         target_s = bars * num * (4 / den) * 60.0 / (bpm or 120.0)
+    # bar-based tokens: keep the asked metre by writing its time-signature token after every bar line
+    force = tok.forced_tokens(ts) if hasattr(tok, "forced_tokens") else None
     results = []
     for i in range(samples):
         rng = torch.Generator().manual_seed(base_seed + i)
         c = None if cond is None else cond.unsqueeze(0)
         stream = TokenStream(model.generator, torch.from_numpy(prime).unsqueeze(0), cond=c, guidance=guidance)
         kw = dict(temperature=temperature, top_k=top_k, top_p=top_p, forbid=[tok.pad_id, tok.bos_id],
-                  allowed_mask=mask, rng=rng)
-        if target_s is None:
+                  allowed_mask=mask, rng=rng, force=force)
+        if by_bar_tokens:  # bar-based tokens (REMI): stop where bar number bars + 1 would begin
+            new = _take_bars(stream, tok, prime[1:], bars, length or 20000, kw)
+        elif target_s is None:
             new = stream.take(length or 256, **kw)[0].numpy()
         else:
             chunks, budget = [], length or 20000
@@ -213,6 +218,19 @@ def generate(
                                   {"temperature": temperature, "top_k": top_k, "top_p": top_p, "key": key,
                                    "style": style, "mood": mood}))
     return results
+
+
+def _take_bars(stream: TokenStream, tok, prime: np.ndarray, bars: int, budget: int, kw: dict) -> np.ndarray:
+    """Sample until the music (primer included) holds ``bars`` bars; cut before the next Bar token."""
+    chunks: list[np.ndarray] = []
+    while budget > 0:
+        chunks.append(stream.take(min(64, budget), **kw)[0].numpy())
+        budget -= len(chunks[-1])
+        new = np.concatenate(chunks)
+        starts = np.flatnonzero(tok.is_bar(np.concatenate([prime, new])))
+        if len(starts) > bars:
+            return new[:max(0, starts[bars] - len(prime))]
+    return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
 
 
 def _cut_seconds(score: symusic.Score, seconds: float) -> symusic.Score:

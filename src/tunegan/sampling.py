@@ -43,6 +43,7 @@ class TokenStream:
         self.use_guidance = cond is not None and guidance != 1.0
         logits, self.state = generator(prime, cond=cond)
         self.last = logits[:, -1]
+        self.prev = prime[:, -1]
         if self.use_guidance:
             u, self.u_state = generator(prime)
             self.u_last = u[:, -1]
@@ -50,11 +51,13 @@ class TokenStream:
     @torch.no_grad()
     def take(self, steps: int, *, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
              forbid: list[int] | None = None, allowed_mask: torch.Tensor | None = None,
-             rng: torch.Generator | None = None) -> torch.Tensor:
+             rng: torch.Generator | None = None, force: dict[int, int] | None = None) -> torch.Tensor:
         """Sample ``steps`` more tokens -> int64 ``(batch, steps)``.
 
         forbid:       token ids never sampled (e.g. padding).
         allowed_mask: optional bool ``(vocab,)``; tokens outside it are never sampled (e.g. a key's scale).
+        force:        ``{previous id: next id}``: after ``previous`` the next token is ``next`` (e.g. a
+                      metre's time-signature token after every bar line).
         """
         out = torch.empty(self.last.shape[0], steps, dtype=torch.long)
         block = torch.zeros(self.last.shape[-1], dtype=torch.bool)
@@ -68,13 +71,16 @@ class TokenStream:
                 last = self.u_last + self.guidance * (last - self.u_last)
             last = last.masked_fill(block, float("-inf"))
             probs = torch.softmax(filter_logits(last, temperature, top_k, top_p), -1)
-            nxt = torch.multinomial(probs, 1, generator=rng)
-            out[:, t] = nxt[:, 0]
-            logits, self.state = self.g(nxt, self.state, cond=self.cond)
-            self.last = logits[:, -1]
+            # a draw from probs: argmax of probs / Exp(1) noise (cheaper than torch.multinomial per step)
+            nxt = (probs / torch.empty_like(probs).exponential_(generator=rng)).argmax(-1)
+            if force:
+                for prev_id, next_id in force.items():
+                    nxt = torch.where(self.prev == prev_id, torch.full_like(nxt, next_id), nxt)
+            self.prev = nxt
+            out[:, t] = nxt
+            self.last, self.state = self.g.step(nxt, self.state, cond=self.cond)
             if self.use_guidance:
-                u, self.u_state = self.g(nxt, self.u_state)
-                self.u_last = u[:, -1]
+                self.u_last, self.u_state = self.g.step(nxt, self.u_state)
         return out
 
 

@@ -208,6 +208,14 @@ class RemiTokenizer(Tokenizer):
         """Whether ``token`` (an id or an array of ids) starts a bar."""
         return np.asarray(token) == self.bar_id
 
+    def forced_tokens(self, time_signature: tuple[int, int] | None) -> dict[int, int]:
+        """``{previous id: next id}`` that sampling must follow to keep a metre: every ``Bar`` is
+        followed by the ``TimeSig`` token of ``time_signature`` (empty if it has no token)."""
+        if time_signature is None or not self.config.use_time_signatures:
+            return {}
+        tid = self.miditok.vocab.get(f"TimeSig_{time_signature[0]}/{time_signature[1]}")
+        return {self.bar_id: tid} if tid is not None else {}
+
     def count_bars(self, tokens: np.ndarray) -> int:
         """Number of ``Bar`` tokens, i.e. of bars the sequence decodes to."""
         return int(np.count_nonzero(np.asarray(tokens) == self.bar_id))
