@@ -193,19 +193,26 @@ def pitch_class_histogram(score: symusic.Score) -> np.ndarray:
         if track.is_drum or len(track.notes) == 0:
             continue
         a = track.notes.numpy()
-        np.add.at(hist, a["pitch"].astype(np.int64) % 12, a["duration"].astype(np.float64))
+        hist += np.bincount(a["pitch"].astype(np.int64) % 12, weights=a["duration"].astype(np.float64), minlength=12)
     return hist
+
+
+def _centred_profiles() -> tuple[np.ndarray, np.ndarray]:
+    profiles = np.stack([np.roll(p, t) for p in (KK_MAJOR, KK_MINOR) for t in range(12)])
+    prof = profiles - profiles.mean(axis=1, keepdims=True)
+    return prof, np.linalg.norm(prof, axis=1)
+
+
+_PROFILES, _PROFILE_NORMS = _centred_profiles()  # the 24 key profiles, centred once
 
 
 def key_correlations(hist: np.ndarray) -> np.ndarray:
     """Pearson r of ``hist`` (shape=(12,)) with the 24 Krumhansl-Kessler profiles, shape=(24,):
     index ``t`` is ``t`` major, ``12 + t`` is ``t`` minor. All zeros for a flat histogram."""
-    profiles = np.stack([np.roll(p, t) for p in (KK_MAJOR, KK_MINOR) for t in range(12)])
     h = np.asarray(hist, dtype=np.float64) - np.mean(hist)
     if not np.any(h):
         return np.zeros(24)
-    prof = profiles - profiles.mean(axis=1, keepdims=True)
-    return prof @ h / (np.linalg.norm(prof, axis=1) * np.linalg.norm(h))
+    return _PROFILES @ h / (_PROFILE_NORMS * np.linalg.norm(h))
 
 
 def mode_and_key(score: symusic.Score, key_signature: int | None = None) -> KeyEstimate:
