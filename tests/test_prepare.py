@@ -84,3 +84,20 @@ def test_windows_and_crops(tiny_cache):
     assert (x[121:] == 0).all()
     x2, _ = crops[0]
     assert (x == x2).all()  # deterministic given (seed, epoch, index)
+
+
+def test_corpus_balance_weights_and_manifest(tmp_path):
+    """Two corpora of very different size: power 0 samples them equally, power 1 by size."""
+    from tunegan.conditioning import corpus_weights
+
+    tokens = np.array([100] * 9 + [100])  # 9 pieces of corpus a, 1 of corpus b
+    corpora = ["a"] * 9 + ["b"]
+    for power, share_b in ((1.0, 0.1), (0.0, 0.5), (0.5, 0.25)):
+        w, shares = corpus_weights(corpora, tokens, power)
+        p = tokens * w / (tokens * w).sum()
+        assert p[-1] == pytest.approx(share_b) and shares["b"] == pytest.approx(share_b)
+    a = write_corpus(tmp_path / "a", n_files=6)
+    b = write_corpus(tmp_path / "b", n_files=3, seed=2)
+    prepare([MidiFolder(str(a)), MidiFolder(str(b))], get_tokenizer("pitch"), tmp_path / "c", workers=1, labels=False)
+    m = json.loads((tmp_path / "c" / "manifest.json").read_text())
+    assert sum(v["pieces"] for v in m["corpora"]["folder"].values()) == 9

@@ -193,10 +193,17 @@ def prepare(
         np.save(tmp / f"{sp}.pieces.npy", np.asarray(piece_ix[sp], dtype=np.int64))
         counts[sp] = {"pieces": len(piece_ix[sp]), "tokens": int(offsets[sp][-1])}
     n_ok = sum(c["pieces"] for c in counts.values())
+    # per corpus and split: what balanced sampling (TrainConfig.corpus_balance) weighs
+    corpora: dict = {}
+    for r in rows:
+        if r.get("status") == "ok":
+            c = corpora.setdefault(r["corpus"], {}).setdefault(r["split"], {"pieces": 0, "tokens": 0})
+            c["pieces"] += 1
+            c["tokens"] += r["tokens"] + 1
     manifest = {
         "version": CACHE_VERSION, "key": key, "tokenizer": tok_state,
         "vocab_size": tokenizer.vocab_size, "bos_id": tokenizer.bos_id, "pad_id": tokenizer.pad_id,
-        "sources": [s.spec() for s in srcs], "counts": counts, "n_ok": n_ok,
+        "sources": [s.spec() for s in srcs], "counts": counts, "corpora": corpora, "n_ok": n_ok,
         "n_skipped": len(jobs) - n_ok, "skip_reasons": dict(reasons),
         "seconds": round(time.perf_counter() - t0, 3), "pieces": rows,
     }

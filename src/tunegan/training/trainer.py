@@ -88,7 +88,7 @@ class Trainer:
             from ..conditioning import corpus_weights
 
             piece_weights, shares = corpus_weights(corpora, np.diff(train.offsets), config.corpus_balance)
-            self.extra_meta["corpus_shares"] = shares
+            self.extra_meta["corpus_shares"] = shares  # share of training crops drawn from each corpus
         for name, c in (("generator", gcfg), ("discriminator", dcfg)):
             if c.vocab_size != V:
                 raise ConfigError(f"{name} vocab_size {c.vocab_size} does not match the cache's tokenizer "
