@@ -11,7 +11,9 @@ from dataclasses import asdict, dataclass, field, fields
 from .errors import ConfigError
 
 
-class _Config:
+class ConfigBase:
+    """Shared by every config: JSON round trip and the one-line validation message."""
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -29,7 +31,7 @@ class _Config:
 
 
 @dataclass(frozen=True)
-class GeneratorConfig(_Config):
+class GeneratorConfig(ConfigBase):
     """LSTM generator. Paper size: vocab 89, embedding 128, one LSTM layer of 256 units."""
 
     vocab_size: int = 89      # from the tokenizer (pitch: 88 keys + padding)
@@ -49,7 +51,7 @@ class GeneratorConfig(_Config):
 
 
 @dataclass(frozen=True)
-class DiscriminatorConfig(_Config):
+class DiscriminatorConfig(ConfigBase):
     """PatchGAN discriminator: Conv1D ("same" padding) + LeakyReLU, global average pool, dense."""
 
     vocab_size: int = 89      # input features per step (one-hot or softmax over the vocabulary)
@@ -73,7 +75,7 @@ MODES = ("paper", "mle", "gan")
 
 
 @dataclass(frozen=True)
-class TrainConfig(_Config):
+class TrainConfig(ConfigBase):
     """Training run. ``mode``: ``paper`` (the published GAN step), ``mle`` (teacher forcing),
     ``gan`` (MLE pretraining, then Gumbel-softmax adversarial fine-tuning)."""
 

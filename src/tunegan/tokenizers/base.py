@@ -10,33 +10,18 @@ only ever see :attr:`vocab_size`, :attr:`pad_id` and :attr:`bos_id`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 import symusic
 
-from ..errors import ConfigError
+from ..config import ConfigBase
 
 
 @dataclass(frozen=True)
-class TokenizerConfig:
+class TokenizerConfig(ConfigBase):
     """Base for tokenizer configs: validated on construction, round-trips through JSON."""
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict):
-        known = {f.name for f in fields(cls)}
-        extra = set(d) - known
-        if extra:
-            raise ConfigError(f"{cls.__name__}: unknown field(s) {sorted(extra)}")
-        return cls(**d)
-
-    def _check(self, name: str, ok: bool, expected: str) -> None:
-        if not ok:
-            raise ConfigError(f"{type(self).__name__}.{name} must be {expected} (received {getattr(self, name)!r})")
 
 
 class Tokenizer(ABC):
