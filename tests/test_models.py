@@ -79,3 +79,23 @@ def test_step_matches_forward(layers, conds):
     for t in range(6):
         logits, state = g.step(x[:, t], state, cond=cond)
         assert torch.allclose(logits, full[:, t], atol=1e-5)
+
+
+def test_sampling_matches_the_softmax_distribution():
+    """Gumbel-max draws follow softmax(logits / T); forbidden and masked tokens never appear."""
+    from tunegan.sampling import TokenStream
+
+    g = LSTMGenerator(GeneratorConfig(vocab_size=6, embed_dim=4, hidden_size=8)).eval()
+    prime = torch.zeros(4000, 1, dtype=torch.long)
+    rng = torch.Generator().manual_seed(0)
+    logits, _ = g(prime[:1])
+    for T in (1.0, 0.5):
+        p = torch.softmax(logits[0, -1, 1:] / T, -1)  # token 0 forbidden
+        draws = TokenStream(g, prime).take(1, temperature=T, forbid=[0], rng=rng)[:, 0]
+        freq = torch.bincount(draws, minlength=6)[1:].float() / len(draws)
+        assert (draws != 0).all() and torch.allclose(freq, p, atol=0.03)
+    mask = torch.tensor([True, True, False, True, False, True])
+    draws = TokenStream(g, prime[:200]).take(5, allowed_mask=mask, rng=rng, top_k=2)
+    assert not ((draws == 2) | (draws == 4)).any()
+    greedy = TokenStream(g, prime[:2]).take(3, temperature=0)
+    assert (greedy[0] == greedy[1]).all()

@@ -59,20 +59,34 @@ class TokenStream:
         force:        ``{previous id: next id}``: after ``previous`` the next token is ``next`` (e.g. a
                       metre's time-signature token after every bar line).
         """
-        out = torch.empty(self.last.shape[0], steps, dtype=torch.long)
-        block = torch.zeros(self.last.shape[-1], dtype=torch.bool)
+        B, V = self.last.shape
+        out = torch.empty(B, steps, dtype=torch.long)
+        bias = torch.zeros(V)  # 0, or -inf for tokens that may not be sampled
         if forbid:
-            block[list(forbid)] = True
+            bias[list(forbid)] = float("-inf")
         if allowed_mask is not None:
-            block |= ~allowed_mask
+            bias = bias.masked_fill(~allowed_mask, float("-inf"))
+        filtering = bool(top_k) or top_p < 1.0
+        greedy = temperature <= 0
+        scale = 1.0 if greedy or temperature == 1.0 else 1.0 / temperature
+        block = 256  # Gumbel noise is drawn for this many steps at once
         for t in range(steps):
+            if t % block == 0 and not greedy:
+                # Gumbel-max: argmax(logits + Gumbel noise) is a draw from softmax(logits)
+                n = min(block, steps - t)
+                noise = -torch.empty(n, B, V).exponential_(generator=rng).log()
+                if not filtering:
+                    noise += bias  # fold the mask into the noise once per block
             last = self.last
             if self.use_guidance:
                 last = self.u_last + self.guidance * (last - self.u_last)
-            last = last.masked_fill(block, float("-inf"))
-            probs = torch.softmax(filter_logits(last, temperature, top_k, top_p), -1)
-            # a draw from probs: argmax of probs / Exp(1) noise (cheaper than torch.multinomial per step)
-            nxt = (probs / torch.empty_like(probs).exponential_(generator=rng)).argmax(-1)
+            if greedy:
+                z = last + bias
+            elif filtering:
+                z = filter_logits(last + bias, temperature, top_k, top_p) + noise[t % block]
+            else:
+                z = (last * scale if scale != 1.0 else last) + noise[t % block]
+            nxt = z.argmax(-1)
             if force:
                 for prev_id, next_id in force.items():
                     nxt = torch.where(self.prev == prev_id, torch.full_like(nxt, next_id), nxt)
