@@ -44,6 +44,13 @@ class TokenStream:
         logits, self.state = generator(prime, cond=cond)
         self.last = logits[:, -1]
         self.prev = prime[:, -1]
+        # per-step constants, computed once: LSTM weights and keyword embeddings
+        self.weights = generator.cell_weights()
+        self.cond_emb = self.u_cond_emb = None
+        if generator.config.num_conditions:
+            zeros = torch.zeros(prime.shape[0], 1, dtype=torch.long)
+            self.cond_emb = generator.cond_embed(cond if cond is not None else zeros)
+            self.u_cond_emb = generator.cond_embed(zeros)
         if self.use_guidance:
             u, self.u_state = generator(prime)
             self.u_last = u[:, -1]
@@ -92,9 +99,11 @@ class TokenStream:
                     nxt = torch.where(self.prev == prev_id, torch.full_like(nxt, next_id), nxt)
             self.prev = nxt
             out[:, t] = nxt
-            self.last, self.state = self.g.step(nxt, self.state, cond=self.cond)
+            self.last, self.state = self.g.step(nxt, self.state, cond=self.cond, cond_emb=self.cond_emb,
+                                                weights=self.weights)
             if self.use_guidance:
-                self.u_last, self.u_state = self.g.step(nxt, self.u_state)
+                self.u_last, self.u_state = self.g.step(nxt, self.u_state, cond_emb=self.u_cond_emb,
+                                                        weights=self.weights)
         return out
 
 

@@ -58,22 +58,25 @@ class LSTMGenerator(nn.Module):
         out, state = self.lstm(x, state)
         return self.head(self.drop(out)), state
 
-    def step(self, tokens: torch.Tensor, state: State | None, cond: torch.Tensor | None = None):
+    def step(self, tokens: torch.Tensor, state: State | None, cond: torch.Tensor | None = None, *,
+             cond_emb: torch.Tensor | None = None, weights: list | None = None):
         """One token per sequence, for sampling: ``tokens`` int64 ``(batch,)`` -> logits
         ``(batch, vocab)``, new state. Same result as :meth:`forward` on a length-1 sequence, but
-        calls the LSTM cell directly, which avoids most of ``nn.LSTM``'s per-call overhead."""
+        calls the LSTM cell directly, which avoids most of ``nn.LSTM``'s per-call overhead.
+        A sampler may pass ``cond_emb`` (``self.cond_embed(cond)``) and ``weights``
+        (``self.cell_weights()``) computed once instead of at every step."""
         c = self.config
         x = F.embedding(tokens, self.embed.weight)
         if c.num_conditions:
             if cond is None:
                 cond = torch.zeros(x.shape[0], 1, dtype=torch.long, device=x.device)
-            x = x + self.cond_embed(cond)
+            x = x + (cond_emb if cond_emb is not None else self.cond_embed(cond))
             if state is None:
                 state = self.initial_state(cond, x.shape[0])
         if state is None:
             z = x.new_zeros(c.num_layers, x.shape[0], c.hidden_size)
             state = (z, z)
-        weights = self._cell_weights()
+        weights = weights or self.cell_weights()
         if c.num_layers == 1:
             h, cell = torch.lstm_cell(x, (state[0][0], state[1][0]), *weights[0])
             return F.linear(h, self.head.weight, self.head.bias), (h.unsqueeze(0), cell.unsqueeze(0))
@@ -85,7 +88,8 @@ class LSTMGenerator(nn.Module):
             x = h
         return F.linear(x, self.head.weight, self.head.bias), (torch.stack(hs), torch.stack(cs))
 
-    def _cell_weights(self) -> list[tuple[torch.Tensor, ...]]:
+    def cell_weights(self) -> list[tuple[torch.Tensor, ...]]:
+        """Per layer: (weight_ih, weight_hh, bias_ih, bias_hh) of the LSTM, for :meth:`step`."""
         p = dict(self.lstm.named_parameters())
         return [tuple(p[f"{k}_l{layer}"] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
                 for layer in range(self.config.num_layers)]
