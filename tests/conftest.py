@@ -19,14 +19,10 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 def make_melody(pitches, *, step=0.25, velocity=80, tempo=120.0, time_signature=(4, 4)):
     """A symusic Score of ``pitches`` one after another, ``step`` seconds each."""
-    from tunegan.midi import NOTE_DTYPE, notes_to_score
+    from tunegan.api import seed_score
 
-    n = np.empty(len(pitches), dtype=NOTE_DTYPE)
-    n["pitch"] = pitches
-    n["velocity"] = velocity
-    n["start"] = np.arange(len(pitches)) * step
-    n["end"] = n["start"] + step
-    return notes_to_score(n, tempo=tempo, time_signature=time_signature)
+    return seed_score(list(pitches), tempo=tempo, time_signature=time_signature, beats=step * tempo / 60.0,
+                      velocity=velocity)
 
 
 def write_corpus(root: Path, n_files: int = 24, notes_per_file: int = 120, seed: int = 0) -> Path:

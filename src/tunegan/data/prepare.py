@@ -43,7 +43,7 @@ BAD_FILE_ERRORS = (TuneganError, ValueError, RuntimeError, IndexError, KeyError,
 _worker_tok: Tokenizer | None = None
 
 
-def _init_worker(tok_state: dict, threads: int = 1) -> None:
+def _init_worker(tok_state: dict) -> None:
     global _worker_tok
     _worker_tok = tokenizer_from_state(tok_state)
 

@@ -18,7 +18,7 @@ import numpy as np
 import symusic
 
 from ..errors import MIDIError
-from ..midi import NOTE_DTYPE, extract_notes, notes_to_score
+from ..midi import NOTE_DTYPE, notes_to_score
 from ..notes import PIANO_HIGH, PIANO_LOW, note_name
 from .base import Tokenizer, TokenizerConfig
 
@@ -55,23 +55,22 @@ class PitchTokenizer(Tokenizer):
         parts = [t.notes.numpy() for t in sec.tracks if not t.is_drum and len(t.notes)]
         if not parts:
             raise MIDIError("no notes outside drum tracks")
-        pitch = np.concatenate([a["pitch"] for a in parts]).astype(np.int64)
-        start = np.concatenate([a["time"] for a in parts]).astype(np.float64)
+        pitch = np.concatenate([a["pitch"] for a in parts])
+        start = np.concatenate([a["time"] for a in parts])
+        return self._tokens(pitch, start)
+
+    def encode_notes(self, notes: np.ndarray) -> np.ndarray:
+        """``NOTE_DTYPE`` array -> tokens; notes off the piano are dropped."""
+        return self._tokens(notes["pitch"], notes["start"])
+
+    def _tokens(self, pitch: np.ndarray, start: np.ndarray) -> np.ndarray:
+        """Pitches (MIDI) and onsets (seconds) -> tokens ordered by quantized onset, ties by pitch."""
+        pitch, start = np.asarray(pitch, dtype=np.int64), np.asarray(start, dtype=np.float64)
         keep = (pitch >= PIANO_LOW) & (pitch <= PIANO_HIGH)
         if not keep.any():
             raise MIDIError("no notes on the 88 piano keys")
         pitch, step = pitch[keep], np.round(start[keep] / self.config.quantum).astype(np.int64)
         return pitch[np.argsort(step * 128 + pitch, kind="stable")] - OFFSET
-
-    def encode_notes(self, notes: np.ndarray) -> np.ndarray:
-        """``NOTE_DTYPE`` array -> tokens; notes off the piano are dropped."""
-        keep = (notes["pitch"] >= PIANO_LOW) & (notes["pitch"] <= PIANO_HIGH)
-        notes = notes[keep]
-        if len(notes) == 0:
-            raise MIDIError("no notes on the 88 piano keys")
-        step = np.round(notes["start"] / self.config.quantum).astype(np.int64)
-        order = np.lexsort((notes["pitch"], step))
-        return (notes["pitch"][order] - OFFSET).astype(np.int64)
 
     def decode(self, tokens: np.ndarray) -> symusic.Score:
         t = np.asarray(tokens, dtype=np.int64)
