@@ -19,7 +19,7 @@ largest pool worker, reaped by ``pool.join``; Linux gives the max over children,
 sampled from ``/proc/PID/smaps_rollup`` every 50 ms (PSS splits pages shared after ``fork``, so the
 sum is the real footprint). The 1 GB target is checked on all of MAESTRO (every split,
 ``labels=True``, 2 workers). Then prepare tokens/s per representation on MAESTRO and POP909
-(``--rep-files`` files, 2 workers), a per-stage breakdown with a candidate fast path, and a cProfile.
+(``--rep-files`` files, 2 workers), a per-stage breakdown of the workers' per-file work, and a cProfile.
 
 Targets: >= 20x faster than pretty_midi; peak memory < 1 GB on all of MAESTRO; prepare (1 worker)
 <= 1.5x the time of bare symusic parsing.
@@ -62,8 +62,17 @@ class Subset(Source):
     def load(self, piece):
         return self.inner.load(piece)
 
+    def decode(self, piece, data):
+        return self.inner.decode(piece, data)
+
+    def load_fingerprinted(self, piece):
+        return self.inner.load_fingerprinted(piece)
+
     def fingerprint(self, piece):
         return self.inner.fingerprint(piece)
+
+    def stat(self, piece):
+        return self.inner.stat(piece)
 
     def spec(self):
         return self.inner.spec()
@@ -167,57 +176,26 @@ def pretty_midi_notes(paths: list[str]) -> float:
     return time.perf_counter() - t0
 
 
-def tick_pitch_tokens(score, quantum: float = 0.01):
-    """Candidate fast path for the pitch tokenizer (what a fix could look like): onsets converted
-    from ticks with the tempo map on the notes alone (no ``score.to("second")`` of every pedal
-    event), no structured array, one sort of a combined int64 key instead of two lexsorts. Seconds
-    are rounded through float32 like symusic's, so ties at the quantum boundary mostly agree."""
-    import numpy as np
-
-    arrs = [t.notes.numpy() for t in score.tracks if not t.is_drum and len(t.notes)]
-    tick = np.concatenate([a["time"] for a in arrs]).astype(np.int64)
-    pitch = np.concatenate([a["pitch"] for a in arrs]).astype(np.int64)
-    keep = (pitch >= 21) & (pitch <= 108)
-    tick, pitch = tick[keep], pitch[keep]
-    tp = score.tempos.numpy()
-    tt, us = tp["time"].astype(np.int64), tp["mspq"].astype(np.float64)
-    if len(tt) == 0 or tt[0] > 0:
-        tt, us = np.r_[0, tt], np.r_[500000.0, us]
-    spt = us / 1e6 / score.ticks_per_quarter  # seconds per tick in each tempo segment
-    seg = np.r_[0.0, np.cumsum(np.diff(tt) * spt[:-1])]
-    i = np.searchsorted(tt, tick, "right") - 1
-    sec = (seg[i] + (tick - tt[i]) * spt[i]).astype(np.float32).astype(np.float64)
-    key = np.round(sec / quantum).astype(np.int64) * 128 + pitch  # (onset step, pitch) in one int64
-    return np.sort(key) % 128 - 20  # one plain sort instead of two lexsorts + fancy indexing
-
-
-def stages(pieces: list, src: Source) -> tuple[dict, dict]:
-    """Seconds per stage of prepare's per-file work (pitch tokenizer), summed over ``pieces``, one
-    process; each file goes through every stage in turn. Also checks the candidate fast path."""
-    import numpy as np
+def stages(pieces: list, src: Source) -> dict:
+    """Seconds per stage of a prepare worker's per-file work (pitch tokenizer), summed over
+    ``pieces``, one process; each file goes through every stage in turn, as in ``_encode_one``."""
+    import hashlib
 
     from tunegan.data.labels import labels_for
-    from tunegan.midi import extract_notes, read_midi
     from tunegan.tokenizers import get_tokenizer
 
-    tok, t = get_tokenizer("pitch"), dict.fromkeys(
-        ["parse (read_midi)", "score.to('second')", "extract_notes (incl. to second)", "encode_notes",
-         "sha1 fingerprint", "labels_for", "candidate tick path"], 0.0)
-    same = diff_tokens = 0
+    tok = get_tokenizer("pitch")
+    t = dict.fromkeys(["read bytes", "parse bytes (Source.decode)", "sha1 of the bytes", "tokenize (encode)",
+                       "labels_for (labels=True only)"], 0.0)
     for p in pieces:
-        t0 = time.perf_counter(); score = read_midi(p.path); t1 = time.perf_counter()  # noqa: E702
-        score.to("second"); t2 = time.perf_counter()  # noqa: E702
-        notes = extract_notes(score); t3 = time.perf_counter()  # noqa: E702
-        ref = tok.encode_notes(notes); t4 = time.perf_counter()  # noqa: E702
-        src.fingerprint(p); t5 = time.perf_counter()  # noqa: E702
-        labels_for(p, score); t6 = time.perf_counter()  # noqa: E702
-        cand = tick_pitch_tokens(score); t7 = time.perf_counter()  # noqa: E702
-        for k, dt in zip(t, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t7 - t6)):
+        t0 = time.perf_counter(); data = src._read(p); t1 = time.perf_counter()  # noqa: E702
+        score = src.decode(p, data); t2 = time.perf_counter()  # noqa: E702
+        hashlib.sha1(data).hexdigest(); t3 = time.perf_counter()  # noqa: E702
+        tok.encode(score); t4 = time.perf_counter()  # noqa: E702
+        labels_for(p, score); t5 = time.perf_counter()  # noqa: E702
+        for k, dt in zip(t, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
             t[k] += dt
-        ok = len(cand) == len(ref) and np.array_equal(cand, ref)
-        same += ok
-        diff_tokens += 0 if ok else (int((cand != ref).sum()) if len(cand) == len(ref) else len(ref))
-    return t, {"files_identical": same, "files": len(pieces), "tokens_differing": diff_tokens}
+    return t
 
 
 def profile_prepare(root: str, n: int, top: int = 14) -> list[dict]:
@@ -341,21 +319,14 @@ def main(argv: list[str] | None = None) -> int:
     res["targets"] = [{"name": n, "value": round(v, 3), "target": t, "pass": ok} for n, v, t, ok in targets]
 
     src = make_source("maestro", root, "train", args.files)
-    st, check = stages(src.pieces(), src)
+    st = stages(src.pieces(), src)
     print(f"\nwhere prepare's time goes (pitch, 1 process, {len(files)} files; best symusic parse = {sym:.2f} s)")
     table([{"stage": k, "seconds": v, "ms/file": v / len(files) * 1e3, "x symusic parse": v / sym} for k, v in st.items()],
           ["stage", "seconds", "ms/file", "x symusic parse"])
-    parse, sha = st["parse (read_midi)"], st["sha1 fingerprint"]
-    now = parse + st["extract_notes (incl. to second)"] + st["encode_notes"] + sha
-    proj = {"per-file stages now": now, "with the candidate tick path": parse + st["candidate tick path"] + sha,
-            "candidate + fingerprint by size/mtime (no sha1)": parse + st["candidate tick path"]}
-    print(f"  prepare w1 measured {w1:.2f} s = per-file stages {now:.2f} s + listing/manifest/load noise {w1 - now:.2f} s")
-    for k, v in proj.items():
-        print(f"  {k:<48} {v:6.2f} s = {v / parse:.2f}x the parse measured alongside")
-    print(f"  candidate check: {check['files_identical']}/{check['files']} files give identical tokens "
-          f"({check['tokens_differing']} tokens differ: float rounding at the 10 ms quantum)")
-    res["stages"] = {**{k: round(v, 4) for k, v in st.items()}, "candidate_check": check,
-                     "projections_ratio_to_parse": {k: round(v / parse, 3) for k, v in proj.items()}}
+    per_file = sum(v for k, v in st.items() if not k.startswith("labels"))
+    print(f"  prepare w1 measured {w1:.2f} s = per-file stages {per_file:.2f} s + listing, writing, manifest "
+          f"{w1 - per_file:.2f} s")
+    res["stages"] = {k: round(v, 4) for k, v in st.items()}
     if not args.no_profile:
         prof = profile_prepare(root, args.files or 200)
         print(f"\ncProfile of prepare (pitch, 1 worker, {args.files or 200} files), top by own time")

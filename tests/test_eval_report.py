@@ -82,6 +82,9 @@ def test_evaluate_without_suite_keeps_the_likelihood_report(ckpt, tiny_cache):
     rep = evaluate(ckpt, tiny_cache, suite=False, max_windows=4)
     assert rep["suite"] is None and rep["likelihood"]["generator"]["tokens"] <= 4 * 16
     assert "first 4 windows" in format_markdown(rep)
+    # a longer context scores longer windows: the same 4 windows hold twice the tokens
+    rep32 = evaluate(ckpt, tiny_cache, suite=False, max_windows=4, context=32)
+    assert rep32["seq_len"] == 32 and 4 * 16 < rep32["likelihood"]["generator"]["tokens"] <= 4 * 32
 
 
 def test_empty_folder_is_a_one_line_data_error(ckpt, tmp_path):

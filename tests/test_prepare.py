@@ -1,13 +1,15 @@
 import json
+import os
 import shutil
 
 import numpy as np
 import pytest
+import torch
 
 from conftest import FIXTURES, write_corpus
 from tunegan.data.dataset import CropDataset, TokenCache, WindowDataset
 from tunegan.data.prepare import prepare
-from tunegan.data.sources import MidiFolder, hash_split, open_source
+from tunegan.data.sources import MidiFolder, file_sha1, hash_split, open_source
 from tunegan.errors import DataError
 from tunegan.tokenizers import get_tokenizer
 
@@ -40,6 +42,29 @@ def test_reuse_and_rebuild(tiny_corpus, tmp_path):
     write_corpus(tiny_corpus, n_files=1, notes_per_file=30, seed=5)
     rep = prepare([src], get_tokenizer("pitch", quantum=0.05), tmp_path / "c", workers=1, labels=False)
     assert not rep.reused
+
+
+def test_reuse_reads_no_file_when_stats_match(tiny_corpus, tmp_path, monkeypatch):
+    tok, src = get_tokenizer("pitch"), MidiFolder(str(tiny_corpus))
+    prepare([src], tok, tmp_path / "c", workers=2, labels=False)
+    rows = json.loads((tmp_path / "c" / "manifest.json").read_text())["pieces"]
+    # the workers' content hashes are those of the files on disk
+    assert all(r["sha1"] == file_sha1(tiny_corpus / r["id"]) for r in rows)
+
+    def no_hashing(*a, **k):
+        raise AssertionError("a file was hashed although its size and mtime are unchanged")
+
+    with monkeypatch.context() as m:
+        m.setattr(MidiFolder, "fingerprint", no_hashing)
+        assert prepare([src], tok, tmp_path / "c", workers=1, labels=False).reused
+    # a touched file (new mtime, same bytes) is hashed, found unchanged, and the cache is reused ...
+    f = tiny_corpus / rows[0]["id"]
+    os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns + 10**9))
+    assert prepare([src], tok, tmp_path / "c", workers=1, labels=False).reused
+    # ... with the new stats recorded, so the next run needs no hashing again
+    with monkeypatch.context() as m:
+        m.setattr(MidiFolder, "fingerprint", no_hashing)
+        assert prepare([src], tok, tmp_path / "c", workers=1, labels=False).reused
 
 
 def test_bad_files_skipped_with_reasons(tiny_corpus, tmp_path):
@@ -84,6 +109,25 @@ def test_windows_and_crops(tiny_cache):
     assert (x[121:] == 0).all()
     x2, _ = crops[0]
     assert (x == x2).all()  # deterministic given (seed, epoch, index)
+
+
+def test_packed_crops_have_no_padding(tiny_cache):
+    cache = TokenCache(tiny_cache)
+    tr = cache.split("train")
+    packed = CropDataset(tr, 300, n_crops=20, tokenizer=cache.tokenizer, seed=1, pack=True)
+    bos_seen = 0
+    for i in range(len(packed)):
+        x, y = packed[i]
+        assert x.shape == (300,) and (x[1:] == y[:-1]).all()
+        assert (y != cache.tokenizer.pad_id).sum() >= 300 - 3  # pieces of 121: only BOS marks remain
+        # every crop is a contiguous slice of the split's token stream
+        stream = torch.from_numpy(np.asarray(tr.tokens, dtype=np.int64))
+        starts = [s for s in range(len(stream) - 300) if stream[s] == x[0] and (stream[s:s + 300] == x).all()]
+        assert starts
+        bos_seen += int((x == cache.tokenizer.bos_id).sum())
+    assert bos_seen >= 2 * len(packed)  # crops run across piece boundaries
+    with pytest.raises(DataError, match="keywords"):
+        CropDataset(tr, 300, n_crops=2, tokenizer=cache.tokenizer, pack=True, cond_table=np.zeros((len(tr), 1)))
 
 
 def test_corpus_balance_weights_and_manifest(tmp_path):

@@ -139,3 +139,42 @@ def test_remi_model_bars_and_metre(tiny_corpus, tmp_path):
     ts_id = tok.miditok.vocab["TimeSig_3/4"]
     assert all(song.tokens[i + 1] == ts_id for i in bars if i + 1 < len(song.tokens))
     assert song.score.time_signatures[0].numerator == 3
+
+
+def test_tbptt_carries_state_across_chunks(tiny_cache, tmp_path):
+    """Chunks of one crop are learned one update each, the LSTM state flowing from chunk to chunk;
+    validation windows span all chunks."""
+    tc = tiny_train_config(mode="mle", epochs=3, seq_len=8, tbptt_chunks=4, crops=48, packing=True)
+    tr = Trainer(tc, tiny_cache, tmp_path / "run", generator_config=tiny_generator_config(), quiet=True)
+    assert tr.train_ds.seq_len == 32 and tr.val_ds.seq_len == 32
+    seen = []
+    orig = tr.generator.forward
+
+    def spy(tokens, state=None, cond=None):
+        seen.append((tokens.shape[1], state is not None and not state[0].requires_grad))
+        return orig(tokens, state, cond)
+
+    tr.generator.forward = spy
+    x, y = next(iter(torch.utils.data.DataLoader(tr.train_ds, batch_size=4)))
+    opt_steps = tr.g_opt.state_dict()["state"]
+    tr.mle_step(x, y)
+    # four chunks of 8; the first from the initial state, the rest from the previous chunk's detached state
+    assert seen == [(8, False), (8, True), (8, True), (8, True)]
+    assert int(tr.g_opt.state_dict()["state"][0]["step"]) == 4 and not opt_steps
+    tr.generator.forward = orig
+    hist = tr.fit()
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    ends = [r for r in log if "epoch_end" in r]
+    assert ends[-1]["val_nll"] < ends[0]["val_nll"] and hist["epoch"] == 3
+    assert load_checkpoint(tmp_path / "run").meta["train_config"]["tbptt_chunks"] == 4
+
+
+def test_tbptt_and_packing_config_errors():
+    from tunegan.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="tbptt_chunks"):
+        tiny_train_config(mode="paper", tbptt_chunks=2)
+    with pytest.raises(ConfigError, match="packing"):
+        tiny_train_config(packing=True)  # crops = 0: windows are never padded anyway
+    with pytest.raises(ConfigError, match="packing"):
+        tiny_train_config(packing=True, crops=10, conditional=True)

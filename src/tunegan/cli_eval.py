@@ -58,6 +58,8 @@ def evaluate(
     suite: bool = typer.Option(True, "--suite/--no-suite",
                                help="Sample-based tests: musical statistics, novelty, two-sample test, sweep."),
     max_windows: Optional[int] = typer.Option(None, min=1, help="Score at most this many windows for the likelihood."),
+    context: Optional[int] = typer.Option(None, min=2, help="Tokens per scored window (default: the span the model "
+                                                             "trained on, seq_len x tbptt_chunks)."),
     seed: int = typer.Option(0, help="Seed for crops, sampling and the tests."),
     length: int = typer.Option(256, help="Tokens per sample (and per real continuation)."),
     primer: int = typer.Option(64, help="Tokens of held-out music each primed sample continues."),
@@ -77,7 +79,7 @@ def evaluate(
         config = _suite_config(samples, length, primer, seed)
         _threads(threads)
         rep = run_evaluate(checkpoint, data, split=split, max_windows=max_windows, seed=seed, samples=samples,
-                           suite=suite, suite_config=config, out=out, log=_progress)
+                           suite=suite, suite_config=config, out=out, log=_progress, context=context)
         md = format_markdown(rep)
         for path, text in ((json, lambda: _json.dumps(to_jsonable(rep), indent=1)), (markdown, lambda: md)):
             if path is not None:

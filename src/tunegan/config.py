@@ -109,10 +109,13 @@ class TrainConfig(ConfigBase):
     uncond_prob: float = 0.2        # conditional: chance of dropping all keywords of a crop
     min_keyword_count: int = 5      # conditional: keywords on fewer train pieces are not learned
     corpus_balance: float = 1.0     # corpus c is sampled in proportion to its tokens ** corpus_balance
+    packing: bool = False           # crops: a piece shorter than a crop continues into the next pieces (no padding)
+    tbptt_chunks: int = 1           # > 1: crops of tbptt_chunks x seq_len tokens, learned seq_len at a time with
+                                    # the LSTM state carried across chunks (truncated backprop; mle and gan)
 
     def __post_init__(self):
         self._check("mode", self.mode in MODES, f"one of {', '.join(MODES)}")
-        for name in ("epochs", "batch_size", "seq_len", "d_steps", "log_every", "keep_checkpoints"):
+        for name in ("epochs", "batch_size", "seq_len", "d_steps", "log_every", "keep_checkpoints", "tbptt_chunks"):
             self._check(name, isinstance(getattr(self, name), int) and getattr(self, name) >= 1, "an integer >= 1")
         for name in ("pretrain_epochs", "crops", "steps_per_epoch", "max_transpose", "val_batches", "threads",
                      "num_workers", "seed"):
@@ -130,4 +133,8 @@ class TrainConfig(ConfigBase):
         self._check("uncond_prob", 0 <= self.uncond_prob < 1, "within [0, 1)")
         self._check("corpus_balance", 0 <= self.corpus_balance <= 1, "within [0, 1]")
         self._check("crops", not self.conditional or self.crops > 0, "> 0 when conditional (keywords belong to pieces)")
+        self._check("packing", not self.packing or (self.crops > 0 and not self.conditional),
+                    "false unless crops > 0 and conditional is false (a packed crop would mix pieces' keywords)")
+        self._check("tbptt_chunks", self.tbptt_chunks == 1 or self.mode in ("mle", "gan"),
+                    "1 in paper mode (its step has no next-token loss to carry state for)")
         object.__setattr__(self, "betas", tuple(self.betas))

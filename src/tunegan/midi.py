@@ -19,12 +19,15 @@ MIDI_MAGIC = b"MThd"
 DEFAULT_TPQ = 480
 
 
-def read_midi(source: str | os.PathLike | bytes) -> symusic.Score:
+def read_midi(source: str | os.PathLike | bytes, *, name: str | os.PathLike | None = None) -> symusic.Score:
     """Read a MIDI file (path or bytes) into a tick-based :class:`symusic.Score`.
 
-    Raises :class:`MIDIError` with a one-line reason for a missing, non-MIDI or corrupt file.
+    Raises :class:`MIDIError` with a one-line reason for a missing, non-MIDI or corrupt file;
+    ``name`` is what the message calls it (default: the path, or ``<bytes>``).
     """
-    name = "<bytes>" if isinstance(source, (bytes, bytearray)) else str(source)
+    if name is None:
+        name = "<bytes>" if isinstance(source, (bytes, bytearray)) else source
+    name = str(name)
     if isinstance(source, (bytes, bytearray)):
         data = bytes(source)
     else:

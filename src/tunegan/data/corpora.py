@@ -40,21 +40,14 @@ def _need_dir(root: str | os.PathLike, name: str) -> Path:
     return p
 
 
-def load_with_notes(path: str | os.PathLike) -> symusic.Score:
-    """:func:`read_midi` that also raises :class:`MIDIError` for a file without any note."""
-    score = read_midi(path)
-    if score.note_num() == 0:
-        raise MIDIError(f"{path}: no notes")
-    return score
-
-
 class FileSource(Source):
     """Shared loader of the file-based corpora: a MIDI file that must hold notes."""
 
-    def load(self, piece: Piece) -> symusic.Score:
-        if piece.path is None:
-            raise MIDIError(f"{self.name}: piece {piece.id} has no file")
-        return load_with_notes(piece.path)
+    def decode(self, piece: Piece, data: bytes) -> symusic.Score:
+        score = read_midi(data, name=piece.path)
+        if score.note_num() == 0:
+            raise MIDIError(f"{piece.path}: no notes")
+        return score
 
 
 # --------------------------------------------------------------------------- POP909

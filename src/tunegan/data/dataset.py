@@ -96,7 +96,9 @@ class CropDataset(Dataset):
 
     One epoch draws ``n_crops`` crops. A piece is chosen with probability proportional to its
     length, times an optional per-piece weight (for balancing corpora); a piece shorter than the
-    crop is taken whole and padded with ``pad_id`` (the loss ignores padding). Crops are
+    crop is taken whole and padded with ``pad_id`` (the loss ignores padding), or with ``pack`` it
+    continues into the pieces that follow it in the cache (each after its BOS), so no step of a
+    batch is spent on padding. Crops are
     deterministic given (seed, epoch, index), so every DDP rank can draw its share independently.
     With ``cond_table`` (keyword ids per piece, see :mod:`tunegan.conditioning`) an item is
     ``(x, y, keywords)``, keywords dropped at random for classifier-free guidance.
@@ -105,9 +107,14 @@ class CropDataset(Dataset):
     def __init__(self, data: SplitData, seq_len: int, *, n_crops: int, tokenizer: Tokenizer,
                  piece_weights: np.ndarray | None = None, max_transpose: int = 0,
                  time_stretch: float = 0.0, seed: int = 0, cond_table: np.ndarray | None = None,
-                 keyword_dropout: float = 0.0, uncond_prob: float = 0.0):
+                 keyword_dropout: float = 0.0, uncond_prob: float = 0.0, pack: bool = False):
         if len(data) == 0:
             raise DataError("cannot crop from an empty split")
+        if pack and cond_table is not None:
+            raise DataError("packed crops mix pieces, so they cannot carry one piece's keywords")
+        if pack and data.n_tokens < seq_len + 1:
+            raise DataError(f"cannot pack crops of {seq_len + 1} tokens from a split of {data.n_tokens}")
+        self.pack = pack
         self.data, self.seq_len, self.n_crops = data, seq_len, n_crops
         self.tokenizer, self.max_transpose, self.time_stretch, self.seed = tokenizer, max_transpose, time_stretch, seed
         lengths = np.diff(data.offsets).astype(np.float64)
@@ -125,6 +132,9 @@ class CropDataset(Dataset):
         a, b = int(self.data.offsets[k]), int(self.data.offsets[k + 1])
         L = self.seq_len + 1
         start = a if b - a <= L else int(rng.integers(a, b - L + 1))
+        if self.pack and b - a < L:
+            b = self.data.n_tokens
+            start = min(start, b - L)  # the split's last pieces: start earlier rather than pad
         w = np.asarray(self.data.tokens[start:min(b, start + L)], dtype=np.int64)
         if self.max_transpose or self.time_stretch:
             w = self.tokenizer.augment(w, rng, max_transpose=self.max_transpose, time_stretch=self.time_stretch)

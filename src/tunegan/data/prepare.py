@@ -11,7 +11,9 @@ Layout of a cache folder::
 Files are tokenized in parallel worker processes; the parent only appends finished arrays, so
 memory stays at one piece per worker. A piece that fails (corrupt, empty, drum-only, or a time
 signature the tokenizer can't represent) is skipped with its reason in the manifest. Re-running
-with the same sources (by content hash) and the same tokenizer config reuses the cache.
+with the same sources and the same tokenizer config reuses the cache: files whose size and mtime
+are unchanged are not read again, others are compared by content hash (computed by the workers
+from the bytes they parse, so a build reads each file once).
 """
 
 from __future__ import annotations
@@ -60,21 +62,31 @@ def _labels_for(piece: Piece, score) -> dict:
 
 
 def _encode_one(job: tuple[int, Source, Piece, bool]):
-    """Worker: load + tokenize one piece -> (index, tokens | None, reason, labels)."""
+    """Worker: load + fingerprint + tokenize one piece -> (index, tokens | None, reason, labels, sha1)."""
     i, source, piece, want_labels = job
+    sha1 = None
     try:
-        score = source.load(piece)
+        score, sha1 = source.load_fingerprinted(piece)
         tokens = _worker_tok.encode(score)
         if len(tokens) == 0:
-            return i, None, "no tokens", None
+            return i, None, "no tokens", None, sha1
         labels = _labels_for(piece, score) if want_labels else dict(piece.labels)
-        return i, np.asarray(tokens, dtype=TOKEN_DTYPE), None, labels
+        return i, np.asarray(tokens, dtype=TOKEN_DTYPE), None, labels, sha1
     except BAD_FILE_ERRORS as e:
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         # drop the file name: the manifest row already names the piece
         if piece.path and reason.startswith(str(piece.path)):
             reason = reason[len(str(piece.path)):].lstrip(": ")
-        return i, None, reason, None
+        if sha1 is None:
+            sha1 = _safe_fingerprint(source, piece)
+        return i, None, reason, None, sha1
+
+
+def _safe_fingerprint(source: Source, piece: Piece) -> str:
+    try:
+        return source.fingerprint(piece)
+    except (OSError, *BAD_FILE_ERRORS):
+        return "unreadable"
 
 
 @dataclass
@@ -88,12 +100,44 @@ class PrepareReport:
     reasons: dict
 
 
-def _cache_key(tok_state: dict, rows: list[dict], seq_meta: dict) -> str:
+def _cache_key(tok_state: dict, rows: list[dict], seq_meta: dict, field: str = "sha1") -> str:
+    """Hash of the tokenizer, the options and every piece's ``field``: ``sha1`` (content, the
+    manifest's ``key``) or ``stat`` (size and mtime, the ``stat_key`` that skips hashing)."""
     h = hashlib.sha1()
     h.update(json.dumps({"v": CACHE_VERSION, "tok": tok_state, "meta": seq_meta}, sort_keys=True).encode())
     for r in rows:
-        h.update(f"{r['corpus']}|{r['id']}|{r['split']}|{r['sha1']}\n".encode())
+        h.update(f"{r['corpus']}|{r['id']}|{r['split']}|{r[field]}\n".encode())
     return h.hexdigest()
+
+
+def _reusable(out: Path, tok_state: dict, jobs: list[tuple[Source, Piece]], meta: dict) -> dict | None:
+    """The old manifest if the cache at ``out`` was built from the same pieces and config.
+
+    Files whose size and mtime are unchanged are trusted without reading them (like git's index);
+    otherwise every file is hashed and compared by content, so a copied or touched dataset is still
+    reused. A reused manifest gets the new stats, so the next run is cheap again."""
+    path = out / MANIFEST
+    if not path.exists():
+        return None
+    try:
+        old = json.loads(path.read_text())
+        if not all((out / f"{sp}.tokens.u16").exists() for sp in old["counts"]):
+            return None
+        rows = [{"corpus": p.corpus, "id": p.id, "split": p.split, "stat": s.stat(p)} for s, p in jobs]
+        stat_key = _cache_key(tok_state, rows, meta, "stat")
+        if old.get("stat_key") == stat_key:
+            return old
+        for r, (src, piece) in zip(rows, jobs):
+            r["sha1"] = _safe_fingerprint(src, piece)
+        if old.get("key") != _cache_key(tok_state, rows, meta):
+            return None
+        for new_row, old_row in zip(rows, old["pieces"]):
+            old_row["stat"] = new_row["stat"]
+        old["stat_key"] = stat_key
+        path.write_text(json.dumps(old, indent=1))
+        return old
+    except (json.JSONDecodeError, KeyError, TypeError):
+        return None
 
 
 def prepare(
@@ -133,19 +177,15 @@ def prepare(
     if not jobs:
         raise DataError(f"no MIDI pieces found in {', '.join(str(s.root) for s in srcs)}")
 
-    rows = [{"corpus": p.corpus, "id": p.id, "split": p.split, "sha1": s.fingerprint(p)} for s, p in jobs]
-    tok_state = tokenizer.state()
-    key = _cache_key(tok_state, rows, {"labels": labels})
-    manifest_path = out / MANIFEST
-    if not force and manifest_path.exists():
-        try:
-            old = json.loads(manifest_path.read_text())
-            if old.get("key") == key and all((out / f"{sp}.tokens.u16").exists() for sp in old["counts"]):
-                return PrepareReport(out, True, old["n_ok"], old["n_skipped"],
-                                     {k: v["tokens"] for k, v in old["counts"].items()},
-                                     time.perf_counter() - t0, old["skip_reasons"])
-        except (json.JSONDecodeError, KeyError):
-            pass
+    tok_state, meta = tokenizer.state(), {"labels": labels}
+    if not force:
+        old = _reusable(out, tok_state, jobs, meta)
+        if old is not None:
+            return PrepareReport(out, True, old["n_ok"], old["n_skipped"],
+                                 {k: v["tokens"] for k, v in old["counts"].items()},
+                                 time.perf_counter() - t0, old["skip_reasons"])
+    # content hashes come back from the workers, which read each file once
+    rows = [{"corpus": p.corpus, "id": p.id, "split": p.split, "sha1": None, "stat": s.stat(p)} for s, p in jobs]
 
     tmp = out.with_name(out.name + ".building")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -166,8 +206,9 @@ def prepare(
             pool = None
             _init_worker(tok_state)
             results = map(_encode_one, job_args)
-        for done, (i, tokens, reason, lab) in enumerate(results, 1):
+        for done, (i, tokens, reason, lab, sha1) in enumerate(results, 1):
             row = rows[i]
+            row["sha1"] = sha1
             if tokens is None:
                 row.update(status="skipped", reason=reason)
                 reasons[reason] += 1
@@ -201,7 +242,8 @@ def prepare(
             c["pieces"] += 1
             c["tokens"] += r["tokens"] + 1
     manifest = {
-        "version": CACHE_VERSION, "key": key, "tokenizer": tok_state,
+        "version": CACHE_VERSION, "key": _cache_key(tok_state, rows, meta),
+        "stat_key": _cache_key(tok_state, rows, meta, "stat"), "tokenizer": tok_state,
         "vocab_size": tokenizer.vocab_size, "bos_id": tokenizer.bos_id, "pad_id": tokenizer.pad_id,
         "sources": [s.spec() for s in srcs], "counts": counts, "corpora": corpora, "n_ok": n_ok,
         "n_skipped": len(jobs) - n_ok, "skip_reasons": dict(reasons),

@@ -17,7 +17,7 @@ from typing import ClassVar
 
 import symusic
 
-from ..errors import DataError
+from ..errors import DataError, MIDIError
 from ..midi import read_midi
 
 SPLITS = ("train", "validation", "test")
@@ -75,15 +75,47 @@ class Source:
 
     def load(self, piece: Piece) -> symusic.Score:
         """Load one piece; raises :class:`~tunegan.errors.MIDIError` on a bad file."""
-        if piece.path is None:
-            raise DataError(f"{self.name}: piece {piece.id} has no file and this source has no loader for refs")
-        return read_midi(piece.path)
+        return self.decode(piece, self._read(piece))
+
+    def decode(self, piece: Piece, data: bytes) -> symusic.Score:
+        """The file's bytes -> Score (the one place a file-based source says how to read its files)."""
+        return read_midi(data, name=piece.path)
 
     def fingerprint(self, piece: Piece) -> str:
         """Content hash used to decide whether a cache can be reused."""
         if piece.path is not None:
             return file_sha1(piece.path)
         return hashlib.sha1(f"{self.name}:{piece.ref}".encode()).hexdigest()
+
+    def load_fingerprinted(self, piece: Piece) -> tuple[symusic.Score, str]:
+        """:meth:`load` and :meth:`fingerprint` from one read of the file (prepare's workers).
+
+        A subclass that overrides :meth:`load` (pieces that are not MIDI files) gets the two calls."""
+        if piece.path is None or type(self).load is not Source.load:
+            return self.load(piece), self.fingerprint(piece)
+        data = self._read(piece)
+        return self.decode(piece, data), hashlib.sha1(data).hexdigest()
+
+    def stat(self, piece: Piece) -> str:
+        """Cheap change detector: size and modification time of the piece's file (no read), or the
+        fingerprint for a piece without a file. Equal stats let ``prepare`` reuse a cache unhashed."""
+        if piece.path is None:
+            return self.fingerprint(piece)
+        try:
+            st = os.stat(piece.path)
+        except OSError:
+            return "missing"
+        return f"{st.st_size}:{st.st_mtime_ns}"
+
+    def _read(self, piece: Piece) -> bytes:
+        if piece.path is None:
+            raise DataError(f"{self.name}: piece {piece.id} has no file and this source has no loader for refs")
+        try:
+            return Path(piece.path).read_bytes()
+        except FileNotFoundError:
+            raise MIDIError(f"{piece.path}: no such file") from None
+        except OSError as e:
+            raise MIDIError(f"{piece.path}: cannot read ({e.strerror})") from None
 
     def spec(self) -> dict:
         return {"name": self.name, "root": str(Path(self.root).resolve())}

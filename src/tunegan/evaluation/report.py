@@ -94,7 +94,7 @@ def evaluate(checkpoint: str | os.PathLike | None, data: str | os.PathLike, *, s
              cache_dir: str | os.PathLike | None = None, max_windows: int | None = None, n_disc: int = 128,
              seed: int = 0, samples: int = 200, suite: bool = True, suite_config=None,
              out: str | os.PathLike | None = None, name: str | None = None,
-             log: Callable[[str], None] | None = None) -> dict:
+             log: Callable[[str], None] | None = None, context: int | None = None) -> dict:
     """Evaluate one checkpoint on one split.
 
     Always: next-token NLL (nats/token), perplexity, top-1/top-5 of the generator beside
@@ -104,7 +104,9 @@ def evaluate(checkpoint: str | os.PathLike | None, data: str | os.PathLike, *, s
     ``samples`` samples per set; a ``suite_config`` (:class:`~.suite.SuiteConfig`) replaces
     ``samples`` and ``seed`` there. With ``out``: the report folder of :func:`write_report`.
     ``max_windows`` caps the windows scored for the likelihood (a quick look; the report says
-    so). ``timing`` gives the seconds of each stage.
+    so). ``timing`` gives the seconds of each stage. ``context``: tokens per scored window (default:
+    the span the model trained on, ``seq_len`` x ``tbptt_chunks``); each window starts from the
+    initial state, so a longer one gives the model more music to predict from.
     """
     from .likelihood import discriminator_accuracy, likelihood_table
 
@@ -119,7 +121,10 @@ def evaluate(checkpoint: str | os.PathLike | None, data: str | os.PathLike, *, s
     if train.n_tokens < 3:
         raise DataError(f"{data}: the train split is empty, so the baselines cannot be fitted")
     valid = cache.split("validation") if split != "validation" else None
-    seq_len = int((ckpt.meta.get("train_config") or {}).get("seq_len", 64))
+    tc = ckpt.meta.get("train_config") or {}
+    seq_len = int(context or int(tc.get("seq_len", 64)) * int(tc.get("tbptt_chunks", 1)))
+    if seq_len < 2:
+        raise DataError(f"context must be at least 2 tokens (received {seq_len})")
     name = name or model_name(ckpt.path)
     seconds = {"data": round(time.perf_counter() - t0, 2)}
     say(f"{name}: likelihood of the {split} split beside n-gram baselines")

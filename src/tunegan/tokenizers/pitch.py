@@ -69,8 +69,15 @@ class PitchTokenizer(Tokenizer):
         keep = (pitch >= PIANO_LOW) & (pitch <= PIANO_HIGH)
         if not keep.any():
             raise MIDIError("no notes on the 88 piano keys")
-        pitch, step = pitch[keep], np.round(start[keep] / self.config.quantum).astype(np.int64)
-        return pitch[np.argsort(step * 128 + pitch, kind="stable")] - OFFSET
+        if not keep.all():
+            pitch, start = pitch[keep], start[keep]
+        # one int64 key per note, (onset step, pitch), sorted in place: equal keys are equal tokens,
+        # so a plain sort gives the same order as a stable argsort, at a third of the cost
+        key = np.round(start / self.config.quantum).astype(np.int64)
+        key *= 128
+        key += pitch
+        key.sort()
+        return (key & 127) - OFFSET
 
     def decode(self, tokens: np.ndarray) -> symusic.Score:
         t = np.asarray(tokens, dtype=np.int64)

@@ -34,10 +34,15 @@ from .adversarial import AdversarialLoss, gumbel_rollout, paper_fakes
 from .distributed import DistInfo, all_mean, average_gradients, barrier, init_distributed, set_threads
 
 
-def sequence_nll(generator: nn.Module, x: torch.Tensor, y: torch.Tensor, pad_id: int, cond=None) -> torch.Tensor:
-    """Mean next-token cross-entropy in nats over non-padding targets."""
-    logits, _ = generator(x, cond=cond)
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=pad_id)
+def sequence_nll(generator: nn.Module, x: torch.Tensor, y: torch.Tensor, pad_id: int, cond=None, state=None):
+    """Mean next-token cross-entropy in nats over non-padding targets, and the LSTM state at the end."""
+    logits, state = generator(x, state, cond=cond)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=pad_id), state
+
+
+def detach_state(state):
+    """Cut the graph at a chunk border (truncated backprop); the values carry over."""
+    return None if state is None else tuple(s.detach() for s in state)
 
 
 class Trainer:
@@ -116,20 +121,24 @@ class Trainer:
         if resume_state is not None:
             self._restore(resume_state)
 
+        # with truncated backprop an item holds tbptt_chunks consecutive chunks of seq_len tokens
+        span = config.seq_len * config.tbptt_chunks
         if config.crops:
-            self.train_ds = CropDataset(train, config.seq_len, n_crops=config.crops, tokenizer=self.tok,
+            self.train_ds = CropDataset(train, span, n_crops=config.crops, tokenizer=self.tok,
                                         piece_weights=piece_weights, max_transpose=config.max_transpose,
                                         time_stretch=config.time_stretch, seed=config.seed, cond_table=cond_table,
-                                        keyword_dropout=config.keyword_dropout, uncond_prob=config.uncond_prob)
+                                        keyword_dropout=config.keyword_dropout, uncond_prob=config.uncond_prob,
+                                        pack=config.packing)
         else:
-            self.train_ds = WindowDataset(train, config.seq_len, tokenizer=self.tok,
+            self.train_ds = WindowDataset(train, span, tokenizer=self.tok,
                                           max_transpose=config.max_transpose, seed=config.seed)
         if len(self.train_ds) < 1:
-            raise DataError(f"{self.cache.root}: the train split has fewer than {config.seq_len + 1} tokens")
+            raise DataError(f"{self.cache.root}: the train split has fewer than {span + 1} tokens")
         self.sampler = DistributedSampler(self.train_ds, num_replicas=self.dist.world_size, rank=self.dist.rank,
                                           shuffle=True, seed=config.seed, drop_last=False)
         val = self.cache.split("validation")
-        self.val_ds = WindowDataset(val, config.seq_len) if val.n_tokens > config.seq_len else None
+        # validation windows as long as the context the model learns from (all chunks of a crop)
+        self.val_ds = WindowDataset(val, span) if val.n_tokens > span else None
         self.log_path = self.out / "log.jsonl"
 
     # -- state ---------------------------------------------------------------------------------
@@ -180,13 +189,35 @@ class Trainer:
             nn.utils.clip_grad_norm_(module.parameters(), self.cfg.grad_clip)
         opt.step()
 
+    def _chunks(self, x, y):
+        """(x, y) split into ``tbptt_chunks`` consecutive pieces along time."""
+        k = self.cfg.tbptt_chunks
+        return list(zip(x.chunk(k, dim=1), y.chunk(k, dim=1))) if k > 1 else [(x, y)]
+
     def mle_step(self, x, y, cond=None) -> dict:
+        """Teacher-forced cross-entropy. With ``tbptt_chunks`` > 1: one update per chunk, the LSTM
+        state carried (detached) from chunk to chunk, so the model learns from context older than
+        the span it backpropagates through."""
         self.generator.train()
-        self.g_opt.zero_grad(set_to_none=True)
-        loss = sequence_nll(self.generator, x, y, self.tok.pad_id, cond)
-        loss.backward()
-        self._clip_step(self.generator, self.g_opt)
-        return {"nll": loss.item()}
+        state, total = None, 0.0
+        chunks = self._chunks(x, y)
+        for xc, yc in chunks:
+            self.g_opt.zero_grad(set_to_none=True)
+            loss, state = sequence_nll(self.generator, xc, yc, self.tok.pad_id, cond, state)
+            loss.backward()
+            self._clip_step(self.generator, self.g_opt)
+            state = detach_state(state)
+            total += loss.item()
+        return {"nll": total / len(chunks)}
+
+    def _carried_nll(self, x, y, cond=None):
+        """Mean NLL over the chunks of (x, y), the state detached at chunk borders (one backward)."""
+        state, losses = None, []
+        for xc, yc in self._chunks(x, y):
+            loss, state = sequence_nll(self.generator, xc, yc, self.tok.pad_id, cond, state)
+            losses.append(loss)
+            state = detach_state(state)
+        return torch.stack(losses).mean()
 
     def paper_step(self, x, y, cond=None) -> dict:
         V = self.tok.vocab_size
@@ -212,7 +243,7 @@ class Trainer:
             d = self.adv.discriminator_step(real, fake, cond)
         self.g_opt.zero_grad(set_to_none=True)
         adv = self.adv.generator_loss(fake, cond)
-        nll = sequence_nll(self.generator, x, y, self.tok.pad_id, cond)
+        nll = self._carried_nll(x, y, cond)
         loss = c.adv_weight * adv + c.mle_weight * nll
         loss.backward()
         self._clip_step(self.generator, self.g_opt)
