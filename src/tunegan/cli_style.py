@@ -41,6 +41,7 @@ def style_eval(
     seed: int = typer.Option(0, help="Seed for crops and sampling (every keyword uses the same one)."),
     guidance: list[float] = typer.Option([1.0, 2.0], "--guidance", "-g",
                                          help="Guidance strengths to test; repeat for several."),
+    temperature: float = typer.Option(1.0, help="Sampling temperature of the generated samples."),
     split: str = typer.Option("test", help="Split the classifier's accuracy is reported on."),
     train_crops: int = typer.Option(300, help="Real crops per genre to fit the classifier on."),
     eval_crops: int = typer.Option(100, help="Real crops per genre for validation and for the reported split."),
@@ -63,6 +64,8 @@ def style_eval(
             raise ConfigError(f"--length must be within 8 and 20000 tokens (received {length})")
         if any(not 0 <= g <= 20 for g in guidance):
             raise ConfigError(f"--guidance must be within 0 and 20 (received {guidance})")
+        if not 0 < temperature <= 5:
+            raise ConfigError(f"--temperature must be within 0 (excluded) and 5 (received {temperature})")
         if split not in ("train", "validation", "test"):
             raise ConfigError(f"--split must be train, validation or test (received '{split}')")
         for name, v in (("--train-crops", train_crops), ("--eval-crops", eval_crops)):
@@ -71,7 +74,7 @@ def style_eval(
         set_threads(0, DistInfo())  # all cores, unless TUNEGAN_THREADS says otherwise
         rep = style_report(checkpoint, data if len(data) > 1 else data[0], split=split,
                            samples_per_keyword=samples_per_keyword, length=length, guidance=guidance, seed=seed,
-                           train_crops=train_crops, eval_crops=eval_crops, genres=style or None,
+                           temperature=temperature, train_crops=train_crops, eval_crops=eval_crops, genres=style or None,
                            moods=mood or None, log=lambda msg: typer.echo(msg, err=True))
         md = format_markdown(rep)
         out.mkdir(parents=True, exist_ok=True)
