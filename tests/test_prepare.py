@@ -128,6 +128,10 @@ def test_packed_crops_have_no_padding(tiny_cache):
     assert bos_seen >= 2 * len(packed)  # crops run across piece boundaries
     with pytest.raises(DataError, match="keywords"):
         CropDataset(tr, 300, n_crops=2, tokenizer=cache.tokenizer, pack=True, cond_table=np.zeros((len(tr), 1)))
+    # every piece is 121 tokens: a crop of 301 unpacked is 180/301 padding, packed none
+    padded = CropDataset(tr, 300, n_crops=20, tokenizer=cache.tokenizer, seed=1)
+    assert padded.padding_share() == pytest.approx(180 / 301) and packed.padding_share() == 0.0
+    assert CropDataset(tr, 100, n_crops=2, tokenizer=cache.tokenizer).padding_share() == 0.0
 
 
 def test_corpus_balance_weights_and_manifest(tmp_path):

@@ -126,6 +126,15 @@ class CropDataset(Dataset):
     def __len__(self) -> int:
         return self.n_crops
 
+    def padding_share(self) -> float:
+        """Expected share of a crop's positions that are padding (0 with ``pack``): how much
+        compute packing would save on this data at this crop length."""
+        if self.pack:
+            return 0.0
+        lengths = np.diff(self.data.offsets).astype(np.float64)
+        L = self.seq_len + 1
+        return float((self.p * np.clip(L - lengths, 0, None)).sum() / L)
+
     def __getitem__(self, i: int):
         rng = np.random.default_rng((self.seed, self.epoch, i))
         k = int(rng.choice(len(self.p), p=self.p))

@@ -280,6 +280,10 @@ class Trainer:
         progress = None if self.quiet else _make_progress(self.console)
         metrics: dict = {}
         t_start = time.perf_counter()
+        if isinstance(self.train_ds, CropDataset):
+            # what packing saves here: random crops pad only pieces shorter than a crop
+            self._log({"start": True, "step": self.step, "crop_tokens": self.train_ds.seq_len,
+                       "packing": self.train_ds.pack, "padding_share": round(self.train_ds.padding_share(), 5)})
         if progress:
             progress.start()
             task = progress.add_task("train", total=(c.epochs - self.epoch) * steps_per_epoch, losses="")
