@@ -26,7 +26,6 @@ The model speed does not depend on training, except through how many tokens REMI
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -35,6 +34,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from common import report_targets, save_json  # benchmarks/ is on sys.path when a script runs
 import torch
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # /work/shared/data next to the repo
@@ -207,14 +208,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {r['variant']:<12}{r['best_s']:>8.3f}{r['median_s']:>10.3f}{r['cpu_best_s']:>8.3f}{r['tokens']:>8}"
               f"{str(r['bar_tokens'] if r['bar_tokens'] is not None else '-'):>8}{r['music_s']:>9}{r['sampling_only_s']:>17.3f}")
     out["api"] = api_rows
-    print("\ntargets")
-    for n, v, want, ok in checks:
-        print(f"  {n:<42} {v:>7.3f}  {want:<6} {'PASS' if ok else 'MISS'}")
-    out["targets"] = [{"name": n, "value": round(v, 4), "target": t, "pass": ok} for n, v, t, ok in checks]
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(out, indent=1))
-        print(f"\nsaved {args.json}")
+    report_targets(out, checks)
+    save_json(out, args.json)
     return 0
 
 

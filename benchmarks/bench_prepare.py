@@ -41,6 +41,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from common import report_targets, save_json  # benchmarks/ is on sys.path when a script runs
+
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # /work/shared/data next to the repo
 HERE = Path(__file__).resolve()
 
@@ -313,10 +315,7 @@ def main(argv: list[str] | None = None) -> int:
                ("prepare (1 worker) / bare symusic parse", w1 / sym, "<= 1.5", w1 / sym <= 1.5),
                ("prepare (2 workers) / bare symusic parse", rows[3]["seconds"] / sym, "<= 1.5",
                 rows[3]["seconds"] / sym <= 1.5)]
-    print("\ntargets")
-    for name, v, want, ok in targets:
-        print(f"  {name:<48} {v:>9.2f}  {want:<7} {'PASS' if ok else 'MISS'}")
-    res["targets"] = [{"name": n, "value": round(v, 3), "target": t, "pass": ok} for n, v, t, ok in targets]
+    report_targets(res, targets, width=48, digits=2)
 
     src = make_source("maestro", root, "train", args.files)
     st = stages(src.pieces(), src)
@@ -332,10 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\ncProfile of prepare (pitch, 1 worker, {args.files or 200} files), top by own time")
         table(prof, ["function", "calls", "tottime_s", "cumtime_s"])
         res["profile"] = prof
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(res, indent=1, default=str))
-        print(f"\nsaved {args.json}")
+    save_json(res, args.json)
     return 0
 
 

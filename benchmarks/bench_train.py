@@ -23,7 +23,6 @@ The trainer needs a token cache: a tiny one is prepared from a few MAESTRO files
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -32,6 +31,8 @@ import time
 from pathlib import Path
 
 import torch
+
+from common import report_targets, save_json  # benchmarks/ is on sys.path when a script runs
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -173,14 +174,8 @@ def main(argv: list[str] | None = None) -> int:
         print_rows(f"step cost by mode (paper size, batch 64 x 64, {gsteps} steps/round)", rows, "mle")
         print("  " + ", ".join(f"{r['variant']} step = {r['cost_vs_mle']:.2f} x mle step" for r in rows[1:]))
         res["cases"]["modes"] = {"rows": rows, "raw_s_per_step": times}
-    print("\ntargets")
-    for n, v, want, ok in checks:
-        print(f"  {n:<40} {v:>6.2f}  {want:<7} {'PASS' if ok else 'MISS'}")
-    res["targets"] = [{"name": n, "value": round(v, 3), "target": t, "pass": ok} for n, v, t, ok in checks]
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(res, indent=1))
-        print(f"\nsaved {args.json}")
+    report_targets(res, checks, digits=2)
+    save_json(res, args.json)
     return 0
 
 

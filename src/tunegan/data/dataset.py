@@ -117,7 +117,7 @@ class CropDataset(Dataset):
         self.pack = pack
         self.data, self.seq_len, self.n_crops = data, seq_len, n_crops
         self.tokenizer, self.max_transpose, self.time_stretch, self.seed = tokenizer, max_transpose, time_stretch, seed
-        lengths = np.diff(data.offsets).astype(np.float64)
+        self.lengths = lengths = np.diff(data.offsets).astype(np.float64)
         w = lengths if piece_weights is None else lengths * piece_weights
         self.p = w / w.sum()
         self.epoch = 0
@@ -131,9 +131,8 @@ class CropDataset(Dataset):
         compute packing would save on this data at this crop length."""
         if self.pack:
             return 0.0
-        lengths = np.diff(self.data.offsets).astype(np.float64)
         L = self.seq_len + 1
-        return float((self.p * np.clip(L - lengths, 0, None)).sum() / L)
+        return float((self.p * np.clip(L - self.lengths, 0, None)).sum() / L)
 
     def __getitem__(self, i: int):
         rng = np.random.default_rng((self.seed, self.epoch, i))
