@@ -163,10 +163,17 @@ def test_cli_writes_json_and_markdown(style_model, genre_cache, tmp_path):
     out = tmp_path / "rep"
     res = CliRunner().invoke(app, ["style-eval", "--checkpoint", str(style_model), "--data", str(genre_cache),
                                    "--out", str(out), "--samples", "2", "--length", "32", "--train-crops", "10",
-                                   "--eval-crops", "4", "--guidance", "1.5"])
+                                   "--eval-crops", "4", "--guidance", "1.5", "--mood-by-genre"])
     assert res.exit_code == 0, res.output
     rep = json.loads((out / "style_report.json").read_text())
     assert [r["guidance"] for r in rep["runs"]] == [1.5]
+    # every mood the model knows, asked with every genre, judged against the genre alone
+    [run] = rep["runs"]
+    assert run["mood"] and set(run["mood_by_genre"]) == {"hymn", "runs"}
+    for row in run["mood_by_genre"].values():
+        assert set(row) == {"none", *run["mood"]}
+        assert all(v["n"] == 2 and 0 <= v["genre_kept"] <= 1 for m, v in row.items() if m != "none")
+    assert "### Mood with a genre, guidance 1.5" in (out / "style_report.md").read_text()
     assert (out / "style_report.md").read_text().startswith("# Do style and mood keywords work?")
     bad = CliRunner().invoke(app, ["style-eval", "--checkpoint", str(style_model), "--data", str(genre_cache),
                                    "--out", str(out), "--samples", "0"])

@@ -149,3 +149,18 @@ def test_corpus_balance_weights_and_manifest(tmp_path):
     prepare([MidiFolder(str(a)), MidiFolder(str(b))], get_tokenizer("pitch"), tmp_path / "c", workers=1, labels=False)
     m = json.loads((tmp_path / "c" / "manifest.json").read_text())
     assert sum(v["pieces"] for v in m["corpora"]["folder"].values()) == 9
+
+
+def test_mood_balance_weights():
+    """Within a corpus, mood power 0 draws every mood equally often; corpus shares stay as set."""
+    from tunegan.conditioning import corpus_weights, label_shares
+
+    tokens = np.array([100] * 8 + [100] + [100] * 10)
+    corpora = ["a"] * 9 + ["b"] * 10
+    moods = ["calm"] * 8 + ["tense"] + ["calm"] * 5 + [None] * 5
+    for mp, tense_in_a in ((1.0, 1 / 9), (0.0, 0.5)):
+        w, shares = corpus_weights(corpora, tokens, 0.0, moods=moods, mood_power=mp)
+        p = tokens * w / (tokens * w).sum()
+        assert p[:9].sum() == pytest.approx(0.5) and shares == pytest.approx({"a": 0.5, "b": 0.5})
+        assert p[8] / p[:9].sum() == pytest.approx(tense_in_a)
+    assert label_shares(moods, tokens, w) == pytest.approx({"calm": 0.5, "none": 0.25, "tense": 0.25})

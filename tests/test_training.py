@@ -178,3 +178,59 @@ def test_tbptt_and_packing_config_errors():
         tiny_train_config(packing=True)  # crops = 0: windows are never padded anyway
     with pytest.raises(ConfigError, match="packing"):
         tiny_train_config(packing=True, crops=10, conditional=True)
+
+
+def test_init_weights_matches_keywords_by_name():
+    """Fine-tuning onto a larger keyword vocabulary keeps each known keyword's embedding."""
+    from types import SimpleNamespace
+
+    from tunegan.models import LSTMGenerator, PatchDiscriminator
+    from tunegan.training.trainer import init_weights
+
+    torch.manual_seed(0)
+    old_g = LSTMGenerator(tiny_generator_config(num_conditions=2))
+    old_d = PatchDiscriminator(tiny_discriminator_config(num_conditions=2))
+    ck = SimpleNamespace(path="old", meta={"step": 7, "conditions": {"keywords": ["calm", "4/4"]}},
+                         generator=old_g, discriminator=old_d)
+    new_g = LSTMGenerator(tiny_generator_config(num_conditions=3))
+    new_d = PatchDiscriminator(tiny_discriminator_config(num_conditions=3))
+    fresh = new_g.cond_embed.weight[2].detach().clone()
+    report = init_weights(new_g, new_d, ck, ["4/4", "game", "calm"])
+    assert report["keywords_kept"] == 2 and report["keywords_new"] == ["game"]
+    for new, old in ((new_g, old_g), (new_d, old_d)):
+        assert torch.equal(new.cond_embed.weight[1], old.cond_embed.weight[2])  # 4/4
+        assert torch.equal(new.cond_embed.weight[3], old.cond_embed.weight[1])  # calm
+    assert torch.equal(new_g.cond_embed.weight[2], fresh)  # game: learned from scratch
+    assert torch.equal(new_g.lstm.weight_hh_l0, old_g.lstm.weight_hh_l0)
+    assert torch.equal(new_g.cond_to_state.weight, old_g.cond_to_state.weight)
+
+
+def test_fine_tune_from_checkpoint(tiny_cache, tmp_path):
+    """init_from starts where the checkpoint ended (same validation NLL), with its network sizes."""
+    from tunegan.errors import CheckpointError
+
+    src = tmp_path / "src"
+    _trainer(tiny_cache, src, mode="mle", epochs=1, steps_per_epoch=20).fit()
+    src_val = load_checkpoint(src).meta["metrics"]["val_nll"]
+    out = tmp_path / "ft"
+    # the generator config passed here is ignored: the networks take the checkpoint's sizes
+    t = Trainer(tiny_train_config(mode="gan", pretrain_epochs=0, epochs=1, steps_per_epoch=3, init_from=str(src)),
+                tiny_cache, out, generator_config=tiny_generator_config(num_layers=2), quiet=True)
+    assert t.generator.config == load_checkpoint(src).generator.config
+    t.fit()
+    log = [json.loads(l) for l in (out / "log.jsonl").read_text().splitlines()]
+    [init] = [r for r in log if "init_from" in r]
+    assert init["init_step"] == load_checkpoint(src).meta["step"] and init["networks"] == ["generator", "discriminator"]
+    assert init["val_nll_at_init"] == pytest.approx(src_val, abs=1e-5)
+    assert load_checkpoint(out).meta["train_config"]["init_from"] == str(src)
+    # a checkpoint made with another tokenizer cannot be fine-tuned on this cache
+    from tunegan.data.prepare import prepare
+    from tunegan.data.sources import MidiFolder
+    from tunegan.tokenizers import get_tokenizer
+
+    from conftest import write_corpus
+
+    prepare([MidiFolder(str(write_corpus(tmp_path / "m", n_files=4)))], get_tokenizer("remi"), tmp_path / "remi",
+            workers=1, labels=False)
+    with pytest.raises(CheckpointError, match="tokenizer 'pitch' differs from the cache's 'remi'"):
+        Trainer(tiny_train_config(init_from=str(src)), tmp_path / "remi", tmp_path / "bad", quiet=True)

@@ -110,15 +110,38 @@ def describe_vocabulary(vocab: dict) -> list[dict]:
             for w, c, n in zip(vocab.get("keywords", []), vocab.get("categories", []), vocab.get("counts", []))]
 
 
-def corpus_weights(corpora: list[str], tokens: np.ndarray, power: float) -> tuple[np.ndarray, dict]:
+def corpus_weights(corpora: list[str], tokens: np.ndarray, power: float, *,
+                   moods: list | None = None, mood_power: float = 1.0) -> tuple[np.ndarray, dict]:
     """Per-piece sampling weights so corpus c is drawn with probability proportional to
-    ``tokens_c ** power`` (1 = by size, 0 = every corpus equally). Returns (weights, shares)."""
+    ``tokens_c ** power`` (1 = by size, 0 = every corpus equally). With ``moods`` (one per piece,
+    None allowed), within each corpus mood m is drawn in proportion to ``tokens_cm ** mood_power``
+    (1 = by size, 0 = every mood of the corpus equally often). Returns (weights, corpus shares)."""
     corpora = np.asarray(corpora)
+    tokens = np.asarray(tokens, dtype=np.float64)
     names = sorted(set(corpora.tolist()))
     size = {c: float(tokens[corpora == c].sum()) for c in names}
     target = {c: size[c] ** power for c in names}
     z = sum(target.values())
     shares = {c: target[c] / z for c in names}
-    # CropDataset draws pieces proportional to length * weight, so weight = share / corpus size
-    w = np.array([shares[c] / size[c] for c in corpora.tolist()], dtype=np.float64)
+    groups = corpora if moods is None else np.array([f"{c}\0{m}" for c, m in zip(corpora.tolist(), moods)])
+    gsize = {g: float(tokens[groups == g].sum()) for g in set(groups.tolist())}
+    within = {}
+    for c in names:
+        gs = [g for g in gsize if g.split("\0")[0] == c]
+        t = {g: gsize[g] ** (mood_power if moods is not None else 1.0) for g in gs}
+        within.update({g: t[g] / sum(t.values()) for g in gs})
+    # CropDataset draws pieces proportional to length * weight, so weight = group share / group size
+    w = np.array([shares[c] * within[g] / gsize[g] for c, g in zip(corpora.tolist(), groups.tolist())],
+                 dtype=np.float64)
     return w * len(w), shares
+
+
+def label_shares(labels: list, tokens: np.ndarray, weights: np.ndarray) -> dict:
+    """Share of training crops whose piece carries each label value, under ``weights``."""
+    p = np.asarray(tokens, dtype=np.float64) * weights
+    p = p / p.sum()
+    out: dict = {}
+    for lab, q in zip(labels, p):
+        key = "none" if lab is None else str(lab)
+        out[key] = out.get(key, 0.0) + float(q)
+    return {k: round(v, 4) for k, v in sorted(out.items())}

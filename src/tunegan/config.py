@@ -109,6 +109,10 @@ class TrainConfig(ConfigBase):
     uncond_prob: float = 0.2        # conditional: chance of dropping all keywords of a crop
     min_keyword_count: int = 5      # conditional: keywords on fewer train pieces are not learned
     corpus_balance: float = 1.0     # corpus c is sampled in proportion to its tokens ** corpus_balance
+    mood_balance: float = 1.0       # within a corpus, mood m is sampled in proportion to its tokens ** mood_balance
+                                    # (1 = by size, 0 = every mood equally often)
+    init_from: str = ""             # start from this checkpoint's weights (a fresh optimizer): fine-tuning;
+                                    # keywords are matched by name, new ones are learned from scratch
     packing: bool = False           # crops: a piece shorter than a crop continues into the next pieces (no padding)
     tbptt_chunks: int = 1           # > 1: crops of tbptt_chunks x seq_len tokens, learned seq_len at a time with
                                     # the LSTM state carried across chunks (truncated backprop; mle and gan)
@@ -132,6 +136,8 @@ class TrainConfig(ConfigBase):
         self._check("keyword_dropout", 0 <= self.keyword_dropout < 1, "within [0, 1)")
         self._check("uncond_prob", 0 <= self.uncond_prob < 1, "within [0, 1)")
         self._check("corpus_balance", 0 <= self.corpus_balance <= 1, "within [0, 1]")
+        self._check("mood_balance", 0 <= self.mood_balance <= 1, "within [0, 1]")
+        self._check("mood_balance", self.mood_balance == 1 or self.crops > 0, "1 unless crops > 0 (moods belong to pieces)")
         self._check("crops", not self.conditional or self.crops > 0, "> 0 when conditional (keywords belong to pieces)")
         self._check("packing", not self.packing or (self.crops > 0 and not self.conditional),
                     "false unless crops > 0 and conditional is false (a packed crop would mix pieces' keywords)")

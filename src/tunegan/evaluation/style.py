@@ -320,7 +320,7 @@ def style_report(checkpoint, data, *, split: str = "test", samples_per_keyword: 
                  guidance: Sequence[float] = (1.0, 2.0), seed: int = 0, temperature: float = 1.0,
                  genres: Sequence[str] | None = None, moods: Sequence[str] | None = None,
                  train_crops: int = 300, eval_crops: int = 100, l2_grid: Sequence[float] = L2_GRID,
-                 log: Callable[[str], None] | None = None) -> dict:
+                 mood_by_genre: bool = False, log: Callable[[str], None] | None = None) -> dict:
     """The whole check (module docstring) as a JSON-ready dict.
 
     checkpoint: a conditional checkpoint or run folder (``None`` = the shipped model).
@@ -330,6 +330,8 @@ def style_report(checkpoint, data, *, split: str = "test", samples_per_keyword: 
     mood word the model knows); an unknown keyword raises :class:`MusicOptionError`.
     train_crops / eval_crops: real crops per genre for fitting / for validation and ``split``.
     One classifier per :data:`FEATURE_SETS` entry judges the same samples.
+    mood_by_genre: also ask for every mood together with every genre ("pop, melancholy"), each
+    judged against the samples of that genre alone, the way a user combines the two.
     """
     from ..api import load_model
 
@@ -387,10 +389,18 @@ def style_report(checkpoint, data, *, split: str = "test", samples_per_keyword: 
                "profile": {}, "mood": {}}
         for g in genres:
             say(f"guidance {g_strength}: style={g}")
-            counts, run["profile"][g] = judge(generate_scores(ckpt, n, length, style=g, guidance=g_strength, **kw))
+            scores = generate_scores(ckpt, n, length, style=g, guidance=g_strength, **kw)
+            counts, run["profile"][g] = judge(scores)
             for k, c in counts.items():
                 run["style"][k][g] = _share(int(c[have.index(g)]), n)
                 run["confusion"][k].append(c.tolist())
+            if mood_by_genre and moods:
+                row = run.setdefault("mood_by_genre", {})[g] = {"none": _mood_summary(scores, None)}
+                for m in moods:
+                    say(f"guidance {g_strength}: style={g}, mood={m}")
+                    both = generate_scores(ckpt, n, length, style=g, mood=m, guidance=g_strength, **kw)
+                    row[m] = _mood_summary(both, m)
+                    row[m]["genre_kept"] = float(judge(both)[0]["all"][have.index(g)] / n)
         run["mean_share"] = {k: float(np.mean([v["share"] for v in run["style"][k].values()])) if genres else math.nan
                              for k in clfs}
         for m in moods:
@@ -478,5 +488,23 @@ def format_markdown(report: dict) -> str:
                              f"{_pct(u['distribution'][m])} |")
         lines += ["", f"Without keywords: mean valence {u['valence_mean']:+.2f}, "
                   f"mean arousal {u['arousal_mean']:+.2f}.", ""]
+        for r in runs:
+            if not r.get("mood_by_genre"):
+                continue
+            lines += [f"### Mood with a genre, guidance {r['guidance']:g}", "",
+                      "Each genre asked with each mood (\"pop, melancholy\"). Agree: share of samples with the "
+                      "requested mood; baseline: share of that mood among the samples of the genre alone; "
+                      "genre kept: share still heard as the genre (`all` classifier).", "",
+                      "| genre | mood | agree | baseline | valence agree | arousal agree | genre kept |",
+                      "|---|---|---|---|---|---|---|"]
+            for g, row in r["mood_by_genre"].items():
+                for m in moods:
+                    v = row[m]
+                    lines.append(f"| {g} | {m} | {_ci(v)} | {_pct(row['none']['distribution'][m])} | "
+                                 f"{_pct(v['valence_agree'])} | {_pct(v['arousal_agree'])} | "
+                                 f"{_pct(v['genre_kept'])} |")
+            mean = np.mean([row[m]["share"] for row in r["mood_by_genre"].values() for m in moods])
+            base = np.mean([row["none"]["distribution"][m] for row in r["mood_by_genre"].values() for m in moods])
+            lines += [f"| **mean** | | **{_pct(mean)}** | {_pct(base)} | | | |", ""]
     lines.append(f"_{report['seconds']} s._")
     return "\n".join(lines) + "\n"

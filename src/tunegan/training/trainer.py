@@ -45,6 +45,41 @@ def detach_state(state):
     return None if state is None else tuple(s.detach() for s in state)
 
 
+def init_weights(generator: nn.Module, discriminator: nn.Module, ck, keywords: list[str]) -> dict:
+    """Fine-tuning: copy a checkpoint's weights into freshly built networks of the same shape.
+
+    The keyword embeddings are matched by keyword name, so a model can be fine-tuned on data with
+    more (or fewer) keywords than it was trained with: known keywords keep what they learned, new
+    ones start from their random initialisation. ``ck`` is a loaded
+    :class:`~tunegan.checkpoint.Checkpoint`. Returns what was copied, for the run's log.
+    """
+    source = ck.path
+    old_kw = list((ck.meta.get("conditions") or {}).get("keywords", []))
+    rows = [(i + 1, old_kw.index(w) + 1) for i, w in enumerate(keywords) if w in old_kw]
+    copied = []
+    for name, net, old in (("generator", generator, ck.generator), ("discriminator", discriminator, ck.discriminator)):
+        if old is None:
+            continue
+        new_state, old_state = net.state_dict(), old.state_dict()
+        for k, v in new_state.items():
+            if k.startswith("cond_embed."):
+                if k in old_state and rows:
+                    dst, src = zip(*rows)
+                    v[list(dst)] = old_state[k][list(src)]
+                continue
+            if k.startswith("cond_") and k not in old_state:
+                continue  # a keyword model fine-tuned from one without keywords: learned from scratch
+            if k not in old_state or old_state[k].shape != v.shape:
+                got = tuple(old_state[k].shape) if k in old_state else "none"
+                raise CheckpointError(f"{source}: {name} weight '{k}' has shape {got}, this run needs "
+                                      f"{tuple(v.shape)}; fine-tune with the checkpoint's network sizes")
+            v.copy_(old_state[k])
+        net.load_state_dict(new_state)
+        copied.append(name)
+    return {"init_from": str(ck.path), "init_step": ck.meta.get("step"), "networks": copied,
+            "keywords_kept": len(rows), "keywords_new": [w for w in keywords if w not in old_kw]}
+
+
 class Trainer:
     """Train a generator (and discriminator) on a token cache, writing checkpoints to ``out_dir``.
 
@@ -74,6 +109,18 @@ class Trainer:
         train = self.cache.split("train")
         if len(train) == 0:
             raise DataError(f"{self.cache.root}: the train split is empty")
+        init_ck = None
+        if config.init_from and not (resume and (self.out / "latest").exists()):
+            from dataclasses import replace
+
+            # fine-tuning: the networks keep the sizes of the checkpoint they start from
+            init_ck = load_checkpoint(config.init_from)
+            if init_ck.tokenizer.state() != self.tok.state():
+                raise CheckpointError(f"{config.init_from}: its tokenizer '{init_ck.tokenizer.name}' differs from "
+                                      f"the cache's '{self.tok.name}'; fine-tune on a cache made with the same one")
+            gcfg = replace(init_ck.generator.config, num_conditions=0)
+            if init_ck.discriminator is not None:
+                dcfg = replace(init_ck.discriminator.config, num_conditions=0)
         cond_table = None
         labels = self.cache.piece_labels("train")
         if config.conditional:
@@ -89,11 +136,16 @@ class Trainer:
             dcfg = replace(dcfg, num_conditions=len(vocab["keywords"]))
             self.extra_meta["conditions"] = vocab
         corpora = [lab["corpus"] for lab in labels]
-        if piece_weights is None and config.crops and len(set(corpora)) > 1:
-            from ..conditioning import corpus_weights
+        if piece_weights is None and config.crops and (len(set(corpora)) > 1 or config.mood_balance < 1):
+            from ..conditioning import corpus_weights, label_shares
 
-            piece_weights, shares = corpus_weights(corpora, np.diff(train.offsets), config.corpus_balance)
+            moods = [lab.get("mood") for lab in labels] if config.mood_balance < 1 else None
+            lengths = np.diff(train.offsets)
+            piece_weights, shares = corpus_weights(corpora, lengths, config.corpus_balance,
+                                                   moods=moods, mood_power=config.mood_balance)
             self.extra_meta["corpus_shares"] = shares  # share of training crops drawn from each corpus
+            if moods is not None:
+                self.extra_meta["mood_shares"] = label_shares(moods, lengths, piece_weights)
         for name, c in (("generator", gcfg), ("discriminator", dcfg)):
             if c.vocab_size != V:
                 raise ConfigError(f"{name} vocab_size {c.vocab_size} does not match the cache's tokenizer "
@@ -118,8 +170,12 @@ class Trainer:
         self.g_opt = torch.optim.Adam(self.generator.parameters(), lr=config.lr, betas=config.betas)
         self.d_opt = torch.optim.Adam(self.discriminator.parameters(), lr=config.d_lr, betas=config.betas)
         self.adv = AdversarialLoss(self.discriminator, self.d_opt, config.grad_clip)
+        self.init_report = None
         if resume_state is not None:
             self._restore(resume_state)
+        elif init_ck is not None:
+            self.init_report = init_weights(self.generator, self.discriminator, init_ck,
+                                            (self.extra_meta.get("conditions") or {}).get("keywords", []))
 
         # with truncated backprop an item holds tbptt_chunks consecutive chunks of seq_len tokens
         span = config.seq_len * config.tbptt_chunks
@@ -284,6 +340,8 @@ class Trainer:
             # what packing saves here: random crops pad only pieces shorter than a crop
             self._log({"start": True, "step": self.step, "crop_tokens": self.train_ds.seq_len,
                        "packing": self.train_ds.pack, "padding_share": round(self.train_ds.padding_share(), 5)})
+        if self.init_report is not None and self.step == 0:
+            self._log({**self.init_report, "val_nll_at_init": self.validate()})
         if progress:
             progress.start()
             task = progress.add_task("train", total=(c.epochs - self.epoch) * steps_per_epoch, losses="")
