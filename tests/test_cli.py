@@ -103,3 +103,21 @@ def test_evaluate_empty_folder_one_line(trained, tmp_path):
     (tmp_path / "empty").mkdir()
     r = runner.invoke(app, ["evaluate", "--checkpoint", str(trained / "run"), "--data", str(tmp_path / "empty")])
     assert r.exit_code == 1 and r.output.startswith("error: ") and "no MIDI pieces found" in r.output
+
+
+def test_train_init_from_fine_tunes(trained, tmp_path):
+    """--init-from keeps the checkpoint's (non-default) network sizes and refuses a mismatched tokenizer."""
+    from tunegan.checkpoint import load_checkpoint
+
+    r = runner.invoke(app, ["train", "-d", str(trained / "cache"), "-o", str(tmp_path / "ft"), "--mode", "mle",
+                            "--epochs", "1", "--batch-size", "8", "--seq-len", "16", "--set", "steps_per_epoch=2",
+                            "--init-from", str(trained / "run"), "--threads", "1"])
+    assert r.exit_code == 0, r.output
+    ck = load_checkpoint(tmp_path / "ft")
+    assert ck.generator.config.hidden_size == 16 and ck.meta["train_config"]["init_from"] == str(trained / "run")
+    runner.invoke(app, ["prepare", str(trained / "midi"), "--out", str(tmp_path / "perf"), "--tokenizer",
+                        "performance", "--workers", "1"])
+    r = runner.invoke(app, ["train", "-d", str(tmp_path / "perf"), "-o", str(tmp_path / "bad"),
+                            "--init-from", str(trained / "run"), "--threads", "1"])
+    assert r.exit_code == 1 and "differs from the cache's 'performance'" in r.output
+    assert len(r.output.strip().splitlines()) == 1

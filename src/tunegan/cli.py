@@ -93,6 +93,9 @@ def train(
     seed: int = typer.Option(0),
     threads: int = typer.Option(0, help="torch threads (0 = all cores; 1 per rank under torchrun)"),
     resume: bool = typer.Option(False, "--resume", help="continue from the run folder's latest checkpoint"),
+    init_from: Optional[str] = typer.Option(None, "--init-from",
+                                            help="fine-tune: start from this checkpoint's weights ('default', "
+                                                 "'pitch-maestro' or a run folder); its network sizes are kept"),
     opt: list[str] = typer.Option([], "--set", help="any TrainConfig field KEY=VALUE (repeatable)"),
     gen_opt: list[str] = typer.Option([], "--gen", help="GeneratorConfig field KEY=VALUE"),
     disc_opt: list[str] = typer.Option([], "--disc", help="DiscriminatorConfig field KEY=VALUE"),
@@ -103,7 +106,8 @@ def train(
     from .training.trainer import Trainer
 
     tc = TrainConfig(**{"mode": mode, "epochs": epochs, "batch_size": batch_size, "seq_len": seq_len, "lr": lr,
-                        "seed": seed, "threads": threads, **_parse_kv(opt)})
+                        "seed": seed, "threads": threads, **({"init_from": init_from} if init_from else {}),
+                        **_parse_kv(opt)})
     data = TokenCache(cache)
     V = data.tokenizer.vocab_size
     gc = GeneratorConfig(**{"vocab_size": V, **_parse_kv(gen_opt)})
