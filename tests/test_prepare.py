@@ -164,3 +164,14 @@ def test_mood_balance_weights():
         assert p[:9].sum() == pytest.approx(0.5) and shares == pytest.approx({"a": 0.5, "b": 0.5})
         assert p[8] / p[:9].sum() == pytest.approx(tense_in_a)
     assert label_shares(moods, tokens, w) == pytest.approx({"calm": 0.5, "none": 0.25, "tense": 0.25})
+
+
+def test_start_share_crops_open_at_the_piece_start(tiny_cache):
+    """Crops of long pieces almost never hold a piece's opening; start_share puts that share at BOS."""
+    cache = TokenCache(tiny_cache)
+    tr, bos = cache.split("train"), cache.tokenizer.bos_id
+    share = {}
+    for s in (0.0, 0.5, 1.0):
+        ds = CropDataset(tr, 16, n_crops=400, tokenizer=cache.tokenizer, seed=3, start_share=s)
+        share[s] = float(np.mean([int(ds[i][0][0]) == bos for i in range(len(ds))]))
+    assert share[1.0] == 1.0 and share[0.0] < 0.05 and 0.4 < share[0.5] < 0.6

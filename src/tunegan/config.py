@@ -113,6 +113,8 @@ class TrainConfig(ConfigBase):
                                     # (1 = by size, 0 = every mood equally often)
     init_from: str = ""             # start from this checkpoint's weights (a fresh optimizer): fine-tuning;
                                     # keywords are matched by name, new ones are learned from scratch
+    start_share: float = 0.1        # crops: share of crops that begin at a piece's start (its BOS), so the model
+                                    # learns how pieces open (metre, tempo) and generation from BOS alone works
     packing: bool = False           # crops: a piece shorter than a crop continues into the next pieces (no padding)
     tbptt_chunks: int = 1           # > 1: crops of tbptt_chunks x seq_len tokens, learned seq_len at a time with
                                     # the LSTM state carried across chunks (truncated backprop; mle and gan)
@@ -137,6 +139,7 @@ class TrainConfig(ConfigBase):
         self._check("uncond_prob", 0 <= self.uncond_prob < 1, "within [0, 1)")
         self._check("corpus_balance", 0 <= self.corpus_balance <= 1, "within [0, 1]")
         self._check("mood_balance", 0 <= self.mood_balance <= 1, "within [0, 1]")
+        self._check("start_share", 0 <= self.start_share <= 1, "within [0, 1]")
         self._check("mood_balance", self.mood_balance == 1 or self.crops > 0, "1 unless crops > 0 (moods belong to pieces)")
         self._check("crops", not self.conditional or self.crops > 0, "> 0 when conditional (keywords belong to pieces)")
         self._check("packing", not self.packing or (self.crops > 0 and not self.conditional),

@@ -98,7 +98,8 @@ class CropDataset(Dataset):
     length, times an optional per-piece weight (for balancing corpora); a piece shorter than the
     crop is taken whole and padded with ``pad_id`` (the loss ignores padding), or with ``pack`` it
     continues into the pieces that follow it in the cache (each after its BOS), so no step of a
-    batch is spent on padding. Crops are
+    batch is spent on padding. A ``start_share`` of crops begins at the piece's start (its BOS),
+    so the model learns how pieces open, which generation from BOS alone depends on. Crops are
     deterministic given (seed, epoch, index), so every DDP rank can draw its share independently.
     With ``cond_table`` (keyword ids per piece, see :mod:`tunegan.conditioning`) an item is
     ``(x, y, keywords)``, keywords dropped at random for classifier-free guidance.
@@ -107,14 +108,15 @@ class CropDataset(Dataset):
     def __init__(self, data: SplitData, seq_len: int, *, n_crops: int, tokenizer: Tokenizer,
                  piece_weights: np.ndarray | None = None, max_transpose: int = 0,
                  time_stretch: float = 0.0, seed: int = 0, cond_table: np.ndarray | None = None,
-                 keyword_dropout: float = 0.0, uncond_prob: float = 0.0, pack: bool = False):
+                 keyword_dropout: float = 0.0, uncond_prob: float = 0.0, pack: bool = False,
+                 start_share: float = 0.0):
         if len(data) == 0:
             raise DataError("cannot crop from an empty split")
         if pack and cond_table is not None:
             raise DataError("packed crops mix pieces, so they cannot carry one piece's keywords")
         if pack and data.n_tokens < seq_len + 1:
             raise DataError(f"cannot pack crops of {seq_len + 1} tokens from a split of {data.n_tokens}")
-        self.pack = pack
+        self.pack, self.start_share = pack, start_share
         self.data, self.seq_len, self.n_crops = data, seq_len, n_crops
         self.tokenizer, self.max_transpose, self.time_stretch, self.seed = tokenizer, max_transpose, time_stretch, seed
         self.lengths = lengths = np.diff(data.offsets).astype(np.float64)
@@ -139,7 +141,9 @@ class CropDataset(Dataset):
         k = int(rng.choice(len(self.p), p=self.p))
         a, b = int(self.data.offsets[k]), int(self.data.offsets[k + 1])
         L = self.seq_len + 1
-        start = a if b - a <= L else int(rng.integers(a, b - L + 1))
+        # a share of crops open at the piece's BOS: otherwise a long piece's opening is almost never seen
+        at_start = self.start_share and rng.random() < self.start_share
+        start = a if b - a <= L or at_start else int(rng.integers(a, b - L + 1))
         if self.pack and b - a < L:
             b = self.data.n_tokens
             start = min(start, b - L)  # the split's last pieces: start earlier rather than pad

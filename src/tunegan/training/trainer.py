@@ -184,7 +184,7 @@ class Trainer:
                                         piece_weights=piece_weights, max_transpose=config.max_transpose,
                                         time_stretch=config.time_stretch, seed=config.seed, cond_table=cond_table,
                                         keyword_dropout=config.keyword_dropout, uncond_prob=config.uncond_prob,
-                                        pack=config.packing)
+                                        pack=config.packing, start_share=config.start_share)
         else:
             self.train_ds = WindowDataset(train, span, tokenizer=self.tok,
                                           max_transpose=config.max_transpose, seed=config.seed)
