@@ -198,9 +198,9 @@ def generate(
             while budget > 0:
                 chunks.append(stream.take(min(128, budget), **kw)[0].numpy())
                 budget -= len(chunks[-1])
-                tempo_scale = (bpm or 120.0) / 120.0
-                if _score_end_seconds(tok.decode(np.concatenate([prime[1:], *chunks]))) / tempo_scale >= target_s:
-                    break
+                so_far = tok.decode(np.concatenate([prime[1:], *chunks]))
+                if _score_end_seconds(so_far if bpm is None else M.set_tempo(so_far, bpm)) >= target_s:
+                    break  # in seconds at the tempo the result gets: the asked one, else the model's own
             new = np.concatenate(chunks)
         tokens = np.concatenate([prime[1:], new])
         score = tok.decode(tokens)
