@@ -113,6 +113,10 @@ def test_style_report_structure_and_markdown(style_model, genre_cache, tmp_path)
     json.dumps(rep)  # JSON-ready
     md = format_markdown(rep)
     assert "Genre classifier" in md and "| hymn |" in md and "guidance 2" in md
+    by_mood = rep["mood_ceiling_by_mood"]
+    assert set(by_mood) == {"upbeat", "calm", "tense", "melancholy"}
+    assert sum(v["n"] for v in by_mood.values()) == rep["mood_ceiling"]["n"]
+    assert sum(v["hits"] for v in by_mood.values()) == rep["mood_ceiling"]["hits"]
 
 
 def test_unknown_keyword_and_model_without_keywords(style_model, genre_cache, plain_run):

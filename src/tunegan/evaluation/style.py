@@ -369,7 +369,11 @@ def style_report(checkpoint, data, *, split: str = "test", samples_per_keyword: 
         "data": {"cache": str(cache.root), "split": split, "genres": have},
         "settings": {"samples_per_keyword": samples_per_keyword, "length": length, "guidance": list(guidance),
                      "seed": seed, "temperature": temperature, "train_crops": train_crops, "eval_crops": eval_crops},
-        "classifiers": classifiers, "mood_ceiling": _share(sum(ceiling), len(ceiling)), "runs": [],
+        "classifiers": classifiers, "mood_ceiling": _share(sum(ceiling), len(ceiling)),
+        # per mood label: how often real crops of pieces with that label are heard with that mood
+        "mood_ceiling_by_mood": {m: _share(sum(c == p for c, p in te["moods"] if p == m),
+                                           sum(p == m for _, p in te["moods"])) for m in MOODS},
+        "runs": [],
         "real_profile": {g: _profile(te["x"][te["y"] == i]) for i, g in enumerate(have)},
     }
     say("classifier accuracy on " + split + ": " + ", ".join(f"{k} {v['test']['share']:.3f}"
@@ -479,13 +483,16 @@ def format_markdown(report: dict) -> str:
                   f"have that mood. Ceiling: real {split} crops agree with their piece's mood label "
                   f"{_pct(mc['share'])} of the time (n = {mc['n']}).", "",
                   "| mood | guidance | agree | valence agree | arousal agree | mean valence | mean arousal "
-                  "| baseline |", "|---|---|---|---|---|---|---|---|"]
+                  "| baseline | ceiling (real crops with this label) |", "|---|---|---|---|---|---|---|---|---|"]
+        by_mood = report.get("mood_ceiling_by_mood", {})
         for m in moods:
+            cm = by_mood.get(m)
+            ceil = f"{_pct(cm['share'])} (n = {cm['n']})" if cm and cm["n"] else "n/a"
             for r in runs:
                 v = r["mood"][m]
                 lines.append(f"| {m} | {r['guidance']:g} | {_ci(v)} | {_pct(v['valence_agree'])} | "
                              f"{_pct(v['arousal_agree'])} | {v['valence_mean']:+.2f} | {v['arousal_mean']:+.2f} | "
-                             f"{_pct(u['distribution'][m])} |")
+                             f"{_pct(u['distribution'][m])} | {ceil} |")
         lines += ["", f"Without keywords: mean valence {u['valence_mean']:+.2f}, "
                   f"mean arousal {u['arousal_mean']:+.2f}.", ""]
         for r in runs:
