@@ -302,3 +302,15 @@ def test_random_tokens_decode_to_valid_midi(name, remi, perf, tmp_path):
         mido.MidiFile(str(path))
         pm = pretty_midi.PrettyMIDI(str(path))
         assert sum(len(inst.notes) for inst in pm.instruments) == score.note_num()
+
+
+@pytest.mark.parametrize("name", ["pitch", "remi", "performance"])
+def test_token_pitches_name_the_notes_each_token_starts(name, remi, perf):
+    """Sampling in a key (--key) masks tokens by this table: it must find every note, in order."""
+    tok = {"pitch": PitchTokenizer(), "remi": remi, "performance": perf}[name]
+    pitches = [60, 64, 67, 57, 72, 62]
+    score = tick_score([(p, 80, i * TPQ, TPQ // 2) for i, p in enumerate(pitches)])
+    table = tok.token_pitches()
+    assert table.shape == (tok.vocab_size,)
+    found = table[tok.encode(score)]
+    assert found[found >= 0].tolist() == pitches

@@ -138,6 +138,10 @@ def test_remi_model_bars_and_metre(tiny_corpus, tmp_path):
     assert len(bars) == 4
     ts_id = tok.miditok.vocab["TimeSig_3/4"]
     assert all(song.tokens[i + 1] == ts_id for i in bars if i + 1 < len(song.tokens))
+    # --key keeps every new note in the scale (A minor: no C#, D#, F#, G#, A#)
+    [keyed] = generate(checkpoint=tmp_path / "r", bars=6, key="A minor", seed=1)
+    pcs = set((keyed.notes()["pitch"] % 12).tolist())
+    assert pcs and pcs <= {9, 11, 0, 2, 4, 5, 7}
     assert song.score.time_signatures[0].numerator == 3
 
 
@@ -234,3 +238,29 @@ def test_fine_tune_from_checkpoint(tiny_cache, tmp_path):
             workers=1, labels=False)
     with pytest.raises(CheckpointError, match="tokenizer 'pitch' differs from the cache's 'remi'"):
         Trainer(tiny_train_config(init_from=str(src)), tmp_path / "remi", tmp_path / "bad", quiet=True)
+
+
+def test_crop_mood_takes_valence_from_the_crop():
+    """A major passage of a piece labelled tense is learned as upbeat; human labels are kept."""
+    from tunegan.conditioning import CropMood
+    from tunegan.tokenizers import get_tokenizer
+
+    tok = get_tokenizer("pitch")
+    vocab = {"keywords": ["pop", "calm", "melancholy", "tense", "upbeat"]}
+    labels = [{"mood": "tense", "arousal": 0.5, "mood_source": "estimated"},
+              {"mood": "tense", "arousal": 0.5, "mood_source": "human"}]
+    cm = CropMood(vocab, labels, tok.token_pitches())
+    ids = np.array([1, 4, 0, 0, 0])  # pop, tense
+    major = tok.encode(notes_score([60, 64, 67] * 6))
+    minor = tok.encode(notes_score([57, 60, 64] * 6))
+    assert cm(major, 0, ids).tolist() == [1, 5, 0, 0, 0]  # upbeat
+    assert cm(minor, 0, ids).tolist() == [1, 4, 0, 0, 0]  # stays tense
+    assert cm(major, 1, ids).tolist() == [1, 4, 0, 0, 0]  # a human label is kept
+    assert cm(major[:5], 0, ids).tolist() == [1, 4, 0, 0, 0]  # too few notes to tell
+    assert cm(major, 0, np.array([1, 0, 0, 0, 0])).tolist() == [1, 0, 0, 0, 0]  # no mood to relabel
+
+
+def notes_score(pitches):
+    from conftest import make_melody
+
+    return make_melody(pitches, step=0.25)

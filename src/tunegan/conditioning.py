@@ -145,3 +145,50 @@ def label_shares(labels: list, tokens: np.ndarray, weights: np.ndarray) -> dict:
         key = "none" if lab is None else str(lab)
         out[key] = out.get(key, 0.0) + float(q)
     return {k: round(v, 4) for k, v in sorted(out.items())}
+
+
+class CropMood:
+    """Relabels a training crop's mood keyword from the crop itself (``TrainConfig.crop_moods``).
+
+    A piece's mood is estimated once for the whole piece, so a crop of a minor piece can be a
+    major passage and still be trained as "tense". Here the crop's valence (major or minor) comes
+    from its own notes: the Krumhansl-Kessler key correlations of its pitch-class counts, the rule
+    the piece labels use. Its arousal stays the piece's (tempo and density change less within a
+    piece). Human mood labels (``mood_source == "human"``) and crops with fewer than
+    ``min_notes`` notes keep the piece's mood.
+    """
+
+    def __init__(self, vocab: dict, labels: list[dict], token_pitches: np.ndarray, min_notes: int = 8):
+        from .data.labels import mood_word
+
+        self._word = mood_word
+        index = {w: i + 1 for i, w in enumerate(vocab["keywords"])}
+        self.mood_ids = {m: index[m] for m in MOODS if m in index}
+        self.is_mood = np.zeros(len(vocab["keywords"]) + 1, dtype=bool)
+        self.is_mood[list(self.mood_ids.values())] = True
+        self.arousal = np.array([lab.get("arousal") if lab.get("arousal") is not None and lab.get("mood_source") != "human"
+                                 else np.nan for lab in labels], dtype=np.float64)
+        self.pitches, self.min_notes = np.asarray(token_pitches), min_notes
+
+    def valence(self, window: np.ndarray) -> float | None:
+        """Best major minus best minor key correlation of the crop's notes (None: too few notes)."""
+        from .data.labels import key_correlations
+
+        p = self.pitches[np.asarray(window, dtype=np.int64)]
+        p = p[p >= 0]
+        if len(p) < self.min_notes:
+            return None
+        r = key_correlations(np.bincount(p % 12, minlength=12).astype(np.float64))
+        return float(r[:12].max() - r[12:].max())
+
+    def __call__(self, window: np.ndarray, piece: int, ids: np.ndarray) -> np.ndarray:
+        a = self.arousal[piece]
+        at = np.flatnonzero(self.is_mood[ids])
+        if np.isnan(a) or len(at) == 0:
+            return ids
+        v = self.valence(window)
+        if v is None:
+            return ids
+        out = ids.copy()
+        out[at[0]] = self.mood_ids.get(self._word(v, a), ids[at[0]])
+        return out

@@ -111,6 +111,8 @@ class TrainConfig(ConfigBase):
     corpus_balance: float = 1.0     # corpus c is sampled in proportion to its tokens ** corpus_balance
     mood_balance: float = 1.0       # within a corpus, mood m is sampled in proportion to its tokens ** mood_balance
                                     # (1 = by size, 0 = every mood equally often)
+    crop_moods: bool = False        # conditional: a crop's mood keyword takes its valence (major/minor) from the
+                                    # crop's own notes, its arousal from the piece (see conditioning.CropMood)
     init_from: str = ""             # start from this checkpoint's weights (a fresh optimizer): fine-tuning;
                                     # keywords are matched by name, new ones are learned from scratch
     start_share: float = 0.1        # crops: share of crops that begin at a piece's start (its BOS), so the model
@@ -140,6 +142,7 @@ class TrainConfig(ConfigBase):
         self._check("corpus_balance", 0 <= self.corpus_balance <= 1, "within [0, 1]")
         self._check("mood_balance", 0 <= self.mood_balance <= 1, "within [0, 1]")
         self._check("start_share", 0 <= self.start_share <= 1, "within [0, 1]")
+        self._check("crop_moods", not self.crop_moods or self.conditional, "false unless conditional")
         self._check("mood_balance", self.mood_balance == 1 or self.crops > 0, "1 unless crops > 0 (moods belong to pieces)")
         self._check("crops", not self.conditional or self.crops > 0, "> 0 when conditional (keywords belong to pieces)")
         self._check("packing", not self.packing or (self.crops > 0 and not self.conditional),

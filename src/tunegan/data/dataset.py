@@ -102,21 +102,23 @@ class CropDataset(Dataset):
     so the model learns how pieces open, which generation from BOS alone depends on. Crops are
     deterministic given (seed, epoch, index), so every DDP rank can draw its share independently.
     With ``cond_table`` (keyword ids per piece, see :mod:`tunegan.conditioning`) an item is
-    ``(x, y, keywords)``, keywords dropped at random for classifier-free guidance.
+    ``(x, y, keywords)``, keywords dropped at random for classifier-free guidance; ``relabel``
+    (``(window, piece, ids) -> ids``, e.g. :class:`tunegan.conditioning.CropMood`) may first
+    adjust a crop's keywords to the crop's own music.
     """
 
     def __init__(self, data: SplitData, seq_len: int, *, n_crops: int, tokenizer: Tokenizer,
                  piece_weights: np.ndarray | None = None, max_transpose: int = 0,
                  time_stretch: float = 0.0, seed: int = 0, cond_table: np.ndarray | None = None,
                  keyword_dropout: float = 0.0, uncond_prob: float = 0.0, pack: bool = False,
-                 start_share: float = 0.0):
+                 start_share: float = 0.0, relabel=None):
         if len(data) == 0:
             raise DataError("cannot crop from an empty split")
         if pack and cond_table is not None:
             raise DataError("packed crops mix pieces, so they cannot carry one piece's keywords")
         if pack and data.n_tokens < seq_len + 1:
             raise DataError(f"cannot pack crops of {seq_len + 1} tokens from a split of {data.n_tokens}")
-        self.pack, self.start_share = pack, start_share
+        self.pack, self.start_share, self.relabel = pack, start_share, relabel
         self.data, self.seq_len, self.n_crops = data, seq_len, n_crops
         self.tokenizer, self.max_transpose, self.time_stretch, self.seed = tokenizer, max_transpose, time_stretch, seed
         self.lengths = lengths = np.diff(data.offsets).astype(np.float64)
@@ -157,6 +159,7 @@ class CropDataset(Dataset):
             return w[:-1], w[1:]
         from ..conditioning import drop_keywords
 
-        cond = drop_keywords(self.cond_table[k], rng, self.keyword_dropout, self.uncond_prob)
+        ids = self.cond_table[k] if self.relabel is None else self.relabel(w.numpy(), k, self.cond_table[k])
+        cond = drop_keywords(ids, rng, self.keyword_dropout, self.uncond_prob)
         return w[:-1], w[1:], torch.from_numpy(cond)
 

@@ -240,6 +240,11 @@ class PerformanceTokenizer(Tokenizer):
         return f"<out of vocabulary: {t}>"
 
     # -- augmentation ---------------------------------------------------------------------------
+    def token_pitches(self) -> np.ndarray:
+        out = np.full(self.vocab_size, -1, dtype=np.int64)
+        out[ON0:ON0 + 128] = np.arange(128)  # NOTE_ON starts a note; NOTE_OFF does not
+        return out
+
     def augment(self, tokens, rng, *, max_transpose=0, time_stretch=0.0):
         """Transpose NOTE_ON/NOTE_OFF by one random shift in ``[-max_transpose, max_transpose]``
         keeping pitches on the piano (A0..C8) — or within 0..127 for pieces already beyond it — and

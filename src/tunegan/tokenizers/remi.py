@@ -221,6 +221,9 @@ class RemiTokenizer(Tokenizer):
         return int(np.count_nonzero(np.asarray(tokens) == self.bar_id))
 
     # -- augmentation ---------------------------------------------------------------------------
+    def token_pitches(self) -> np.ndarray:
+        return self._pitch_of.copy()
+
     def augment(self, tokens, rng, *, max_transpose=0, time_stretch=0.0):
         """Transpose every ``Pitch`` token by one random shift in ``[-max_transpose, max_transpose]``
         that keeps all pitches within ``pitch_low..pitch_high``. ``time_stretch`` is ignored: REMI

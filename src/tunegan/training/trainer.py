@@ -177,6 +177,11 @@ class Trainer:
             self.init_report = init_weights(self.generator, self.discriminator, init_ck,
                                             (self.extra_meta.get("conditions") or {}).get("keywords", []))
 
+        relabel = None
+        if config.crop_moods:
+            from ..conditioning import CropMood
+
+            relabel = CropMood(self.extra_meta["conditions"], labels, self.tok.token_pitches())
         # with truncated backprop an item holds tbptt_chunks consecutive chunks of seq_len tokens
         span = config.seq_len * config.tbptt_chunks
         if config.crops:
@@ -184,7 +189,7 @@ class Trainer:
                                         piece_weights=piece_weights, max_transpose=config.max_transpose,
                                         time_stretch=config.time_stretch, seed=config.seed, cond_table=cond_table,
                                         keyword_dropout=config.keyword_dropout, uncond_prob=config.uncond_prob,
-                                        pack=config.packing, start_share=config.start_share)
+                                        pack=config.packing, start_share=config.start_share, relabel=relabel)
         else:
             self.train_ds = WindowDataset(train, span, tokenizer=self.tok,
                                           max_transpose=config.max_transpose, seed=config.seed)
