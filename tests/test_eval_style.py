@@ -182,3 +182,17 @@ def test_cli_writes_json_and_markdown(style_model, genre_cache, tmp_path):
     bad = CliRunner().invoke(app, ["style-eval", "--checkpoint", str(style_model), "--data", str(genre_cache),
                                    "--out", str(out), "--samples", "0"])
     assert bad.exit_code == 1 and "error: --samples must be" in bad.output
+
+
+def test_samples_keep_to_a_key(style_model, genre_cache):
+    """style-eval --key: every sampled note is in the key's scale; a bad key is a one-line error."""
+    from tunegan.api import load_model
+    from tunegan.errors import MusicOptionError
+    from tunegan.evaluation.style import generate_scores, style_report
+
+    ck = load_model(style_model)
+    scores = generate_scores(ck, 8, 256, key="A harmonic minor", seed=1)
+    pcs = {int(p) % 12 for s in scores for tr in s.tracks for p in tr.notes.numpy()["pitch"]}
+    assert pcs and pcs <= {9, 11, 0, 2, 4, 5, 8}
+    with pytest.raises(MusicOptionError, match="H"):
+        style_report(style_model, genre_cache, key="H major")

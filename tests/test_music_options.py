@@ -39,6 +39,7 @@ def test_parse_key_rejects_with_one_line(bad):
 def test_scale_pitch_classes():
     assert scale_pitch_classes(0, "major") == {0, 2, 4, 5, 7, 9, 11}
     assert scale_pitch_classes(*parse_key("A minor")) == {9, 11, 0, 2, 4, 5, 7}
+    assert scale_pitch_classes(*parse_key("A harmonic minor")) == {9, 11, 0, 2, 4, 5, 8}  # G#: the leading tone
 
 
 @pytest.mark.parametrize("text, expected", [("3/4", (3, 4)), ("6/8", (6, 8)), (" 12 / 16 ", (12, 16)), ((5, 4), (5, 4))])

@@ -47,6 +47,8 @@ def style_eval(
     eval_crops: int = typer.Option(100, help="Real crops per genre for validation and for the reported split."),
     style: Optional[list[str]] = typer.Option(None, "--style", help="Genre keywords to test (default: all)."),
     mood: Optional[list[str]] = typer.Option(None, "--mood", help="Mood keywords to test (default: all)."),
+    key: Optional[str] = typer.Option(None, "--key", help="Keep every sample to this key's scale, as "
+                                                          "'tunegan generate --key' (e.g. \"A harmonic minor\")."),
     mood_by_genre: bool = typer.Option(False, "--mood-by-genre",
                                        help="Also ask every mood with every genre (\"pop, melancholy\")."),
 ) -> None:
@@ -77,7 +79,7 @@ def style_eval(
         rep = style_report(checkpoint, data if len(data) > 1 else data[0], split=split,
                            samples_per_keyword=samples_per_keyword, length=length, guidance=guidance, seed=seed,
                            temperature=temperature, train_crops=train_crops, eval_crops=eval_crops, genres=style or None,
-                           moods=mood or None, mood_by_genre=mood_by_genre, log=lambda msg: typer.echo(msg, err=True))
+                           moods=mood or None, mood_by_genre=mood_by_genre, key=key, log=lambda msg: typer.echo(msg, err=True))
         md = format_markdown(rep)
         out.mkdir(parents=True, exist_ok=True)
         (out / "style_report.json").write_text(json.dumps(_jsonable(rep), indent=1))

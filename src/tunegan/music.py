@@ -35,6 +35,7 @@ DENOMINATORS = (1, 2, 4, 8, 16, 32, 64)
 MODES = {
     "major": (0, 2, 4, 5, 7, 9, 11),
     "minor": (0, 2, 3, 5, 7, 8, 10),
+    "harmonic minor": (0, 2, 3, 5, 7, 8, 11),  # the raised 7th (leading tone) that makes minor unmistakable
     "dorian": (0, 2, 3, 5, 7, 9, 10),
     "phrygian": (0, 1, 3, 5, 7, 8, 10),
     "lydian": (0, 2, 4, 6, 7, 9, 11),

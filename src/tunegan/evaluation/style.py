@@ -247,9 +247,11 @@ def accuracy_table(clf: StyleClassifier, data: dict) -> dict:
 
 @torch.no_grad()
 def generate_scores(ckpt: Checkpoint, n: int, length: int, *, style=None, mood=None, guidance: float = 1.0,
-                    temperature: float = 1.0, seed: int = 0) -> list[symusic.Score]:
+                    temperature: float = 1.0, seed: int = 0, key: str | None = None) -> list[symusic.Score]:
     """``n`` pieces of ``length`` tokens from BOS, sampled as one batch as ``tunegan.generate`` would
-    (padding and BOS never sampled; no keywords = the model's unconditional path)."""
+    (padding and BOS never sampled; no keywords = the model's unconditional path; ``key``: only
+    notes of that key's scale, as ``tunegan generate --key``)."""
+    from ..api import _scale_mask
     from ..sampling import TokenStream
 
     tok = ckpt.tokenizer
@@ -257,7 +259,7 @@ def generate_scores(ckpt: Checkpoint, n: int, length: int, *, style=None, mood=N
     prime = torch.full((n, 1), tok.bos_id, dtype=torch.long)
     stream = TokenStream(ckpt.generator, prime, cond=cond, guidance=guidance)
     tokens = stream.take(length, temperature=temperature, forbid=sorted({tok.pad_id, tok.bos_id}),
-                         rng=torch.Generator().manual_seed(int(seed))).numpy()
+                         allowed_mask=_scale_mask(ckpt, key), rng=torch.Generator().manual_seed(int(seed))).numpy()
     return [tok.decode(t) for t in tokens]
 
 
@@ -320,7 +322,8 @@ def style_report(checkpoint, data, *, split: str = "test", samples_per_keyword: 
                  guidance: Sequence[float] = (1.0, 2.0), seed: int = 0, temperature: float = 1.0,
                  genres: Sequence[str] | None = None, moods: Sequence[str] | None = None,
                  train_crops: int = 300, eval_crops: int = 100, l2_grid: Sequence[float] = L2_GRID,
-                 mood_by_genre: bool = False, log: Callable[[str], None] | None = None) -> dict:
+                 mood_by_genre: bool = False, key: str | None = None,
+                 log: Callable[[str], None] | None = None) -> dict:
     """The whole check (module docstring) as a JSON-ready dict.
 
     checkpoint: a conditional checkpoint or run folder (``None`` = the shipped model).
@@ -332,6 +335,7 @@ def style_report(checkpoint, data, *, split: str = "test", samples_per_keyword: 
     One classifier per :data:`FEATURE_SETS` entry judges the same samples.
     mood_by_genre: also ask for every mood together with every genre ("pop, melancholy"), each
     judged against the samples of that genre alone, the way a user combines the two.
+    key: every sample (with and without keywords) keeps to this key's scale (``--key``).
     """
     from ..api import load_model
 
@@ -341,6 +345,9 @@ def style_report(checkpoint, data, *, split: str = "test", samples_per_keyword: 
     keyword_ids(ckpt)  # a model trained without keywords: a one-line error
     for w in [*(genres or []), *(moods or [])]:
         keyword_ids(ckpt, style=w)  # an unknown word: a one-line error naming the closest known ones
+    from ..api import _scale_mask
+
+    _scale_mask(ckpt, key)  # a bad key: a one-line error before any work
     if not 1 <= samples_per_keyword <= 10000:
         raise MusicOptionError(f"samples per keyword must be within 1 and 10000 (received {samples_per_keyword})")
     cache = open_labelled_data(data, ckpt)
@@ -367,7 +374,7 @@ def style_report(checkpoint, data, *, split: str = "test", samples_per_keyword: 
         "checkpoint": {"path": str(ckpt.path), "step": ckpt.meta.get("step"), "epoch": ckpt.meta.get("epoch"),
                        "genres": known, "moods": model_keywords(ckpt, "mood")},
         "data": {"cache": str(cache.root), "split": split, "genres": have},
-        "settings": {"samples_per_keyword": samples_per_keyword, "length": length, "guidance": list(guidance),
+        "settings": {"samples_per_keyword": samples_per_keyword, "length": length, "guidance": list(guidance), "key": key,
                      "seed": seed, "temperature": temperature, "train_crops": train_crops, "eval_crops": eval_crops},
         "classifiers": classifiers, "mood_ceiling": _share(sum(ceiling), len(ceiling)),
         # per mood label: how often real crops of pieces with that label are heard with that mood
@@ -378,7 +385,7 @@ def style_report(checkpoint, data, *, split: str = "test", samples_per_keyword: 
     }
     say("classifier accuracy on " + split + ": " + ", ".join(f"{k} {v['test']['share']:.3f}"
                                                            for k, v in classifiers.items()))
-    n, kw = samples_per_keyword, dict(temperature=temperature, seed=seed)
+    n, kw = samples_per_keyword, dict(temperature=temperature, seed=seed, key=key)
 
     def judge(scores):
         x = np.vstack([style_features(s) for s in scores])
@@ -435,7 +442,8 @@ def format_markdown(report: dict) -> str:
     lines = ["# Do style and mood keywords work?", "",
              f"Checkpoint `{ck['path']}` (step {ck['step']}); data `{report['data']['cache']}`. "
              f"{s['samples_per_keyword']} samples of {s['length']} tokens per keyword, seed {s['seed']}, "
-             f"temperature {s['temperature']}.", "", "## Genre classifiers on real music", "",
+             f"temperature {s['temperature']}" + (f", every note in {s['key']}" if s.get("key") else "") + ".",
+             "", "## Genre classifiers on real music", "",
              f"Multinomial logistic regression on musical features of {s['length']}-token crops "
              f"({s['train_crops']} train crops per genre; L2 chosen on {s['eval_crops']} validation crops per genre). "
              "`all`: every feature; `notes`: without velocity, tempo and metre. "
