@@ -146,7 +146,8 @@ def _inputs(styles: list[str], moods: list[str]) -> dict:
                                          info="Low: safe and repetitive. High: surprising, even wild. (The 'temperature'.)")
     with gr.Row():
         c["key"] = gr.Dropdown(list(H.KEYS), value=H.ANY_KEY, label="Key",
-                               info="Keep new notes to one scale. C major uses only the white keys.")
+                               info="Keep new notes to one scale. C major uses only the white keys; "
+                                    "a harmonic minor sounds clearly sad or tense.")
         c["time_signature"] = gr.Dropdown(list(H.TIME_SIGNATURES), value="4/4", label="Time signature",
                                           info="Beats per bar: 4/4 for most songs, 3/4 for a waltz.")
         c["instrument"] = gr.Dropdown(list(H.INSTRUMENTS), value=H.INSTRUMENTS[0], label="Instrument",

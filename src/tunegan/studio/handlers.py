@@ -38,7 +38,8 @@ SEED_MAX = 2**31 - 1
 PIANO_KEYS = tuple(note_name(p) for p in range(60, 84))  # C4..B5, the on-screen keyboard
 ANY_KEY = "Any key"
 KEYS = (ANY_KEY, "C major", "G major", "D major", "A major", "E major", "F major", "Bb major", "Eb major",
-        "A minor", "E minor", "B minor", "D minor", "G minor", "C minor")
+        "A minor", "E minor", "B minor", "D minor", "G minor", "C minor",
+        "A harmonic minor", "E harmonic minor", "D harmonic minor")  # harmonic: unmistakably minor
 TIME_SIGNATURES = ("4/4", "3/4", "2/4", "6/8")
 INSTRUMENTS = ("Acoustic Grand Piano", "Electric Piano 1", "Harpsichord", "Music Box", "Vibraphone",
                "Church Organ", "Acoustic Guitar (nylon)", "Electric Guitar (clean)", "Violin", "Cello",
