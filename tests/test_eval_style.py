@@ -68,7 +68,7 @@ def style_model(genre_cache, tmp_path_factory):
 
 
 def test_fit_softmax_separates_blobs():
-    from tunegan.evaluation.style import fit_softmax
+    from tunegan.evaluation.genre_classifier import fit_softmax
 
     rng = np.random.default_rng(0)
     centres = np.array([[0, 0], [4, 0], [0, 4]])
@@ -81,7 +81,7 @@ def test_fit_softmax_separates_blobs():
 
 def test_classifier_tells_clearly_different_genres_apart(genre_cache):
     from tunegan.data.dataset import TokenCache
-    from tunegan.evaluation.style import FEATURE_NAMES, accuracy_table, fit_classifier, real_crop_features
+    from tunegan.evaluation.genre_classifier import FEATURE_NAMES, accuracy_table, fit_classifier, real_crop_features
 
     cache, genres = TokenCache(genre_cache), ["hymn", "runs"]
     tr = real_crop_features(cache, "train", genres, 20, 48)
@@ -145,7 +145,8 @@ def plain_run(genre_cache, tmp_path):
 def test_sources_are_prepared_with_their_genres(style_model, genre_cache, tmp_path, monkeypatch):
     from tunegan.api import load_model
     from tunegan.data.dataset import TokenCache
-    from tunegan.evaluation.style import open_labelled_data, piece_genres
+    from tunegan.evaluation.genre_classifier import piece_genres
+    from tunegan.evaluation.style import open_labelled_data
 
     monkeypatch.setenv("TUNEGAN_CACHE", str(tmp_path / "tg"))
     roots = [p["root"] for p in TokenCache(genre_cache).manifest["sources"]]

@@ -172,14 +172,13 @@ class CropMood:
 
     def valence(self, window: np.ndarray) -> float | None:
         """Best major minus best minor key correlation of the crop's notes (None: too few notes)."""
-        from .data.labels import key_correlations
+        from .data.labels import mode_margin
 
         p = self.pitches[np.asarray(window, dtype=np.int64)]
         p = p[p >= 0]
         if len(p) < self.min_notes:
             return None
-        r = key_correlations(np.bincount(p % 12, minlength=12).astype(np.float64))
-        return float(r[:12].max() - r[12:].max())
+        return mode_margin(np.bincount(p % 12, minlength=12).astype(np.float64))
 
     def __call__(self, window: np.ndarray, piece: int, ids: np.ndarray) -> np.ndarray:
         a = self.arousal[piece]

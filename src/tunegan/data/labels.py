@@ -279,10 +279,15 @@ def score_tempo(score: symusic.Score) -> float:
     return float(np.average(qpm, weights=spans)) if spans.sum() > 0 else float(qpm[0])
 
 
+def mode_margin(hist: np.ndarray) -> float:
+    """Best major minus best minor key correlation of a pitch-class histogram: > 0 sounds major."""
+    r = key_correlations(hist)
+    return float(r[:12].max() - r[12:].max())
+
+
 def music_features(score: symusic.Score) -> MusicFeatures:
     """The three numbers the mood rule reads from a score."""
-    r = key_correlations(pitch_class_histogram(score))
-    margin = float(r[:12].max() - r[12:].max())
+    margin = mode_margin(pitch_class_histogram(score))
     sec = score.to("second")
     n = sum(len(t.notes) for t in sec.tracks if not t.is_drum)
     span = float(sec.end() - sec.start()) if n else 0.0

@@ -53,7 +53,6 @@ def init_weights(generator: nn.Module, discriminator: nn.Module, ck, keywords: l
     ones start from their random initialisation. ``ck`` is a loaded
     :class:`~tunegan.checkpoint.Checkpoint`. Returns what was copied, for the run's log.
     """
-    source = ck.path
     old_kw = list((ck.meta.get("conditions") or {}).get("keywords", []))
     rows = [(i + 1, old_kw.index(w) + 1) for i, w in enumerate(keywords) if w in old_kw]
     copied = []
@@ -71,7 +70,7 @@ def init_weights(generator: nn.Module, discriminator: nn.Module, ck, keywords: l
                 continue  # a keyword model fine-tuned from one without keywords: learned from scratch
             if k not in old_state or old_state[k].shape != v.shape:
                 got = tuple(old_state[k].shape) if k in old_state else "none"
-                raise CheckpointError(f"{source}: {name} weight '{k}' has shape {got}, this run needs "
+                raise CheckpointError(f"{ck.path}: {name} weight '{k}' has shape {got}, this run needs "
                                       f"{tuple(v.shape)}; fine-tune with the checkpoint's network sizes")
             v.copy_(old_state[k])
         net.load_state_dict(new_state)
@@ -182,6 +181,7 @@ class Trainer:
             from ..conditioning import CropMood
 
             relabel = CropMood(self.extra_meta["conditions"], labels, self.tok.token_pitches())
+
         # with truncated backprop an item holds tbptt_chunks consecutive chunks of seq_len tokens
         span = config.seq_len * config.tbptt_chunks
         if config.crops:
