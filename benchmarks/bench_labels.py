@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from tunegan.data.labels import find_composer_table, labels_for
-from tunegan.data.sources import open_source
+from tunegan.data.registry import open_source
 from tunegan.errors import MIDIError
 
 SPECS = {"pop909": "pop909", "nottingham": "nottingham", "jsb": "jsb-chorales", "vgmidi": "vgmidi",

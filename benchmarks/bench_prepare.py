@@ -84,7 +84,8 @@ def make_source(kind: str, root: str, split: str | None, n: int) -> Source:
     if kind == "maestro":
         inner = Maestro(root)
     else:
-        from tunegan.data.sources import MidiFolder, open_source
+        from tunegan.data.registry import open_source
+        from tunegan.data.sources import MidiFolder
 
         try:
             inner = open_source(f"{kind}:{root}")

@@ -12,7 +12,8 @@ import symusic
 
 from tunegan.data.corpora import JSBChorales, Nottingham, Pop909, VGMidi, chorale_to_score, nottingham_form
 from tunegan.data.corpora_music21 import Music21Corpus
-from tunegan.data.sources import SOURCES, hash_split, open_source
+from tunegan.data.registry import SOURCES, open_source
+from tunegan.data.sources import hash_split
 from tunegan.errors import DataError, MIDIError
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

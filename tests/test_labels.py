@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 import symusic
 
+import tunegan.music as M
 from tunegan.data import labels as L
+from tunegan.music import MOODS
+from tunegan.data import mood_check
 from tunegan.data.mood_check import check_mood_mapping
 from tunegan.data.sources import Piece, hash_split
 
@@ -81,15 +84,15 @@ def test_era_cut_offs():
 
 def test_meter_and_key_names():
     assert L.meter_label(6, 8) == "6/8"
-    assert L.key_label(9, "minor") == "A minor" and L.key_label(6, "major") == "F# major"
-    assert L.parse_key("Gb:maj") == (6, "major")
-    assert L.parse_key("Am") == (9, "minor")
-    assert L.parse_key("D") == (2, "major")
-    assert L.parse_key("E dorian") == (4, "minor")
-    assert L.parse_key("f# minor") == (6, "minor")
-    assert L.parse_key("Es") == (3, "major")
-    assert L.parse_key("none") is None and L.parse_key("") is None
-    assert [L.tonic_to_fifths(*k) for k in ((0, "major"), (9, "minor"), (7, "major"), (5, "major"), (2, "minor"))] == [0, 0, 1, -1, -1]
+    assert M.key_label(9, "minor") == "A minor" and M.key_label(6, "major") == "F# major"
+    assert M.read_key("Gb:maj") == (6, "major")
+    assert M.read_key("Am") == (9, "minor")
+    assert M.read_key("D") == (2, "major")
+    assert M.read_key("E dorian") == (4, "minor")
+    assert M.read_key("f# minor") == (6, "minor")
+    assert M.read_key("Es") == (3, "major")
+    assert M.read_key("none") is None and M.read_key("") is None
+    assert [M.tonic_to_fifths(*k) for k in ((0, "major"), (9, "minor"), (7, "major"), (5, "major"), (2, "minor"))] == [0, 0, 1, -1, -1]
 
 
 def test_key_of_c_major_scale():
@@ -128,8 +131,8 @@ def test_mood_quadrants():
 def test_mood_features_units():
     f = L.music_features(make_score([60] * 10, step=480, tempo=120))  # 10 quarter notes at 120 bpm = 5 s
     assert f.density == pytest.approx(2.0) and f.tempo == pytest.approx(120.0)
-    assert L.mood_from_music(symusic.Score(480))["mood"] in L.MOODS.values()
-    assert L.mood_word(-0.5, 0.1) == "tense"
+    assert L.mood_from_music(symusic.Score(480))["mood"] in MOODS
+    assert M.mood_word(-0.5, 0.1) == "tense"
 
 
 # --------------------------------------------------------------------------- labels_for
@@ -184,15 +187,15 @@ def test_check_mood_mapping_on_mini_vgmidi(tmp_path: Path, capsys):
     assert a["human_counts"] == {"upbeat": 3, "calm": 0, "tense": 0, "melancholy": 3}
     assert a["confusion_human_rows_predicted_columns"]["melancholy"]["melancholy"] == 3
     assert a["baseline"]["quadrant"]["accuracy"] == 0.5
-    assert L.main(["check-mood", str(root)]) == 0
+    assert mood_check.main([str(root)]) == 0
     assert json.loads(capsys.readouterr().out)["n_held_out"] == 6
-    assert L.main(["check-mood", str(tmp_path / "absent")]) == 1
+    assert mood_check.main([str(tmp_path / "absent")]) == 1
 
 
 @pytest.mark.slow
 def test_check_mood_mapping_on_shared_vgmidi():
     if not (DATA / "vgmidi").is_dir():
         pytest.skip(f"{DATA / 'vgmidi'} is absent (the shared data sets are not on this machine)")
-    res = L.check_mood_mapping(DATA / "vgmidi")
+    res = check_mood_mapping(DATA / "vgmidi")
     assert res["n_train"] + res["n_held_out"] == 204 and not res["skipped"]
     assert res["agreement"]["arousal_accuracy"] > res["agreement"]["baseline"]["arousal"]["accuracy"]

@@ -2,8 +2,9 @@ import pytest
 
 from conftest import FIXTURES, make_melody
 from tunegan.errors import MIDIError, NoteNameError
-from tunegan.midi import extract_notes, read_midi
-from tunegan.notes import note_name, parse_note, parse_notes
+from tunegan.midi import read_midi
+from tunegan.music import extract_notes
+from tunegan.music import note_name, parse_note, parse_notes
 
 
 @pytest.mark.parametrize("text,midi", [("C4", 60), ("c4", 60), ("A0", 21), ("C8", 108), ("C#4", 61),

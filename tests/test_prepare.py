@@ -9,7 +9,8 @@ import torch
 from conftest import FIXTURES, write_corpus
 from tunegan.data.dataset import CropDataset, TokenCache, WindowDataset
 from tunegan.data.prepare import prepare
-from tunegan.data.sources import MidiFolder, file_sha1, hash_split, open_source
+from tunegan.data.registry import open_source
+from tunegan.data.sources import MidiFolder, file_sha1, hash_split
 from tunegan.errors import DataError
 from tunegan.tokenizers import get_tokenizer
 

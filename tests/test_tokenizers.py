@@ -13,7 +13,8 @@ import pytest
 import symusic
 
 from tunegan.errors import ConfigError, MIDIError
-from tunegan.midi import NOTE_DTYPE, extract_notes, notes_to_score
+from tunegan.midi import NOTE_DTYPE, notes_to_score
+from tunegan.music import extract_notes
 from tunegan.tokenizers import get_tokenizer, tokenizer_from_state
 from tunegan.tokenizers.performance import (BIN_WIDTH, SHIFT0, VEL0, PerformanceConfig, PerformanceTokenizer,
                                             stretch)

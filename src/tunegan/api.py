@@ -17,8 +17,9 @@ import torch
 
 from .checkpoint import Checkpoint, load_checkpoint
 from .errors import MusicOptionError, TuneganError
-from .midi import NOTE_DTYPE, extract_notes, notes_to_score, read_midi, write_midi
-from .notes import parse_notes
+from .midi import NOTE_DTYPE, notes_to_score, read_midi, write_midi
+from .music import extract_notes
+from .music import parse_notes
 from .sampling import TokenStream
 
 MAX_PRIME_TOKENS = 512

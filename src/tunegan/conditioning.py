@@ -19,10 +19,11 @@ import numpy as np
 import torch
 
 from .errors import MusicOptionError
+from .music.keys import mode_margin
+from .music.mood import MOODS, mood_word
 
 CATEGORIES = ("genre", "era", "form", "meter", "mood")
 MAX_KEYWORDS = len(CATEGORIES)
-MOODS = ("upbeat", "calm", "tense", "melancholy")
 
 
 def _norm(word) -> str:
@@ -159,8 +160,6 @@ class CropMood:
     """
 
     def __init__(self, vocab: dict, labels: list[dict], token_pitches: np.ndarray, min_notes: int = 8):
-        from .data.labels import mood_word
-
         self._word = mood_word
         index = {w: i + 1 for i, w in enumerate(vocab["keywords"])}
         self.mood_ids = {m: index[m] for m in MOODS if m in index}
@@ -172,8 +171,6 @@ class CropMood:
 
     def valence(self, window: np.ndarray) -> float | None:
         """Best major minus best minor key correlation of the crop's notes (None: too few notes)."""
-        from .data.labels import mode_margin
-
         p = self.pitches[np.asarray(window, dtype=np.int64)]
         p = p[p >= 0]
         if len(p) < self.min_notes:

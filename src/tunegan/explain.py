@@ -20,12 +20,9 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import symusic
 
-from .music import as_score, bar_grid, first_tempo, first_time_signature, score_notes, ticks_to_seconds
-from .notes import NAMES_SHARP, note_name
+from .music import (NAMES_SHARP, KeyEstimate, as_score, bar_grid, first_tempo, first_time_signature, keys, note_name,
+                    score_notes, tick_notes, ticks_to_seconds)
 
-# Krumhansl & Kessler (1982) probe-tone ratings, tonic first.
-MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 # Note values in quarter notes; a note gets the name nearest its length on a log scale.
 NOTE_VALUES = {
     "double whole": 8.0, "dotted whole": 6.0, "whole": 4.0, "dotted half": 3.0, "half": 2.0,
@@ -102,20 +99,12 @@ class Explanation:
 
 def estimate_key(notes: np.ndarray) -> tuple[int, str, float]:
     """``(tonic_pc, "major"|"minor", correlation)`` of ``NOTE_DTYPE`` notes by Krumhansl-Schmuckler."""
-    ranked = rank_keys(notes)
-    return ranked[0]
+    return tuple(rank_keys(notes)[0])
 
 
-def rank_keys(notes: np.ndarray) -> list[tuple[int, str, float]]:
-    """All 24 keys as ``(tonic_pc, mode, correlation)``, best first; pitch classes weighted by duration (s)."""
-    weights = np.bincount(notes["pitch"] % 12, weights=notes["end"] - notes["start"], minlength=12)
-    keys = []
-    for mode, profile in (("major", MAJOR_PROFILE), ("minor", MINOR_PROFILE)):
-        for tonic in range(12):
-            rotated = np.roll(profile, tonic)
-            r = 0.0 if weights.std() == 0 else float(np.corrcoef(weights, rotated)[0, 1])
-            keys.append((tonic, mode, r))
-    return sorted(keys, key=lambda k: -k[2])
+def rank_keys(notes: np.ndarray) -> list[KeyEstimate]:
+    """All 24 keys, best first; pitch classes weighted by duration (s) (:func:`tunegan.music.rank_keys`)."""
+    return keys.rank_keys(keys.pitch_class_histogram(notes["pitch"], notes["end"] - notes["start"]))
 
 
 def duration_name(quarters: float) -> str:
@@ -144,7 +133,8 @@ def explain(score_or_path: symusic.Score | str | os.PathLike | bytes) -> Explana
     """
     score, name = as_score(score_or_path)
     notes = score_notes(score, name)
-    tick, dur, pitch, vel = _tick_notes(score)
+    tn = tick_notes(score)
+    tick, dur, pitch, vel = (tn[k].astype(np.int64) for k in ("time", "duration", "pitch", "velocity"))
     tpq = score.ticks_per_quarter
     grid = bar_grid(score, int(tick.max()))
     bar_idx = np.searchsorted(grid.bars, tick, side="right") - 1
@@ -174,14 +164,6 @@ def explain(score_or_path: symusic.Score | str | os.PathLike | bytes) -> Explana
         motifs=_motifs(intervals, melody, _positions(melody_ticks, grid)),
     )
     return Explanation(source=name, summary=summary, notes=rows, sentences=_sentences(summary))
-
-
-def _tick_notes(score: symusic.Score) -> tuple[np.ndarray, ...]:
-    """``(time, duration, pitch, velocity)`` int arrays in ticks of all pitched notes, sorted by (time, pitch)."""
-    rows = [t.notes.numpy() for t in score.tracks if not t.is_drum and len(t.notes)]
-    cols = [np.concatenate([r[k] for r in rows]).astype(np.int64) for k in ("time", "duration", "pitch", "velocity")]
-    order = np.lexsort((cols[2], cols[0]))
-    return tuple(c[order] for c in cols)
 
 
 def _skyline(tick: np.ndarray, pitch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

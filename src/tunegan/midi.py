@@ -54,32 +54,6 @@ def write_midi(score: symusic.Score, path: str | os.PathLike) -> Path:
     return p
 
 
-def extract_notes(score: symusic.Score, *, include_drums: bool = False) -> np.ndarray:
-    """All notes of ``score`` as a ``NOTE_DTYPE`` array (seconds), sorted by (start, pitch).
-
-    Drum tracks are left out unless ``include_drums``. An empty score gives an empty array.
-    """
-    sec = score.to("second")
-    parts = []
-    for track in sec.tracks:
-        if track.is_drum and not include_drums:
-            continue
-        if len(track.notes) == 0:
-            continue
-        a = track.notes.numpy()
-        arr = np.empty(len(a["pitch"]), dtype=NOTE_DTYPE)
-        arr["pitch"] = a["pitch"]
-        arr["velocity"] = a["velocity"]
-        arr["start"] = a["time"]
-        arr["end"] = a["time"] + a["duration"]
-        parts.append(arr)
-    if not parts:
-        return np.empty(0, dtype=NOTE_DTYPE)
-    notes = np.concatenate(parts)
-    order = np.lexsort((notes["pitch"], notes["start"]))
-    return notes[order]
-
-
 def notes_to_score(
     notes: np.ndarray,
     *,
@@ -104,3 +78,11 @@ def notes_to_score(
         )
     score.tracks.append(track)
     return score
+
+
+def __getattr__(name: str):  # TEMPORARY: the old home of extract_notes (now tunegan.music)
+    if name == "extract_notes":
+        from .music.score import extract_notes
+
+        return extract_notes
+    raise AttributeError(name)

@@ -1,4 +1,4 @@
-"""More corpora (POP909, Nottingham, JSB Chorales, VGMIDI, music21): registered with register_source.
+"""More corpora (POP909, Nottingham, JSB Chorales, VGMIDI, music21): opened by name through :mod:`.registry`.
 
 Each source lists pieces with a train/validation/test split and labels, and loads one piece
 as a tick-based :class:`symusic.Score`; a bad piece raises :class:`~tunegan.errors.MIDIError`
@@ -25,8 +25,9 @@ import symusic
 
 from ..errors import DataError, MIDIError
 from ..midi import DEFAULT_TPQ, read_midi
-from .labels import key_label, meter_label, mood_word, parse_key
-from .sources import Piece, Source, file_sha1, hash_split, register_source
+from ..music import key_label, mood_word, read_key
+from .labels import meter_label
+from .sources import Piece, Source, file_sha1, hash_split
 
 JSB_STEPS_PER_BEAT = {"16th": 4, "8th": 2, "quarter": 1}  # time steps per quarter note, by file name
 JSB_TEMPO = 100.0  # bpm given to chorales, which have no tempo of their own
@@ -60,7 +61,7 @@ def _pop909_key(path: Path) -> str | None:
     order: dict[tuple[int, str], int] = {}
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         parts = line.split()
-        if len(parts) < 3 or (k := parse_key(parts[2])) is None:
+        if len(parts) < 3 or (k := read_key(parts[2])) is None:
             continue
         try:
             held[k] += float(parts[1]) - float(parts[0])
@@ -83,7 +84,6 @@ def _pop909_meter(beats: str | None, quavers: str | None) -> str | None:
     return meter_label(b, 4) if q == 2 else meter_label(b * q, 8)
 
 
-@register_source
 @dataclass(frozen=True)
 class Pop909(FileSource):
     """POP909: ``NNN/NNN.mid`` (tracks MELODY, BRIDGE, PIANO, all kept), labels from ``index.csv``
@@ -129,7 +129,6 @@ def nottingham_form(collection: str, title: str = "") -> str:
     return next((f for f in TITLE_FORMS if re.search(rf"\b{f}s?\b", t)), collection)
 
 
-@register_source
 @dataclass(frozen=True)
 class Nottingham(FileSource):
     """Nottingham folk tunes: ``MIDI/<id>.mid`` (melody + chords) with ``index.csv`` labels (form,
@@ -163,7 +162,7 @@ class Nottingham(FileSource):
                 dups.append((tid, seen[digest]))
                 continue
             seen[digest] = tid
-            key = parse_key(row.get("key") or "")
+            key = read_key(row.get("key"))
             collection = row.get("collection") or ""
             labels = {"genre": "folk", "form": nottingham_form(collection, row.get("title") or ""),
                       "collection": collection, "title": row.get("title") or None,
@@ -223,7 +222,6 @@ def chorale_to_score(steps: list, *, steps_per_beat: int = 4, tempo: float = JSB
     return score
 
 
-@register_source
 @dataclass(frozen=True)
 class JSBChorales(Source):
     """JSB Chorales (Boulanger-Lewandowski split) from ``jsb-chorales-16th.json`` (or 8th/quarter;
@@ -283,7 +281,6 @@ class JSBChorales(Source):
 
 # --------------------------------------------------------------------------- VGMIDI
 
-@register_source
 @dataclass(frozen=True)
 class VGMidi(FileSource):
     """VGMIDI labelled phrases: ``vgmidi_labelled.csv`` rows -> ``phrases/X`` with human valence and
@@ -317,5 +314,3 @@ class VGMidi(FileSource):
                                  labels={k: v for k, v in labels.items() if v is not None}))
         return out
 
-
-from . import corpora_music21  # noqa: E402,F401  (registers "music21")

@@ -26,8 +26,9 @@ import symusic
 
 from ..errors import DataError, MIDIError
 from ..midi import DEFAULT_TPQ, read_midi
-from .labels import key_label, meter_label, parse_key, tonic_to_fifths
-from .sources import Piece, Source, hash_split, register_source
+from ..music import key_label, read_key, tonic_to_fifths
+from .labels import meter_label
+from .sources import Piece, Source, hash_split
 
 BUILTIN = ("", "builtin")
 NOT_CHORALES = {"bwv846"}  # the WTC prelude in the bach folder
@@ -127,7 +128,6 @@ def _stream_to_score(stream, name: str) -> symusic.Score:
     return score
 
 
-@register_source
 @dataclass(frozen=True)
 class Music21Corpus(Source):
     """Bach chorales (genre/form chorale, era baroque) and Essen folk songs (genre folk) from the
@@ -188,7 +188,7 @@ class Music21Corpus(Source):
                 m = _METER.fullmatch(_abc_field(tune, "M") or "")
                 if m:
                     labels["meter"] = meter_label(int(m.group(1)), int(m.group(2)))
-                k = parse_key(_abc_field(tune, "K") or "")
+                k = read_key(_abc_field(tune, "K"))
                 if k:  # Essen's K: field is the key signature only; the mode is estimated later
                     labels["key_signature"] = tonic_to_fifths(*k)
                 out.append(Piece(id=pid, split=hash_split(pid), corpus=self.name,

@@ -12,7 +12,7 @@ and can become conditioning keywords:
 Human labels from a source (VGMIDI valence/arousal, POP909 keys, Nottingham keys) win
 over estimates; ``mood_source`` says which one a piece got.
 
-Run ``python -m tunegan.data.labels check-mood PATH/TO/vgmidi`` to measure how well the
+Run ``python -m tunegan.data.mood_check PATH/TO/vgmidi`` to measure how well the
 rule-based mood agrees with VGMIDI's human labels (see :mod:`.mood_check`).
 """
 
@@ -31,7 +31,12 @@ from typing import NamedTuple
 import numpy as np
 import symusic
 
-PITCH_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+from ..music import keys
+from ..music.keys import KeyEstimate, key_label, read_key
+from ..music.mood import mood_word
+from ..music.score import tick_notes
+from ..music.timing import mean_tempo
+
 COMPOSER_TABLE_NAME = "giantmidi-piano-meta/composers_manually_checked.csv"
 
 # Era by the composer's birth year: (first year NOT in the era, era). A heuristic: it places
@@ -42,11 +47,6 @@ ERA_BY_BIRTH = ((1600, "renaissance"), (1710, "baroque"), (1775, "classical"),
 # Era for corpora without composers.
 CORPUS_ERA = {"pop909": "modern", "vgmidi": "modern", "nottingham": "traditional", "jsb": "baroque"}
 CORPUS_GENRE = {"maestro": "classical", "pop909": "pop", "nottingham": "folk", "jsb": "chorale", "vgmidi": "game"}
-MOODS = {(True, True): "upbeat", (True, False): "calm", (False, True): "tense", (False, False): "melancholy"}
-
-# Krumhansl & Kessler (1982) probe-tone key profiles, tonic first.
-KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 
 _PARTICLES = {"van", "von", "de", "der", "da", "di", "du", "le", "la"}
 _SUFFIXES = {"jr", "sr", "jr.", "sr."}
@@ -144,93 +144,16 @@ def meter_label(num: int, den: int) -> str:
     return f"{int(num)}/{int(den)}"
 
 
-def key_label(tonic: int, mode: str) -> str:
-    """``key_label(9, "minor") == "A minor"``; tonic is a pitch class 0..11 (C=0)."""
-    return f"{PITCH_NAMES[int(tonic) % 12]} {mode}"
-
-
-_STEP = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11, "H": 11}
-_MINORISH = {"m", "min", "minor", "aeo", "aeolian", "dor", "dorian", "phr", "phrygian", "loc", "locrian"}
-_MAJORISH = {"", "maj", "major", "ion", "ionian", "mix", "mixolydian", "lyd", "lydian"}
-
-
-def parse_key(text: str) -> tuple[int, str] | None:
-    """``(tonic pitch class, "major"|"minor")`` from ``"Gb:maj"``, ``"Am"``, ``"D"``, ``"E dorian"``,
-    ``"f# minor"``, ``"Es"``; church modes map to the nearer of major/minor. ``None`` if unreadable."""
-    m = re.fullmatch(r"\s*([A-Ha-h])(#|b|s|es|is)?\s*:?\s*([A-Za-z]*)\s*", text or "")
-    if not m:
-        return None
-    tonic = _STEP[m.group(1).upper()] + {"#": 1, "is": 1, "b": -1, "es": -1, "s": -1}.get(m.group(2) or "", 0)
-    word = m.group(3).lower()
-    word = word[:3] if word[:3] in {"maj", "min", "dor", "mix", "lyd", "phr", "loc", "aeo", "ion"} else word
-    if word in _MINORISH:
-        return tonic % 12, "minor"
-    if word in _MAJORISH:
-        return tonic % 12, "major"
-    return None
-
-
-def tonic_to_fifths(tonic: int, mode: str) -> int:
-    """Key signature (sharps > 0, flats < 0, in -6..5) of a key: ``tonic_to_fifths(9, "minor") == 0``."""
-    major = (int(tonic) + (3 if mode == "minor" else 0)) % 12
-    f = (major * 7) % 12
-    return f - 12 if f > 5 else f
-
-
-class KeyEstimate(NamedTuple):
-    """tonic: pitch class 0..11 (C=0); mode: major | minor; confidence: Pearson r of the best
-    key profile with the histogram, in [-1, 1] (0.0 for a score without notes)."""
-
-    tonic: int
-    mode: str
-    confidence: float
-
-
 def pitch_class_histogram(score: symusic.Score) -> np.ndarray:
     """Duration-weighted pitch-class histogram, shape=(12,), in ticks (drum tracks left out)."""
-    hist = np.zeros(12)
-    for track in score.tracks:
-        if track.is_drum or len(track.notes) == 0:
-            continue
-        a = track.notes.numpy()
-        hist += np.bincount(a["pitch"].astype(np.int64) % 12, weights=a["duration"].astype(np.float64), minlength=12)
-    return hist
-
-
-def _centred_profiles() -> tuple[np.ndarray, np.ndarray]:
-    profiles = np.stack([np.roll(p, t) for p in (KK_MAJOR, KK_MINOR) for t in range(12)])
-    prof = profiles - profiles.mean(axis=1, keepdims=True)
-    return prof, np.linalg.norm(prof, axis=1)
-
-
-_PROFILES, _PROFILE_NORMS = _centred_profiles()  # the 24 key profiles, centred once
-
-
-def key_correlations(hist: np.ndarray) -> np.ndarray:
-    """Pearson r of ``hist`` (shape=(12,)) with the 24 Krumhansl-Kessler profiles, shape=(24,):
-    index ``t`` is ``t`` major, ``12 + t`` is ``t`` minor. All zeros for a flat histogram."""
-    h = np.asarray(hist, dtype=np.float64) - np.mean(hist)
-    if not np.any(h):
-        return np.zeros(24)
-    return _PROFILES @ h / (_PROFILE_NORMS * np.linalg.norm(h))
+    n = tick_notes(score)
+    return keys.pitch_class_histogram(n["pitch"], n["duration"])
 
 
 def mode_and_key(score: symusic.Score, key_signature: int | None = None) -> KeyEstimate:
-    """Krumhansl-Schmuckler key finding over the duration-weighted pitch-class histogram.
-
-    key_signature: sharps (> 0) or flats (< 0) when known; the choice is then only between the
-    signature's major key and its relative minor.
-    """
-    r = key_correlations(pitch_class_histogram(score))
-    if not np.any(r):
-        return KeyEstimate(0, "major", 0.0)
-    if key_signature is not None:
-        major = (int(key_signature) * 7) % 12
-        minor = (major + 9) % 12
-        best = major if r[major] >= r[12 + minor] else 12 + minor
-    else:
-        best = int(np.argmax(r))
-    return KeyEstimate(best % 12, "major" if best < 12 else "minor", float(r[best]))
+    """Krumhansl-Schmuckler key of a score (:func:`tunegan.music.find_key` over the
+    duration-weighted pitch-class histogram); ``key_signature`` as there."""
+    return keys.find_key(pitch_class_histogram(score), key_signature)
 
 
 # --------------------------------------------------------------------------- mood
@@ -267,37 +190,14 @@ class MusicFeatures(NamedTuple):
     density: float
 
 
-def score_tempo(score: symusic.Score) -> float:
-    """Mean tempo in quarter notes per minute, weighted by how long (in ticks) each tempo holds."""
-    tempos = sorted(score.tempos, key=lambda t: t.time)
-    if not tempos:
-        return 120.0
-    end = max(score.end(), tempos[-1].time + 1)
-    times = [t.time for t in tempos] + [end]
-    spans = np.diff(np.maximum.accumulate(np.asarray(times, dtype=np.float64)))
-    qpm = np.array([t.qpm for t in tempos])
-    return float(np.average(qpm, weights=spans)) if spans.sum() > 0 else float(qpm[0])
-
-
-def mode_margin(hist: np.ndarray) -> float:
-    """Best major minus best minor key correlation of a pitch-class histogram: > 0 sounds major."""
-    r = key_correlations(hist)
-    return float(r[:12].max() - r[12:].max())
-
-
 def music_features(score: symusic.Score) -> MusicFeatures:
     """The three numbers the mood rule reads from a score."""
-    margin = mode_margin(pitch_class_histogram(score))
+    margin = keys.mode_margin(pitch_class_histogram(score))
     sec = score.to("second")
     n = sum(len(t.notes) for t in sec.tracks if not t.is_drum)
     span = float(sec.end() - sec.start()) if n else 0.0
     density = n / span if span > 0 else 0.0
-    return MusicFeatures(margin, score_tempo(score), density)
-
-
-def mood_word(valence: float, arousal: float) -> str:
-    """Quadrant word: upbeat (+v,+a), calm (+v,-a), tense (-v,+a), melancholy (-v,-a); 0 counts as +."""
-    return MOODS[(valence >= 0, arousal >= 0)]
+    return MusicFeatures(margin, mean_tempo(score), density)
 
 
 def mood_from_features(f: MusicFeatures, c: MoodConstants = MoodConstants()) -> dict:
@@ -314,13 +214,6 @@ def mood_from_features(f: MusicFeatures, c: MoodConstants = MoodConstants()) -> 
 def mood_from_music(score: symusic.Score, constants: MoodConstants = MoodConstants()) -> dict:
     """Rule-based ``{"valence": float, "arousal": float, "mood": str}`` (both in [-1, 1])."""
     return mood_from_features(music_features(score), constants)
-
-
-def check_mood_mapping(vgmidi_root: str | Path, **kwargs) -> dict:
-    """Agreement of :func:`mood_from_music` with VGMIDI's human labels; see :mod:`.mood_check`."""
-    from .mood_check import check_mood_mapping as check
-
-    return check(vgmidi_root, **kwargs)
 
 
 # --------------------------------------------------------------------------- all labels of a piece
@@ -354,7 +247,7 @@ def labels_for(piece, score: symusic.Score, *, composer_table: str | Path | None
     if not out.get("meter"):
         ts = sorted(score.time_signatures, key=lambda t: t.time)
         out["meter"] = meter_label(ts[0].numerator, ts[0].denominator) if ts else "4/4"
-    parsed = parse_key(out["key"]) if out.get("key") else None
+    parsed = read_key(out.get("key"))
     if parsed is None:
         sig = out.get("key_signature")
         est = mode_and_key(score, int(sig) if isinstance(sig, (int, float)) else None)
@@ -369,31 +262,3 @@ def labels_for(piece, score: symusic.Score, *, composer_table: str | Path | None
     else:
         out.update(mood_from_music(score, mood_constants), mood_source="estimated")
     return out
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m tunegan.data.labels check-mood VGMIDI_ROOT``: print the agreement as JSON."""
-    import argparse
-    import json
-    import sys
-
-    from ..errors import TuneganError
-
-    ap = argparse.ArgumentParser(prog="python -m tunegan.data.labels")
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    p = sub.add_parser("check-mood", help="agreement of the rule-based mood with VGMIDI's human labels")
-    p.add_argument("vgmidi_root")
-    p.add_argument("--no-calibrate", action="store_true",
-                   help="use the fixed default constants instead of medians of the train split")
-    args = ap.parse_args(argv)
-    try:
-        result = check_mood_mapping(args.vgmidi_root, calibrate=not args.no_calibrate)
-    except TuneganError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    print(json.dumps(result, indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -11,7 +11,7 @@ Protocol (so that nothing is tuned on the numbers it reports):
 3. Agreement is reported on the **held-out** phrases (validation + test). The majority-class
    baselines take the majority label of the train phrases and score it on the held-out phrases.
 
-Run: ``python -m tunegan.data.labels check-mood /path/to/vgmidi`` (prints JSON).
+Run: ``python -m tunegan.data.mood_check /path/to/vgmidi`` (prints JSON).
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError, MIDIError
-from .labels import MOODS, MoodConstants, mood_from_features, mood_word, music_features
+from ..music.mood import MOOD_QUADRANTS as MOODS
+from ..music.mood import mood_word
+from .labels import MoodConstants, mood_from_features, music_features
 
 QUADRANTS = ("upbeat", "calm", "tense", "melancholy")
 
@@ -120,3 +122,30 @@ def check_mood_mapping(vgmidi_root: str | Path, *, calibrate: bool = True) -> di
         result[name] = agreement(preds, [h for _, h in rows[key]], train_human)
     result["quadrant_words"] = {f"valence={v:+d},arousal={a:+d}": mood_word(v, a) for v in (1, -1) for a in (1, -1)}
     return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tunegan.data.mood_check VGMIDI_ROOT``: print the agreement as JSON."""
+    import argparse
+    import json
+    import sys
+
+    from ..errors import TuneganError
+
+    ap = argparse.ArgumentParser(prog="python -m tunegan.data.mood_check",
+                                 description="agreement of the rule-based mood with VGMIDI's human labels")
+    ap.add_argument("vgmidi_root")
+    ap.add_argument("--no-calibrate", action="store_true",
+                    help="use the fixed default constants instead of medians of the train split")
+    args = ap.parse_args(argv)
+    try:
+        result = check_mood_mapping(args.vgmidi_root, calibrate=not args.no_calibrate)
+    except TuneganError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -32,7 +32,8 @@ import numpy as np
 
 from ..errors import DataError, TuneganError
 from ..tokenizers import Tokenizer, tokenizer_from_state
-from .sources import SPLITS, Piece, Source, open_source
+from .registry import open_source
+from .sources import SPLITS, Piece, Source
 
 MANIFEST = "manifest.json"
 CACHE_VERSION = 1

@@ -163,28 +163,3 @@ class MidiFolder(Source):
                 rel = p.relative_to(root).as_posix()
                 out.append(Piece(id=rel, split=hash_split(rel), corpus=self.name, path=str(p), labels={}))
         return out
-
-
-SOURCES: dict[str, type[Source]] = {"maestro": Maestro, "folder": MidiFolder}
-
-
-def register_source(cls: type[Source]) -> type[Source]:
-    """Class decorator used by :mod:`.corpora` to add a source by its ``name``."""
-    SOURCES[cls.name] = cls
-    return cls
-
-
-def open_source(spec: str) -> Source:
-    """``"maestro:PATH"``, ``"pop909:PATH"``, ``"folder:PATH"``, or a bare PATH (MAESTRO if it has
-    its CSV, else a folder of MIDI)."""
-    from . import corpora  # noqa: F401  (registers the other corpora)
-
-    if ":" in spec and spec.split(":", 1)[0] in SOURCES:
-        kind, root = spec.split(":", 1)
-        return SOURCES[kind](root)
-    root = Path(spec)
-    if not root.exists():
-        raise DataError(f"{spec}: no such file or folder")
-    if list(root.glob("maestro-v*.csv")):
-        return Maestro(str(root))
-    return MidiFolder(str(root))

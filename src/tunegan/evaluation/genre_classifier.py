@@ -19,7 +19,8 @@ import numpy as np
 import symusic
 
 from ..data.dataset import SplitData, TokenCache
-from ..data.labels import CORPUS_GENRE, mood_from_music, music_features, score_tempo
+from ..data.labels import CORPUS_GENRE, mood_from_music, music_features
+from ..music.timing import mean_tempo
 from ..errors import DataError
 from .musical import piece_features
 from .twosample import wilson_interval
@@ -53,7 +54,7 @@ def style_features(score: symusic.Score) -> np.ndarray:
     ts = sorted(score.time_signatures, key=lambda t: t.time)
     num, on = (int(ts[0].numerator) if ts else 4), len(pitch) > 0
     extra = [pitch.mean(), pitch.std(), vel.mean(), vel.std()] if on else [math.nan] * 4
-    extra += [math.log(max(score_tempo(score), 1.0)), math.log(max(mf.density, 0.05)) if on else math.nan,
+    extra += [math.log(max(mean_tempo(score), 1.0)), math.log(max(mf.density, 0.05)) if on else math.nan,
               mf.mode_margin if on else math.nan]
     return np.concatenate([*(f[h] for h in _HISTS), [f[s] for s in _SCALARS], extra,
                            [float(num == m) for m in METERS]]).astype(np.float64)

@@ -31,7 +31,7 @@ import numpy as np
 from ..checkpoint import Checkpoint, load_checkpoint
 from ..data.dataset import TokenCache
 from ..data.prepare import MANIFEST, prepare
-from ..data.sources import open_source
+from ..data.registry import open_source
 from ..errors import DataError, TokenizerMismatchError
 
 PAPER_CLAIM = {

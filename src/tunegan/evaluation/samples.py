@@ -32,7 +32,7 @@ import torch
 from ..checkpoint import Checkpoint
 from ..data.dataset import SplitData
 from ..errors import DataError
-from ..midi import extract_notes
+from ..music import extract_notes
 from ..tokenizers import Tokenizer
 from .novelty import pitch_sequence
 

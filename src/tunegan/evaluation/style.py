@@ -24,7 +24,8 @@ import symusic
 import torch
 
 from ..checkpoint import Checkpoint
-from ..conditioning import MOODS, keyword_ids
+from ..conditioning import keyword_ids
+from ..music.mood import MOODS, mood_signs
 from ..data.dataset import TokenCache
 from ..data.labels import mood_from_music
 from ..errors import DataError, MusicOptionError
@@ -69,8 +70,7 @@ def _mood_summary(scores: list[symusic.Score], target: str | None) -> dict:
     out = {"distribution": {m: float(np.mean([r["mood"] == m for r in rows])) for m in MOODS},
            "valence_mean": float(v.mean()), "arousal_mean": float(a.mean())}
     if target is not None:
-        want_v = target in ("upbeat", "calm")
-        want_a = target in ("upbeat", "tense")
+        want_v, want_a = mood_signs(target)
         out |= share_ci(sum(r["mood"] == target for r in rows), len(rows))
         out["valence_agree"] = float(np.mean((v >= 0) == want_v))
         out["arousal_agree"] = float(np.mean((a >= 0) == want_a))
@@ -93,7 +93,7 @@ def open_labelled_data(data, ckpt: Checkpoint) -> TokenCache:
     from pathlib import Path
 
     from ..data.prepare import MANIFEST, prepare
-    from ..data.sources import open_source
+    from ..data.registry import open_source
     from ..errors import TokenizerMismatchError
     from .report import cache_root
 

@@ -38,7 +38,7 @@ import symusic
 from ..checkpoint import Checkpoint
 from ..data.dataset import SplitData, TokenCache
 from ..errors import ConfigError, DataError
-from ..midi import extract_notes
+from ..music import extract_notes
 from ..tokenizers import PitchTokenizer, Tokenizer
 from .distribution import compare_sets
 from .musical import piece_features

@@ -16,7 +16,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: t
 
 import gradio as gr  # noqa: E402
 
-from ..notes import parse_note  # noqa: E402
+from ..music import parse_note  # noqa: E402
 from . import handlers as H  # noqa: E402
 from .learn import build_lessons  # noqa: E402
 

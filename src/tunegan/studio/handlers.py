@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..errors import MIDIError, NoteNameError, TuneganError
 from ..midi import MIDI_MAGIC
-from ..notes import note_name, parse_notes
+from ..music import note_name, parse_notes
 
 log = logging.getLogger("tunegan.studio")
 

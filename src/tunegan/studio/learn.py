@@ -17,7 +17,7 @@ import numpy as np
 import symusic
 
 from ..midi import NOTE_DTYPE, notes_to_score
-from ..notes import parse_note
+from ..music import parse_note
 
 
 def melody(events: list[tuple], *, tempo: float = 100.0, time_signature=(4, 4), program: int = 0) -> symusic.Score:

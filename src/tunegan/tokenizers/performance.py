@@ -27,7 +27,7 @@ import symusic
 
 from ..errors import MIDIError
 from ..midi import NOTE_DTYPE, notes_to_score
-from ..notes import PIANO_HIGH, PIANO_LOW, note_name
+from ..music import PIANO_HIGH, PIANO_LOW, note_name
 from .base import Tokenizer, TokenizerConfig
 
 NUM_SPECIAL = 2  # PAD, BOS

@@ -19,7 +19,7 @@ import symusic
 
 from ..errors import MIDIError
 from ..midi import NOTE_DTYPE, notes_to_score
-from ..notes import PIANO_HIGH, PIANO_LOW, note_name
+from ..music import PIANO_HIGH, PIANO_LOW, note_name
 from .base import Tokenizer, TokenizerConfig
 
 OFFSET = PIANO_LOW - 1  # MIDI pitch = token + 20

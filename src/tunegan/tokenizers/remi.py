@@ -23,7 +23,7 @@ import symusic
 
 from ..errors import MIDIError
 from ..midi import DEFAULT_TPQ
-from ..notes import PIANO_HIGH, PIANO_LOW
+from ..music import PIANO_HIGH, PIANO_LOW
 from .base import Tokenizer, TokenizerConfig
 
 #: Common metres (1/4 is there because about half of POP909's files declare it). For ``/8``
