@@ -7,7 +7,7 @@ import symusic
 import typer
 from typer.testing import CliRunner
 
-from tunegan.cli_outputs import explain, render
+from tunegan.cli.outputs import explain, render
 
 
 @pytest.fixture()

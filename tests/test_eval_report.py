@@ -8,8 +8,8 @@ import typer
 from typer.testing import CliRunner
 
 from conftest import tiny_discriminator_config, tiny_generator_config, tiny_train_config
-from tunegan.cli_eval import compare as compare_cmd
-from tunegan.cli_eval import evaluate as evaluate_cmd
+from tunegan.cli.evaluate import compare as compare_cmd
+from tunegan.cli.evaluate import evaluate as evaluate_cmd
 from tunegan.errors import DataError, TokenizerMismatchError
 from tunegan.evaluation.compare import compare
 from tunegan.evaluation.report import evaluate, format_markdown
@@ -142,7 +142,7 @@ def test_cli_evaluate_writes_and_prints(app, ckpt, tiny_cache, tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["evaluate", "--data", "{empty}", "--checkpoint", "{ckpt}"], "no MIDI pieces found"),
     (["evaluate", "--data", "{cache}", "--checkpoint", "{other}"], "was tokenized with"),
-    (["evaluate", "--data", "{cache}", "--checkpoint", "{ckpt}", "--samples", "3"], "--samples must be within"),
+    (["evaluate", "--data", "{cache}", "--checkpoint", "{ckpt}", "--samples", "3"], "samples must be within"),
     (["evaluate", "--data", "{cache}", "--checkpoint", "{ckpt}", "--length", "2000"], "ask for shorter samples"),
     (["compare", "{ckpt}", "{tmp}/nope", "--data", "{cache}"], "no such checkpoint"),
 ])

@@ -272,7 +272,7 @@ def test_cli_binds_loopback_and_never_shares(tiny_models, monkeypatch):
     from typer.testing import CliRunner
 
     import tunegan.studio.app as A
-    from tunegan.cli_studio import studio
+    from tunegan.cli.studio import studio
 
     calls = {}
 
@@ -283,11 +283,11 @@ def test_cli_binds_loopback_and_never_shares(tiny_models, monkeypatch):
         def launch(self, **kw):
             calls["launch"] = kw
 
-    def fake_build(checkpoint):
+    def fake_build(checkpoint, **kw):
         calls["checkpoint"] = checkpoint
         return FakeDemo()
 
-    def failing_build(checkpoint):
+    def failing_build(checkpoint, **kw):
         raise TuneganError("nope: no such checkpoint")
 
     monkeypatch.setattr(A, "build_studio", fake_build)

@@ -118,8 +118,8 @@ def resolve_checkpoint(path: str | os.PathLike | None = None, which: str = "best
     model (``"default"``, ``"pitch-maestro"``) picks that one."""
     if path is None:
         path = DEFAULT_MODEL
-    if isinstance(path, str) and path in shipped_models() and not Path(path).exists():
-        path = shipped_models()[path]
+    if str(path) in shipped_models() and not Path(path).exists():  # a shipped name, as str or Path
+        path = shipped_models()[str(path)]
     p = Path(path)
     if p == DEFAULT_MODEL and not (p / "meta.json").exists():
         raise CheckpointError(f"the shipped model is missing from this install ({p}); pass --checkpoint")
@@ -136,8 +136,11 @@ def resolve_checkpoint(path: str | os.PathLike | None = None, which: str = "best
 
 
 def load_checkpoint(path: str | os.PathLike | None = None, *, which: str = "best",
-                    with_discriminator: bool = True, with_train_state: bool = False) -> Checkpoint:
-    """Rebuild generator (and discriminator), tokenizer and metadata from a checkpoint alone."""
+                    with_discriminator: bool = True, with_train_state: bool = False,
+                    device: str | torch.device | None = "cpu") -> Checkpoint:
+    """Rebuild generator (and discriminator), tokenizer and metadata from a checkpoint alone.
+    Weights are read on the CPU and moved to ``device`` (``"auto"``, ``"cpu"``, ``"cuda"``...), so a
+    checkpoint written on any device loads on any other."""
     ckpt = resolve_checkpoint(path, which)
     try:
         meta = json.loads((ckpt / "meta.json").read_text())
@@ -147,7 +150,10 @@ def load_checkpoint(path: str | os.PathLike | None = None, *, which: str = "best
         raise CheckpointError(f"{ckpt}: unknown checkpoint format {meta.get('format')!r} (expected {FORMAT})")
     if not (ckpt / "model.safetensors").exists():
         raise CheckpointError(f"{ckpt}: model.safetensors is missing")
-    tensors = load_file(str(ckpt / "model.safetensors"))
+    from .device import resolve_device
+
+    dev = resolve_device(device)
+    tensors = load_file(str(ckpt / "model.safetensors"), device="cpu")
     gen = LSTMGenerator(GeneratorConfig.from_dict(meta["generator_config"]))
     gen.load_state_dict({k[len("generator."):]: v for k, v in tensors.items() if k.startswith("generator.")})
     gen.eval()
@@ -163,8 +169,42 @@ def load_checkpoint(path: str | os.PathLike | None = None, *, which: str = "best
         f = ckpt / "train_state.pt"
         if not f.exists():
             raise CheckpointError(f"{ckpt}: train_state.pt is missing, so training cannot resume from it")
-        train_state = torch.load(f, weights_only=False)
+        train_state = torch.load(f, weights_only=False, map_location="cpu")
+    gen.to(dev)
+    if disc is not None:
+        disc.to(dev)
     return Checkpoint(ckpt, gen, tokenizer_from_state(meta["tokenizer"]), meta, disc, train_state)
+
+
+class ModelCache:
+    """Loaded checkpoints by resolved path, for a process that generates many times (the studio,
+    an evaluation). Pass it where it is needed; nothing is cached at module level."""
+
+    def __init__(self, device: str | torch.device | None = "auto"):
+        from .device import resolve_device
+
+        self.device = resolve_device(device)
+        self._models: dict[str, Checkpoint] = {}
+
+    def get(self, checkpoint: str | os.PathLike | None = None) -> Checkpoint:
+        key = str(resolve_checkpoint(checkpoint).resolve())
+        if key not in self._models:
+            self._models[key] = load_checkpoint(key, with_discriminator=False, device=self.device)
+        return self._models[key]
+
+    def clear(self) -> None:
+        self._models.clear()
+
+
+def weights_hash(path: str | os.PathLike) -> str:
+    """SHA-256 (first 16 hex digits) of a checkpoint's ``model.safetensors``: which weights these are."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(resolve_checkpoint(path) / "model.safetensors", "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
 
 
 def train_config_of(ckpt: Checkpoint) -> TrainConfig | None:

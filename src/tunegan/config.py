@@ -25,9 +25,83 @@ class ConfigBase:
             raise ConfigError(f"{cls.__name__}: unknown field(s) {sorted(extra)}")
         return cls(**d)
 
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    @classmethod
+    def parse_overrides(cls, items: dict) -> dict:
+        """``{field: value}`` with every value converted to its field's type: strings from the
+        command line (``"lr=abc"``) get a one-line :class:`ConfigError` naming field and value;
+        booleans are ``true``/``false`` (or 1/0), nothing else; unknown fields are listed
+        with the known ones."""
+        types = {f.name: str(f.type) for f in fields(cls)}
+        out = {}
+        for key, value in items.items():
+            if key not in types:
+                import difflib
+
+                close = difflib.get_close_matches(key, list(types), n=3)
+                hint = f"did you mean {', '.join(close)}? " if close else ""
+                raise ConfigError(f"{cls.__name__} has no field '{key}'; {hint}known: {', '.join(types)}")
+            out[key] = _convert(cls.__name__, key, types[key], value)
+        return out
+
     def _check(self, name: str, ok: bool, expected: str) -> None:
         if not ok:
             raise ConfigError(f"{type(self).__name__}.{name} must be {expected} (received {getattr(self, name)!r})")
+
+
+_TRUE, _FALSE = {"true", "1"}, {"false", "0"}
+
+
+def _convert(owner: str, name: str, type_text: str, value):
+    """One override value converted to the field type ``type_text`` (an annotation string)."""
+    bad = ConfigError
+    optional = "None" in type_text
+    base = type_text.replace("| None", "").replace("None |", "").strip()
+    if value is None or (optional and isinstance(value, str) and value.strip().lower() in ("none", "null", "")):
+        if optional:
+            return None
+        raise bad(f"{owner}.{name} needs a value of type {base} (received none)")
+    if not isinstance(value, str):
+        text = None
+    else:
+        text = value.strip()
+    try:
+        if base == "bool":
+            if isinstance(value, bool):
+                return value
+            low = (text if text is not None else str(value)).lower()
+            if low in _TRUE:
+                return True
+            if low in _FALSE:
+                return False
+            raise ValueError
+        if base == "int":
+            if isinstance(value, bool):
+                raise ValueError
+            if text is None:
+                if isinstance(value, float) and not value.is_integer():
+                    raise ValueError
+                return int(value)
+            return int(text)
+        if base == "float":
+            if isinstance(value, bool):
+                raise ValueError
+            return float(text if text is not None else value)
+        if base == "str":
+            return text if text is not None else str(value)
+        if base.startswith("tuple"):
+            import json
+
+            items = json.loads(text) if text is not None and text.startswith("[") else (
+                text.split(",") if text is not None else list(value))
+            inner = base[base.index("[") + 1:-1].split(",")[0].strip()
+            return tuple(_convert(owner, name, inner, v) for v in items)
+    except (ValueError, TypeError):
+        pass
+    raise bad(f"{owner}.{name} must be {'true or false' if base == 'bool' else 'a' + ('n' if base[0] in 'aeiou' else '') + ' ' + base} (received {value!r})")
 
 
 @dataclass(frozen=True)
@@ -98,6 +172,9 @@ class TrainConfig(ConfigBase):
     d_steps: int = 1                # discriminator steps per generator step
     max_transpose: int = 0          # augmentation: random transposition up to +-N semitones
     time_stretch: float = 0.0       # augmentation: random time stretch +-fraction (performance only)
+    velocity_shift: int = 2         # augmentation: all velocity tokens of a crop louder/softer by one random
+                                    # shift of up to +-N bins (REMI: 8 velocities a bin, performance: 4; 0 = off;
+                                    # tokens without velocities, like pitch, are left as they are)
     val_batches: int = 50           # validation batches for the per-epoch NLL (0 = whole split)
     seed: int = 0
     threads: int = 0                # torch threads (0 = all cores, 1 per rank under torchrun)
@@ -120,6 +197,9 @@ class TrainConfig(ConfigBase):
     packing: bool = False           # crops: a piece shorter than a crop continues into the next pieces (no padding)
     tbptt_chunks: int = 1           # > 1: crops of tbptt_chunks x seq_len tokens, learned seq_len at a time with
                                     # the LSTM state carried across chunks (truncated backprop; mle and gan)
+    device: str = "auto"            # auto (CUDA, then Apple MPS, then CPU) | cpu | cuda | cuda:N | mps;
+                                    # under torchrun with CUDA each rank takes cuda:LOCAL_RANK
+    amp: bool = False               # CUDA only: mixed precision (bfloat16/float16 autocast) for the forward passes
 
     def __post_init__(self):
         self._check("mode", self.mode in MODES, f"one of {', '.join(MODES)}")
@@ -137,6 +217,8 @@ class TrainConfig(ConfigBase):
         self._check("adv_prefix", self.adv_prefix >= 1, ">= 1")
         self._check("adv_len", self.adv_len >= 2, ">= 2")
         self._check("time_stretch", 0 <= self.time_stretch < 0.5, "within [0, 0.5)")
+        self._check("velocity_shift", isinstance(self.velocity_shift, int) and 0 <= self.velocity_shift <= 16,
+                    "an integer within 0 and 16 (bins)")
         self._check("keyword_dropout", 0 <= self.keyword_dropout < 1, "within [0, 1)")
         self._check("uncond_prob", 0 <= self.uncond_prob < 1, "within [0, 1)")
         self._check("corpus_balance", 0 <= self.corpus_balance <= 1, "within [0, 1]")
@@ -149,4 +231,6 @@ class TrainConfig(ConfigBase):
                     "false unless crops > 0 and conditional is false (a packed crop would mix pieces' keywords)")
         self._check("tbptt_chunks", self.tbptt_chunks == 1 or self.mode in ("mle", "gan"),
                     "1 in paper mode (its step has no next-token loss to carry state for)")
+        self._check("device", isinstance(self.device, str) and self.device.split(":")[0] in ("auto", "cpu", "cuda", "mps"),
+                    "auto, cpu, cuda, cuda:N or mps")
         object.__setattr__(self, "betas", tuple(self.betas))

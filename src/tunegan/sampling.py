@@ -31,14 +31,27 @@ def filter_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0
     return logits
 
 
+def _gumbel(n: int, batch: int, vocab: int, rng) -> torch.Tensor:
+    """Gumbel noise ``(n, batch, vocab)`` on the CPU: from one generator, or one per row (a list), so
+    row b of a batch draws exactly what it would draw alone with generator b."""
+    if isinstance(rng, (list, tuple)):
+        return torch.stack([-torch.empty(n, vocab).exponential_(generator=g).log() for g in rng], dim=1)
+    return -torch.empty(n, batch, vocab).exponential_(generator=rng).log()
+
+
 class TokenStream:
     """Feeds ``prime`` (int64 ``(batch, P)``, P >= 1) once, then hands out tokens on demand,
-    carrying the LSTM state (and, with guidance, the unconditional state) between calls."""
+    carrying the LSTM state (and, with guidance, the unconditional state) between calls.
+    Runs on the generator's device; random numbers are drawn on the CPU, so a seed gives the
+    same music on every device."""
 
     @torch.no_grad()
     def __init__(self, generator: LSTMGenerator, prime: torch.Tensor, *, cond: torch.Tensor | None = None,
                  guidance: float = 1.0):
         generator.eval()
+        self.device = next(generator.parameters()).device
+        prime = prime.to(self.device)
+        cond = cond.to(self.device) if cond is not None else None
         self.g, self.cond, self.guidance = generator, cond, guidance
         self.use_guidance = cond is not None and guidance != 1.0
         logits, self.state = generator(prime, cond=cond)
@@ -48,7 +61,7 @@ class TokenStream:
         self.weights = generator.cell_weights()
         self.cond_emb = self.u_cond_emb = None
         if generator.config.num_conditions:
-            zeros = torch.zeros(prime.shape[0], 1, dtype=torch.long)
+            zeros = torch.zeros(prime.shape[0], 1, dtype=torch.long, device=self.device)
             self.cond_emb = generator.cond_embed(cond if cond is not None else zeros)
             self.u_cond_emb = generator.cond_embed(zeros)
         if self.use_guidance:
@@ -58,21 +71,25 @@ class TokenStream:
     @torch.no_grad()
     def take(self, steps: int, *, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
              forbid: list[int] | None = None, allowed_mask: torch.Tensor | None = None,
-             rng: torch.Generator | None = None, force: dict[int, int] | None = None) -> torch.Tensor:
-        """Sample ``steps`` more tokens -> int64 ``(batch, steps)``.
+             rng: torch.Generator | list[torch.Generator] | None = None,
+             force: dict[int, int] | None = None) -> torch.Tensor:
+        """Sample ``steps`` more tokens -> int64 ``(batch, steps)`` (on the CPU).
 
         forbid:       token ids never sampled (e.g. padding).
         allowed_mask: optional bool ``(vocab,)``; tokens outside it are never sampled (e.g. a key's scale).
+        rng:          a CPU generator for the whole batch, or one per row.
         force:        ``{previous id: next id}``: after ``previous`` the next token is ``next`` (e.g. a
                       metre's time-signature token after every bar line).
         """
         B, V = self.last.shape
-        out = torch.empty(B, steps, dtype=torch.long)
+        dev = self.device
+        out = torch.empty(B, steps, dtype=torch.long, device=dev)
         bias = torch.zeros(V)  # 0, or -inf for tokens that may not be sampled
         if forbid:
             bias[list(forbid)] = float("-inf")
         if allowed_mask is not None:
-            bias = bias.masked_fill(~allowed_mask, float("-inf"))
+            bias = bias.masked_fill(~allowed_mask.cpu(), float("-inf"))
+        bias = bias.to(dev)
         filtering = bool(top_k) or top_p < 1.0
         greedy = temperature <= 0
         scale = 1.0 if greedy or temperature == 1.0 else 1.0 / temperature
@@ -81,7 +98,7 @@ class TokenStream:
             if t % block == 0 and not greedy:
                 # Gumbel-max: argmax(logits + Gumbel noise) is a draw from softmax(logits)
                 n = min(block, steps - t)
-                noise = -torch.empty(n, B, V).exponential_(generator=rng).log()
+                noise = _gumbel(n, B, V, rng).to(dev)
                 if not filtering:
                     noise += bias  # fold the mask into the noise once per block
             last = self.last
@@ -104,7 +121,7 @@ class TokenStream:
             if self.use_guidance:
                 self.u_last, self.u_state = self.g.step(nxt, self.u_state, cond_emb=self.u_cond_emb,
                                                         weights=self.weights)
-        return out
+        return out.cpu()
 
 
 def sample(generator: LSTMGenerator, prime: torch.Tensor, steps: int, *, cond: torch.Tensor | None = None,

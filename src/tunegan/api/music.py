@@ -1,9 +1,5 @@
-"""The Python API: everything the CLI and the web studio do, as plain functions.
-
-    >>> import tunegan
-    >>> [song] = tunegan.generate(seed_notes="C4 E4 G4", length=128, seed=1)
-    >>> song.write_midi("out.mid")
-"""
+"""Making music: :func:`generate`, :func:`render`, :func:`explain`, :func:`styles`, and the loaded
+model they share (:func:`load_model`)."""
 
 from __future__ import annotations
 
@@ -15,12 +11,12 @@ import numpy as np
 import symusic
 import torch
 
-from .checkpoint import Checkpoint, load_checkpoint
-from .errors import MusicOptionError, TuneganError
-from .midi import NOTE_DTYPE, notes_to_score, read_midi, write_midi
-from .music import extract_notes
-from .music import parse_notes
-from .sampling import TokenStream
+from ..checkpoint import Checkpoint, ModelCache, load_checkpoint
+from ..errors import MusicOptionError, TuneganError
+from ..midi import NOTE_DTYPE, notes_to_score, read_midi, write_midi
+from ..music import extract_notes
+from ..music import parse_notes
+from ..generation import GenerationOptions, check_seed, sample_tokens
 
 MAX_PRIME_TOKENS = 512
 
@@ -44,17 +40,13 @@ class Generation:
         return extract_notes(self.score)
 
 
-_MODEL_CACHE: dict[str, Checkpoint] = {}
-
-
-def load_model(checkpoint: str | os.PathLike | None = None) -> Checkpoint:
-    """Load (and memoise per process) a checkpoint; ``None`` = the shipped model."""
-    from .checkpoint import resolve_checkpoint
-
-    key = str(resolve_checkpoint(checkpoint).resolve())
-    if key not in _MODEL_CACHE:
-        _MODEL_CACHE[key] = load_checkpoint(key, with_discriminator=False)
-    return _MODEL_CACHE[key]
+def load_model(checkpoint: str | os.PathLike | None = None, *, models: ModelCache | None = None,
+               device: str | torch.device | None = "auto") -> Checkpoint:
+    """A checkpoint's generator, tokenizer and metadata (``None`` = the shipped model; a shipped
+    model's name works too). With ``models`` it is loaded once and kept there."""
+    if models is not None:
+        return models.get(checkpoint)
+    return load_checkpoint(checkpoint, with_discriminator=False, device=device)
 
 
 def seed_score(midi_pitches: list[int], *, tempo: float = 120.0, time_signature=(4, 4), beats: float = 1.0,
@@ -90,23 +82,6 @@ def prime_tokens(model: Checkpoint, *, seed_notes=None, primer=None, tempo: floa
     return np.concatenate([[tok.bos_id], body]).astype(np.int64)
 
 
-def _scale_mask(model: Checkpoint, key: str | None) -> torch.Tensor | None:
-    if not key:
-        return None
-    from .music import parse_key, scale_pitch_classes
-
-    tonic, mode = parse_key(key)
-    pcs = scale_pitch_classes(tonic, mode)
-    pitches = model.tokenizer.token_pitches()
-    allowed = (pitches < 0) | np.isin(pitches % 12, list(pcs))
-    return torch.from_numpy(allowed)
-
-
-def _score_end_seconds(score: symusic.Score) -> float:
-    n = extract_notes(score)
-    return float(n["end"].max()) if len(n) else 0.0
-
-
 def generate(
     *,
     seed_notes: str | list | None = None,
@@ -128,6 +103,8 @@ def generate(
     style: str | list[str] | None = None,
     mood: str | None = None,
     guidance: float = 1.0,
+    models: ModelCache | None = None,
+    device: str | None = "auto",
 ) -> list[Generation]:
     """Continue starting notes (or a primer file, or nothing) with a trained generator.
 
@@ -142,111 +119,71 @@ def generate(
     tempo, time_signature, instrument: written into the result (time signature also primes
                    the model for bar-based representations).
     style, mood, guidance: keywords for a conditional model (see ``tunegan styles``).
+    The samples are made as one batch (see :func:`tunegan.generation.sample_tokens`).
     """
-    from . import music as M
+    from .. import music as M
 
-    model = load_model(checkpoint)
-    tok = model.tokenizer
-    if not 0 <= temperature <= 10:
-        raise MusicOptionError(f"temperature must be within 0 and 10 (received {temperature})")
-    if not 0 < top_p <= 1:
-        raise MusicOptionError(f"top-p must be within 0 (excluded) and 1 (received {top_p})")
-    if top_k < 0:
-        raise MusicOptionError(f"top-k must be >= 0 (received {top_k})")
-    if not 1 <= samples <= 64:
+    options = GenerationOptions(length=length, bars=bars, seconds=seconds, temperature=temperature, top_k=top_k,
+                                top_p=top_p, key=key, tempo=tempo, time_signature=time_signature,
+                                style=tuple(style) if isinstance(style, (list, tuple)) else (style or ()),
+                                mood=mood, guidance=guidance)
+    if not isinstance(samples, int) or not 1 <= samples <= 64:
         raise MusicOptionError(f"samples must be within 1 and 64 (received {samples})")
-    if length is not None and not 1 <= length <= 20000:
-        raise MusicOptionError(f"length must be within 1 and 20000 tokens (received {length})")
-    ts = M.parse_time_signature(time_signature) if isinstance(time_signature, str) else time_signature
-    bpm = M.parse_tempo(tempo) if tempo is not None else None
-    program = M.parse_instrument(instrument) if instrument is not None else None
     if not -48 <= int(transpose) <= 48:
         raise MusicOptionError(f"transpose must be within -48 and 48 semitones (received {transpose})")
-    if seconds is not None and not 0 < seconds <= 600:
-        raise MusicOptionError(f"seconds must be within 0 and 600 (received {seconds})")
-    if bars is not None and not 1 <= bars <= 256:
-        raise MusicOptionError(f"bars must be within 1 and 256 (received {bars})")
-    mask = _scale_mask(model, key)
-    cond = None
-    if style or mood:
-        from .conditioning import keyword_ids
+    program = M.parse_instrument(instrument) if instrument is not None else None
+    base_seed = check_seed(seed) if seed is not None else int(np.random.SeedSequence().entropy % (2**31))
+    model = load_model(checkpoint, models=models, device=device)
+    tok = model.tokenizer
+    prime = prime_tokens(model, seed_notes=seed_notes, primer=primer, tempo=options.tempo,
+                         time_signature=options.time_signature)
+    new = sample_tokens(model, np.repeat(prime[None], samples, axis=0), options, base_seed)
+    from ..generation import target_seconds
 
-        cond = keyword_ids(model, style=style, mood=mood)
-    prime = prime_tokens(model, seed_notes=seed_notes, primer=primer, tempo=bpm, time_signature=ts)
-    base_seed = int(seed) if seed is not None else int(np.random.SeedSequence().entropy % (2**31))
-    target_s = None
-    by_bar_tokens = bars is not None and seconds is None and hasattr(tok, "count_bars")
-    if seconds is not None:
-        target_s = float(seconds)
-    elif bars is not None and not by_bar_tokens:
-        num, den = ts or (4, 4)
-        target_s = bars * num * (4 / den) * 60.0 / (bpm or 120.0)
-    # bar-based tokens: keep the asked metre by writing its time-signature token after every bar line
-    force = tok.forced_tokens(ts) if hasattr(tok, "forced_tokens") else None
+    target_s = target_seconds(tok, options)
+    settings = {"temperature": temperature, "top_k": top_k, "top_p": top_p, "key": key, "style": style, "mood": mood}
     results = []
-    for i in range(samples):
-        rng = torch.Generator().manual_seed(base_seed + i)
-        c = None if cond is None else cond.unsqueeze(0)
-        stream = TokenStream(model.generator, torch.from_numpy(prime).unsqueeze(0), cond=c, guidance=guidance)
-        kw = dict(temperature=temperature, top_k=top_k, top_p=top_p, forbid=[tok.pad_id, tok.bos_id],
-                  allowed_mask=mask, rng=rng, force=force)
-        if by_bar_tokens:  # bar-based tokens (REMI): stop where bar number bars + 1 would begin
-            new = _take_bars(stream, tok, prime[1:], bars, length or 20000, kw)
-        elif target_s is None:
-            new = stream.take(length or 256, **kw)[0].numpy()
-        else:
-            chunks, budget = [], length or 20000
-            while budget > 0:
-                chunks.append(stream.take(min(128, budget), **kw)[0].numpy())
-                budget -= len(chunks[-1])
-                so_far = tok.decode(np.concatenate([prime[1:], *chunks]))
-                if _score_end_seconds(so_far if bpm is None else M.set_tempo(so_far, bpm)) >= target_s:
-                    break  # in seconds at the tempo the result gets: the asked one, else the model's own
-            new = np.concatenate(chunks)
-        tokens = np.concatenate([prime[1:], new])
+    for i, add in enumerate(new):
+        tokens = np.concatenate([prime[1:], add])
         score = tok.decode(tokens)
-        if bpm is not None:
-            score = M.set_tempo(score, bpm)
-        if ts is not None:
-            score = M.set_time_signature(score, *ts)
+        if options.tempo is not None:
+            score = M.set_tempo(score, options.tempo)
+        if options.time_signature is not None:
+            score = M.set_time_signature(score, *options.time_signature)
         if target_s is not None:
-            score = _cut_seconds(score, target_s)
+            score = score.clip(0, M.seconds_to_tick(score, target_s), clip_end=True)
         if transpose:
             score = M.transpose_score(score, int(transpose))
         if program is not None:
             score = M.set_instrument(score, program)
-        results.append(Generation(score, tokens, len(prime) - 1, base_seed + i,
-                                  {"temperature": temperature, "top_k": top_k, "top_p": top_p, "key": key,
-                                   "style": style, "mood": mood}))
+        results.append(Generation(score, tokens, len(prime) - 1, base_seed + i, settings))
     return results
 
 
-def _take_bars(stream: TokenStream, tok, prime: np.ndarray, bars: int, budget: int, kw: dict) -> np.ndarray:
-    """Sample until the music (primer included) holds ``bars`` bars; cut before the next Bar token."""
-    chunks: list[np.ndarray] = []
-    while budget > 0:
-        chunks.append(stream.take(min(64, budget), **kw)[0].numpy())
-        budget -= len(chunks[-1])
-        new = np.concatenate(chunks)
-        starts = np.flatnonzero(tok.is_bar(np.concatenate([prime, new])))
-        if len(starts) > bars:
-            return new[:max(0, starts[bars] - len(prime))]
-    return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
+def render(midi: str | os.PathLike | symusic.Score | bytes, *, wav=None, png=None, musicxml=None, sheet=None,
+           soundfont=None, engine: str = "auto", max_minutes: float | None = None):
+    """Write audio, a piano roll, MusicXML and/or engraved sheet music of a MIDI file or Score.
+    With no output given, ``NAME.wav`` and ``NAME.png`` next to a MIDI file. Every output path is
+    checked before any work; returns a report with ``written`` paths and ``warnings``."""
+    from ..outputs.render import render as run_render
+
+    if not any((wav, png, musicxml, sheet)):
+        if isinstance(midi, (symusic.Score, bytes, bytearray)):
+            raise MusicOptionError("say what to write: wav, png, musicxml or sheet")
+        wav, png = Path(midi).with_suffix(".wav"), Path(midi).with_suffix(".png")
+    kw = {} if max_minutes is None else {"max_minutes": max_minutes}
+    return run_render(midi, wav=wav, png=png, musicxml=musicxml, sheet=sheet, soundfont=soundfont, engine=engine, **kw)
 
 
-def _cut_seconds(score: symusic.Score, seconds: float) -> symusic.Score:
-    """Drop notes starting at or after ``seconds`` and shorten those that ring past it
-    (clipped in ticks, so tempo and time-signature events are kept)."""
-    return score.clip(0, _seconds_to_tick(score, seconds), clip_end=True)
+def explain(midi: str | os.PathLike | symusic.Score | bytes):
+    """Key, metre, tempo, range, motifs and a table of every note (:class:`tunegan.explain.Explanation`)."""
+    from ..explain import explain as run_explain
+
+    return run_explain(midi)
 
 
-def _seconds_to_tick(score: symusic.Score, seconds: float) -> int:
-    """The tick at ``seconds`` under the score's tempo map (120 BPM before the first tempo)."""
-    tempos = sorted(score.tempos, key=lambda t: t.time)
-    tick, t, qpm = 0, 0.0, 120.0
-    for tempo in tempos:
-        seg = (tempo.time - tick) / score.tpq * 60.0 / qpm
-        if t + seg >= seconds:
-            break
-        t, tick, qpm = t + seg, tempo.time, tempo.qpm
-    return int(round(tick + (seconds - t) * qpm / 60.0 * score.tpq))
+def styles(checkpoint: str | os.PathLike | None = None, *, models: ModelCache | None = None) -> list[dict]:
+    """Rows ``{keyword, category, pieces}`` of the keywords a model knows (empty without keywords)."""
+    from ..conditioning import describe_vocabulary
+
+    return describe_vocabulary(load_model(checkpoint, models=models, device="cpu").conditions)

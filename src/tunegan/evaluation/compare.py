@@ -94,7 +94,7 @@ def comparison_rows(reports: Sequence[dict]) -> list[dict]:
 def compare(checkpoints: Sequence[str | os.PathLike], data: str | os.PathLike, *, split: str = "test",
             samples: int = 200, seed: int = 0, out: str | os.PathLike | None = None,
             cache_dir: str | os.PathLike | None = None, max_windows: int | None = None, suite: bool = True,
-            suite_config=None, log: Callable[[str], None] | None = None) -> dict:
+            suite_config=None, log: Callable[[str], None] | None = None, device: str | None = "auto") -> dict:
     """Evaluate every checkpoint (see module docstring); returns ``{data, split, rows, points,
     reports, seconds}`` and, with ``out``, writes the comparison folder."""
     from ..checkpoint import resolve_checkpoint
@@ -110,7 +110,7 @@ def compare(checkpoints: Sequence[str | os.PathLike], data: str | os.PathLike, *
         sub = Path(out) / "models" / _safe(name) if out is not None else None
         reports.append(evaluate(p, data, split=split, samples=samples, seed=seed, out=sub, name=name,
                                 cache_dir=cache_dir, max_windows=max_windows, suite=suite,
-                                suite_config=suite_config, log=log))
+                                suite_config=suite_config, log=log, device=device))
     points = [pt for r in reports if r.get("suite") for pt in r["suite"]["sweep"]]
     res = {"data": str(data), "split": split, "samples": samples, "seed": seed, "rows": comparison_rows(reports),
            "points": points, "reports": [r.get("files", [str(r["checkpoint"])]) for r in reports],

@@ -98,7 +98,7 @@ def crop_starts(data: SplitData, pieces: np.ndarray, n: int, length: int, *, tok
     if len(ok) == 0:
         raise DataError(f"no piece has {length} tokens for a crop (longest: {int(lens.max()) if len(lens) else 0})")
     order = rng.permutation(ok)
-    is_bar = getattr(tokenizer, "is_bar", None)
+    is_bar = tokenizer.is_bar if tokenizer.has_bars else None
     out = []
     for i in range(n):
         k = int(order[i % len(order)])

@@ -26,12 +26,13 @@ def model_scores(ckpt: Checkpoint, data: SplitData, seq_len: int, *, batch_size:
     pad = ckpt.tokenizer.pad_id
     logps, top5s, tgts, poss = [], [], [], []
     g = ckpt.generator.eval()
+    dev = next(g.parameters()).device
     for lo in range(0, n, batch_size):
         idx = range(lo, min(n, lo + batch_size))
         x = torch.stack([ds[i][0] for i in idx])
         y = torch.stack([ds[i][1] for i in idx])
-        logits, _ = g(x)
-        lp = F.log_softmax(logits, -1)
+        logits, _ = g(x.to(dev))
+        lp = F.log_softmax(logits.float(), -1).cpu()
         mask = (y != pad).reshape(-1).numpy()
         true = lp.gather(-1, y.unsqueeze(-1)).reshape(-1).numpy()
         top5 = lp.topk(5, -1).indices.reshape(-1, 5).numpy()
@@ -59,7 +60,7 @@ def discriminator_accuracy(ckpt: Checkpoint, data: SplitData, seq_len: int, *, n
                            temperature: float = 1.0) -> dict:
     """The checkpoint's own discriminator on ``n`` real windows vs ``n`` generated sequences
     (sampled from BOS, same length). Reports accuracy, and precision/recall for the "real" class."""
-    from ..sampling import sample
+    from ..generation import GenerationOptions, sample_tokens
 
     if ckpt.discriminator is None:
         return {}
@@ -68,13 +69,13 @@ def discriminator_accuracy(ckpt: Checkpoint, data: SplitData, seq_len: int, *, n
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(ds), size=min(n, len(ds)), replace=False)
     real = torch.stack([ds[int(i)][0] for i in idx])
-    prime = torch.full((len(idx), 1), ckpt.tokenizer.bos_id, dtype=torch.long)
-    g = torch.Generator().manual_seed(seed)
-    fake = sample(ckpt.generator, prime, seq_len, temperature=temperature, rng=g,
-                  forbid=[ckpt.tokenizer.pad_id, ckpt.tokenizer.bos_id])
+    prime = np.full((len(idx), 1), ckpt.tokenizer.bos_id, dtype=np.int64)
+    fake = torch.from_numpy(np.stack(sample_tokens(ckpt, prime, GenerationOptions(length=seq_len, temperature=temperature),
+                                                   seed)))
     d = ckpt.discriminator.eval()
-    pr = d.prob(F.one_hot(real, V).float()).numpy()
-    pf = d.prob(F.one_hot(fake, V).float()).numpy()
+    dev = next(d.parameters()).device
+    pr = d.prob(F.one_hot(real, V).float().to(dev)).cpu().numpy()
+    pf = d.prob(F.one_hot(fake, V).float().to(dev)).cpu().numpy()
     tp, fn = int((pr > 0.5).sum()), int((pr <= 0.5).sum())
     fp, tn = int((pf > 0.5).sum()), int((pf <= 0.5).sum())
     return {"accuracy": (tp + tn) / (tp + tn + fp + fn), "precision_real": tp / max(tp + fp, 1),

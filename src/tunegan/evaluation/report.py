@@ -30,9 +30,8 @@ import numpy as np
 
 from ..checkpoint import Checkpoint, load_checkpoint
 from ..data.dataset import TokenCache
-from ..data.prepare import MANIFEST, prepare
-from ..data.registry import open_source
-from ..errors import DataError, TokenizerMismatchError
+from ..errors import DataError
+from .data import cache_root, open_data  # noqa: F401  (open_data: part of this module's API)
 
 PAPER_CLAIM = {
     "value": 0.9182,
@@ -42,43 +41,6 @@ PAPER_CLAIM = {
                    "generator's next-token top-1 accuracy; both are reported here.",
 }
 MIDI_EXAMPLES = 4  # samples of each set written as MIDI into the report folder
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("TUNEGAN_CACHE", Path.home() / ".cache" / "tunegan"))
-
-
-def open_data(data: str | os.PathLike, ckpt: Checkpoint, *, cache_dir: str | os.PathLike | None = None,
-              workers: int | None = None) -> TokenCache:
-    """A token cache for ``data`` in the checkpoint's representation (built if needed).
-
-    Raises :class:`DataError` for a missing or empty folder, or one where no MIDI file could be
-    read, and :class:`TokenizerMismatchError` for a prepared cache in another representation.
-    """
-    p = Path(str(data).split(":", 1)[-1]) if ":" in str(data) and not Path(str(data)).exists() else Path(data)
-    if (p / MANIFEST).exists():
-        cache = TokenCache(p)
-        if cache.tokenizer.state() != ckpt.tokenizer.state():
-            raise TokenizerMismatchError(
-                f"{p} was tokenized with '{cache.tokenizer.name}' {cache.tokenizer.config}, but the checkpoint "
-                f"uses '{ckpt.tokenizer.name}' {ckpt.tokenizer.config}; evaluate on the MIDI folder instead "
-                f"and it will be re-tokenized")
-        return cache
-    try:
-        source = open_source(str(data))
-        if cache_dir is None:
-            key = hashlib.sha1(f"{source.spec()}|{ckpt.tokenizer.fingerprint()}".encode()).hexdigest()[:16]
-            cache_dir = cache_root() / "caches" / key
-        prepare([source], ckpt.tokenizer, cache_dir, workers=workers, labels=False)
-    except OSError as e:
-        raise DataError(f"{data}: cannot be read ({e.strerror or e})") from None
-    cache = TokenCache(cache_dir)
-    if int(cache.manifest.get("n_ok", 0)) == 0:
-        reasons = cache.manifest.get("skip_reasons") or {}
-        top = max(reasons, key=reasons.get) if reasons else "unknown reason"
-        raise DataError(f"{data}: none of its {cache.manifest.get('n_skipped', 0)} MIDI files could be used "
-                        f"(most common problem: {top})")
-    return cache
 
 
 def model_name(checkpoint_dir: str | os.PathLike) -> str:
@@ -94,8 +56,9 @@ def evaluate(checkpoint: str | os.PathLike | None, data: str | os.PathLike, *, s
              cache_dir: str | os.PathLike | None = None, max_windows: int | None = None, n_disc: int = 128,
              seed: int = 0, samples: int = 200, suite: bool = True, suite_config=None,
              out: str | os.PathLike | None = None, name: str | None = None,
-             log: Callable[[str], None] | None = None, context: int | None = None) -> dict:
-    """Evaluate one checkpoint on one split.
+             log: Callable[[str], None] | None = None, context: int | None = None,
+             device: str | None = "auto") -> dict:
+    """Evaluate one checkpoint on one split (networks on ``device``).
 
     Always: next-token NLL (nats/token), perplexity, top-1/top-5 of the generator beside
     baselines fitted on the data's train split (``likelihood``), and the discriminator's
@@ -112,7 +75,7 @@ def evaluate(checkpoint: str | os.PathLike | None, data: str | os.PathLike, *, s
 
     say = log or (lambda msg: None)
     t0 = time.perf_counter()
-    ckpt = load_checkpoint(checkpoint)
+    ckpt = load_checkpoint(checkpoint, device=device)
     cache = open_data(data, ckpt, cache_dir=cache_dir)
     test = cache.split(split)
     if test.n_tokens < 3:

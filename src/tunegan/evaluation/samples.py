@@ -12,8 +12,8 @@ Two generated sets are compared with the real continuations (same pieces, same t
 * *primed*: the generator continues each crop's primer by ``length`` tokens;
 * *unconditioned*: the generator starts from BOS alone.
 
-Sampling runs the whole set as one batch through :class:`tunegan.sampling.TokenStream`, with a
-torch generator seeded from ``seed``: the same seed and settings give the same samples.
+Sampling runs the whole set as one batch through :func:`tunegan.generation.sample_tokens` (the path
+``tunegan generate`` takes), row ``i`` seeded with ``seed + i``: the same seed and settings give the same samples.
 
 Every continuation (real or generated) is decoded *with* its primer, then the primer's notes are
 cut off and time is shifted so the continuation starts at 0 (:func:`continuation_score`): a
@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import symusic
-import torch
 
 from ..checkpoint import Checkpoint
 from ..data.dataset import SplitData
@@ -98,7 +97,7 @@ def choose_crops(data: SplitData, n: int, primer_len: int, length: int, *, token
                         f"continuation tokens (longest: {longest}); ask for shorter samples")
     rng = np.random.default_rng(seed)
     order = rng.permutation(eligible)
-    is_bar = getattr(tokenizer, "is_bar", None)
+    is_bar = tokenizer.is_bar if tokenizer is not None and tokenizer.has_bars else None
     pieces = np.empty(n, np.int64)
     starts = np.empty(n, np.int64)
     for i in range(n):
@@ -131,25 +130,18 @@ def held_out_crops(data: SplitData, tokenizer: Tokenizer, *, n: int = 200, prime
 # --- generation -------------------------------------------------------------------------
 
 
-@torch.no_grad()
 def generate_tokens(ckpt: Checkpoint, primers: np.ndarray, length: int, *, temperature: float = 1.0,
                     top_k: int = 0, top_p: float = 1.0, seed: int = 0, batch_size: int = 200) -> np.ndarray:
     """Continue each row of ``primers`` (int64 ``(n, P)``, P >= 1) by ``length`` tokens -> int64 ``(n, length)``.
 
-    Rows are sampled ``batch_size`` at a time; padding and BOS are never sampled.
+    Sampled through :func:`tunegan.generation.sample_tokens`, as ``tunegan generate`` samples (row
+    ``i`` with seed ``seed + i``), ``batch_size`` rows at a time; padding and BOS are never sampled.
     """
-    from ..sampling import TokenStream
+    from ..generation import GenerationOptions, sample_tokens
 
-    tok = ckpt.tokenizer
-    rng = torch.Generator().manual_seed(int(seed))
-    primers = np.asarray(primers, dtype=np.int64)
-    out = np.empty((len(primers), length), np.int64)
-    for lo in range(0, len(primers), batch_size):
-        prime = torch.from_numpy(primers[lo:lo + batch_size])
-        stream = TokenStream(ckpt.generator, prime)
-        out[lo:lo + len(prime)] = stream.take(length, temperature=temperature, top_k=top_k, top_p=top_p,
-                                              forbid=sorted({tok.pad_id, tok.bos_id}), rng=rng).numpy()
-    return out
+    options = GenerationOptions(length=length, temperature=temperature, top_k=top_k, top_p=top_p)
+    rows = sample_tokens(ckpt, np.asarray(primers, dtype=np.int64), options, int(seed), batch_size=batch_size)
+    return np.stack(rows) if rows else np.zeros((0, length), np.int64)
 
 
 def generate_samples(ckpt: Checkpoint, primers: np.ndarray, length: int, *, temperature: float = 1.0,

@@ -21,7 +21,6 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import symusic
-import torch
 
 from ..checkpoint import Checkpoint
 from ..conditioning import keyword_ids
@@ -40,22 +39,20 @@ PROFILE = ("velocity_mean", "velocity_std", "log_tempo", "log_notes_per_second",
 # --- generated samples ------------------------------------------------------------------------
 
 
-@torch.no_grad()
 def generate_scores(ckpt: Checkpoint, n: int, length: int, *, style=None, mood=None, guidance: float = 1.0,
                     temperature: float = 1.0, seed: int = 0, key: str | None = None) -> list[symusic.Score]:
-    """``n`` pieces of ``length`` tokens from BOS, sampled as one batch as ``tunegan.generate`` would
-    (padding and BOS never sampled; no keywords = the model's unconditional path; ``key``: only
-    notes of that key's scale, as ``tunegan generate --key``)."""
-    from ..api import _scale_mask
-    from ..sampling import TokenStream
+    """``n`` pieces of ``length`` tokens from BOS through :func:`tunegan.generation.sample_tokens`,
+    the path ``tunegan generate`` takes (no keywords = the model's unconditional path; ``key``: only
+    notes of that key's scale, as ``--key``). Sample ``i`` uses seed ``seed + i``, so every request
+    shares its random numbers with the others (common random numbers)."""
+    from ..generation import GenerationOptions, sample_tokens
 
     tok = ckpt.tokenizer
-    cond = keyword_ids(ckpt, style=style, mood=mood).unsqueeze(0).repeat(n, 1) if (style or mood) else None
-    prime = torch.full((n, 1), tok.bos_id, dtype=torch.long)
-    stream = TokenStream(ckpt.generator, prime, cond=cond, guidance=guidance)
-    tokens = stream.take(length, temperature=temperature, forbid=sorted({tok.pad_id, tok.bos_id}),
-                         allowed_mask=_scale_mask(ckpt, key), rng=torch.Generator().manual_seed(int(seed))).numpy()
-    return [tok.decode(t) for t in tokens]
+    words = [style] if isinstance(style, str) else list(style or [])
+    options = GenerationOptions(length=length, temperature=temperature, key=key, style=tuple(words), mood=mood,
+                                guidance=guidance)
+    prime = np.full((n, 1), tok.bos_id, dtype=np.int64)
+    return [tok.decode(t) for t in sample_tokens(ckpt, prime, options, int(seed))]
 
 
 def _profile(x: np.ndarray) -> dict:
@@ -95,7 +92,7 @@ def open_labelled_data(data, ckpt: Checkpoint) -> TokenCache:
     from ..data.prepare import MANIFEST, prepare
     from ..data.registry import open_source
     from ..errors import TokenizerMismatchError
-    from .report import cache_root
+    from .data import cache_root
 
     items = list(data) if isinstance(data, (list, tuple)) else [data]
     if len(items) == 1 and isinstance(items[0], (str, Path)) and (Path(items[0]) / MANIFEST).exists():
@@ -116,7 +113,7 @@ def style_report(checkpoint, data, *, split: str = "test", samples_per_keyword: 
                  guidance: Sequence[float] = (1.0, 2.0), seed: int = 0, temperature: float = 1.0,
                  genres: Sequence[str] | None = None, moods: Sequence[str] | None = None,
                  train_crops: int = 300, eval_crops: int = 100, l2_grid: Sequence[float] = L2_GRID,
-                 mood_by_genre: bool = False, key: str | None = None,
+                 mood_by_genre: bool = False, key: str | None = None, device: str | None = "auto",
                  log: Callable[[str], None] | None = None) -> dict:
     """The whole check (module docstring) as a JSON-ready dict.
 
@@ -130,18 +127,19 @@ def style_report(checkpoint, data, *, split: str = "test", samples_per_keyword: 
     mood_by_genre: also ask for every mood together with every genre ("pop, melancholy"), each
     judged against the samples of that genre alone, the way a user combines the two.
     key: every sample (with and without keywords) keeps to this key's scale (``--key``).
+    device: where the generator runs (``auto``, ``cpu``, ``cuda``, ``mps``).
     """
-    from ..api import load_model
+    from ..checkpoint import load_checkpoint
 
     say = log or (lambda msg: None)
     t0 = time.perf_counter()
-    ckpt = load_model(checkpoint)
+    ckpt = load_checkpoint(checkpoint, with_discriminator=False, device=device)
     keyword_ids(ckpt)  # a model trained without keywords: a one-line error
     for w in [*(genres or []), *(moods or [])]:
         keyword_ids(ckpt, style=w)  # an unknown word: a one-line error naming the closest known ones
-    from ..api import _scale_mask
+    from ..generation import GenerationOptions, build_constraints
 
-    _scale_mask(ckpt, key)  # a bad key: a one-line error before any work
+    build_constraints(ckpt, GenerationOptions(key=key))  # a bad key: a one-line error before any work
     if not 1 <= samples_per_keyword <= 10000:
         raise MusicOptionError(f"samples per keyword must be within 1 and 10000 (received {samples_per_keyword})")
     cache = open_labelled_data(data, ckpt)

@@ -40,6 +40,7 @@ from ..data.dataset import SplitData, TokenCache
 from ..errors import ConfigError, DataError
 from ..music import extract_notes
 from ..tokenizers import PitchTokenizer, Tokenizer
+from .data import cache_root
 from .distribution import compare_sets
 from .musical import piece_features
 from .novelty import _OFFSET, NoveltyIndex, interval_sequence, pitch_sequence
@@ -127,8 +128,6 @@ def piece_pitch_sequences(data: SplitData, tokenizer: Tokenizer) -> Iterator[np.
 
 
 def _index_paths(cache: TokenCache, split: str) -> list[Path]:
-    from .report import cache_root
-
     key = str(cache.manifest.get("key", "nokey"))[:16]
     name = f"novelty-{split}-{key}.npy"
     return [cache.root / name, cache_root() / "novelty" / name]

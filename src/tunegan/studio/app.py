@@ -38,18 +38,19 @@ Give the computer a few notes, and it carries on the music. Click the piano keys
 New to reading music? The **Learn** tab explains notes, beats, bars and keys with examples to hear."""
 
 
-def build_studio(checkpoint=None, *, work_dir: str | os.PathLike | None = None) -> gr.Blocks:
-    """The studio page for ``checkpoint`` (``None`` = the shipped model).
+def build_studio(checkpoint=None, *, work_dir: str | os.PathLike | None = None, device: str = "auto") -> gr.Blocks:
+    """The studio page for ``checkpoint`` (``None`` = the shipped model), run on ``device``.
 
     Generated files and the Learn tab's examples go to ``work_dir`` (default: a new temporary
     folder). Raises :class:`~tunegan.errors.CheckpointError` when the model cannot be loaded.
     """
-    from ..api import load_model
+    from ..checkpoint import ModelCache
 
+    models = ModelCache(device)  # the page's model, loaded once and passed to every request
     work = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="tunegan-studio-"))
     results = work / "results"
     results.mkdir(parents=True, exist_ok=True)
-    styles, moods = H.keyword_choices(load_model(checkpoint).conditions)
+    styles, moods = H.keyword_choices(models.get(checkpoint).conditions)
     lessons = build_lessons(work / "learn")
 
     with gr.Blocks(title=TITLE, delete_cache=(3600, 3600)) as demo:
@@ -79,7 +80,7 @@ def build_studio(checkpoint=None, *, work_dir: str | os.PathLike | None = None) 
 
         def run(settings: H.Settings, past: list) -> tuple:
             try:
-                r = H.make_music(settings, checkpoint=checkpoint, out_dir=results)
+                r = H.make_music(settings, checkpoint=checkpoint, out_dir=results, models=models)
             except Exception as e:  # noqa: BLE001 - every failure becomes one friendly line
                 raise gr.Error(H.friendly_message(e), print_exception=False) from None
             past = H.remember(past, r)

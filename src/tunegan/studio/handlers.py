@@ -219,7 +219,8 @@ def to_generate_kwargs(s: Settings, conditions: dict | None = None) -> dict:
 
 def _keywords(s: Settings, conditions: dict | None) -> dict:
     styles, moods = keyword_choices(conditions)
-    chosen = [w for w in (s.style or []) if w]
+    raw = s.style.split(",") if isinstance(s.style, str) else (s.style or [])  # the HTTP API may send one string
+    chosen = [w.strip() for w in raw if w and w.strip()]
     mood = None if s.mood in (None, "", ANY_MOOD) else s.mood
     if not (chosen or mood):
         return {}
@@ -236,8 +237,9 @@ def _keywords(s: Settings, conditions: dict | None) -> dict:
 
 # ---- making music ------------------------------------------------------------------------------
 
-def make_music(s: Settings, *, checkpoint=None, out_dir: str | Path) -> Result:
+def make_music(s: Settings, *, checkpoint=None, out_dir: str | Path, models=None) -> Result:
     """Generate one piece and write MIDI, WAV, piano roll, MusicXML and (with MuseScore) sheet music.
+    ``models``: a :class:`~tunegan.checkpoint.ModelCache` (the studio's), so the model is loaded once.
 
     Raises :class:`~tunegan.errors.TuneganError` (a one-line, beginner-readable message) for bad input.
     """
@@ -246,8 +248,12 @@ def make_music(s: Settings, *, checkpoint=None, out_dir: str | Path) -> Result:
     from ..outputs import NotationError, find_musescore, plot_pianoroll, render_sheet, render_wav, to_musicxml
 
     t0 = time.perf_counter()
-    kw = to_generate_kwargs(s, load_model(checkpoint).conditions)
-    [song] = generate(checkpoint=checkpoint, **kw)
+    if models is None:
+        from ..checkpoint import ModelCache
+
+        models = ModelCache("cpu")
+    kw = to_generate_kwargs(s, load_model(checkpoint, models=models).conditions)
+    [song] = generate(checkpoint=checkpoint, models=models, **kw)
     if song.score.note_num() == 0:
         raise StudioInputError("The model made no notes this time; press Generate again or try more starting notes.")
     folder = Path(out_dir) / f"{time.strftime('%Y%m%d-%H%M%S')}-{song.seed}-{time.perf_counter_ns() % 10**6}"

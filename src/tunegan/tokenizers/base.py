@@ -17,6 +17,7 @@ import numpy as np
 import symusic
 
 from ..config import ConfigBase
+from ..errors import MusicOptionError
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,13 @@ class Tokenizer(ABC):
     name: ClassVar[str]
     config_cls: ClassVar[type[TokenizerConfig]]
     pad_id: int = 0
+    #: Capabilities, declared by every subclass. ``has_pitches``: :meth:`token_pitches` names the
+    #: pitch tokens (``--key`` can mask them). ``has_bars``: :meth:`is_bar`, :meth:`count_bars` and
+    #: :meth:`forced_tokens` work (``--bars`` counts bar tokens, ``--time-signature`` holds a metre).
+    has_pitches: ClassVar[bool]
+    has_bars: ClassVar[bool]
+    #: ``augment`` takes ``velocity_shift``: the tokens carry velocity bins (REMI, performance).
+    has_velocities: ClassVar[bool] = False
 
     def __init__(self, config: TokenizerConfig | None = None):
         self.config = config if config is not None else self.config_cls()
@@ -60,10 +68,45 @@ class Tokenizer(ABC):
         """Human-readable name of one token id (for explanations and debugging)."""
         return str(int(token))
 
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        if not getattr(cls, "__abstractmethods__", None):  # a concrete tokenizer declares what it can do
+            missing = [c for c in ("has_pitches", "has_bars") if not isinstance(getattr(cls, c, None), bool)]
+            if missing:
+                raise TypeError(f"{cls.__name__} must declare {' and '.join(missing)} (True or False)")
+
+    def require(self, capability: str, option: str) -> None:
+        """Raise :class:`MusicOptionError` when this representation lacks ``capability``
+        (``"pitches"`` or ``"bars"``) that ``option`` (e.g. ``"--key"``) needs: never ignored silently."""
+        if not getattr(self, f"has_{capability}"):
+            raise MusicOptionError(f"{option} needs a representation with {capability}; this model's '{self.name}' "
+                                   f"tokens have none")
+
     def token_pitches(self) -> np.ndarray:
         """int64 ``(vocab_size,)``: the MIDI pitch a token starts (note-on / pitch tokens), else -1.
-        Used to keep sampling inside a key's scale."""
-        return np.full(self.vocab_size, -1, dtype=np.int64)
+        Used to keep sampling inside a key's scale. Only for ``has_pitches`` tokenizers."""
+        self.require("pitches", "a key or scale")
+        raise NotImplementedError(f"{type(self).__name__} declares has_pitches but has no token_pitches")
+
+    def is_bar(self, tokens) -> np.ndarray | bool:
+        """Whether each token id (an id or an array of ids) starts a bar. Only for ``has_bars``."""
+        self.require("bars", "counting bars")
+        raise NotImplementedError
+
+    def count_bars(self, tokens: np.ndarray) -> int:
+        """Number of bars ``tokens`` decode to. Only for ``has_bars`` tokenizers."""
+        return int(np.count_nonzero(self.is_bar(np.asarray(tokens))))
+
+    def forced_tokens(self, time_signature: tuple[int, int] | None) -> dict[int, int]:
+        """``{previous id: next id}`` sampling must follow to keep a metre. Only for ``has_bars``."""
+        self.require("bars", "--time-signature")
+        raise NotImplementedError
+
+    def positions_beyond(self, time_signature: tuple[int, int]) -> np.ndarray:
+        """int64 ids of the position tokens past the end of one bar of ``time_signature``
+        (never sampled while that metre is held). Only for ``has_bars``."""
+        self.require("bars", "--time-signature")
+        raise NotImplementedError
 
     def state(self) -> dict:
         """Everything needed to rebuild this tokenizer: ``{"name": ..., "config": {...}}``."""
@@ -76,8 +119,9 @@ class Tokenizer(ABC):
         return hashlib.sha1(json.dumps(self.state(), sort_keys=True).encode()).hexdigest()[:16]
 
     def augment(self, tokens: np.ndarray, rng: np.random.Generator, *, max_transpose: int = 0,
-                time_stretch: float = 0.0) -> np.ndarray:
-        """Return tokens transposed/stretched at random (default: unchanged). See subclasses."""
+                time_stretch: float = 0.0, velocity_shift: int = 0) -> np.ndarray:
+        """Return tokens transposed/stretched/made louder or softer at random (default: unchanged).
+        ``velocity_shift`` (bins) is passed only to tokenizers with :attr:`has_velocities`. See subclasses."""
         return tokens
 
     def __repr__(self) -> str:

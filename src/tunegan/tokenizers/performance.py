@@ -93,6 +93,9 @@ class PerformanceTokenizer(Tokenizer):
 
     name = "performance"
     config_cls = PerformanceConfig
+    has_pitches = True
+    has_bars = False
+    has_velocities = True
 
     @property
     def vocab_size(self) -> int:
@@ -245,11 +248,13 @@ class PerformanceTokenizer(Tokenizer):
         out[ON0:ON0 + 128] = np.arange(128)  # NOTE_ON starts a note; NOTE_OFF does not
         return out
 
-    def augment(self, tokens, rng, *, max_transpose=0, time_stretch=0.0):
+    def augment(self, tokens, rng, *, max_transpose=0, time_stretch=0.0, velocity_shift=0):
         """Transpose NOTE_ON/NOTE_OFF by one random shift in ``[-max_transpose, max_transpose]``
-        keeping pitches on the piano (A0..C8) — or within 0..127 for pieces already beyond it — and
+        keeping pitches on the piano (A0..C8) — or within 0..127 for pieces already beyond it —,
         stretch time by a random factor in ``[1 - time_stretch, 1 + time_stretch]`` (TIME_SHIFTs are
-        re-quantized from the stretched absolute times, so rounding errors do not accumulate)."""
+        re-quantized from the stretched absolute times, so rounding errors do not accumulate), and
+        move every VELOCITY by one random number of bins in ``[-velocity_shift, velocity_shift]``
+        that keeps them all within the 32 bins."""
         out = np.asarray(tokens, dtype=np.int64)
         if max_transpose > 0:
             note = (out >= ON0) & (out < SHIFT0)
@@ -264,6 +269,14 @@ class PerformanceTokenizer(Tokenizer):
         if time_stretch > 0:
             factor = 1.0 + float(rng.uniform(-time_stretch, time_stretch))
             out = stretch(out, factor)
+        if velocity_shift > 0:
+            vel = out >= VEL0
+            if vel.any():
+                lo = max(-velocity_shift, VEL0 - int(out[vel].min()))
+                hi = min(velocity_shift, VOCAB_SIZE - 1 - int(out[vel].max()))
+                if lo <= hi:
+                    out = out.copy()
+                    out[vel] += int(rng.integers(lo, hi + 1))
         return out
 
 

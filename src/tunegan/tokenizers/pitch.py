@@ -40,6 +40,8 @@ class PitchConfig(TokenizerConfig):
 class PitchTokenizer(Tokenizer):
     name = "pitch"
     config_cls = PitchConfig
+    has_pitches = True
+    has_bars = False
 
     @property
     def vocab_size(self) -> int:

@@ -108,6 +108,9 @@ class RemiTokenizer(Tokenizer):
 
     name = "remi"
     config_cls = RemiConfig
+    has_pitches = True
+    has_bars = True
+    has_velocities = True
 
     def __init__(self, config: RemiConfig | None = None):
         super().__init__(config)
@@ -128,6 +131,11 @@ class RemiTokenizer(Tokenizer):
             i = vocab[f"Pitch_{p}"]
             self._pitch_of[i] = p
             self._id_of_pitch[p] = i
+        # ... and for velocity shifts: id -> velocity bin (-1 if not a Velocity token) and back
+        vel = sorted((int(tok.split("_")[1]), i) for tok, i in vocab.items() if tok.startswith("Velocity_"))
+        self._vel_bin_of = np.full(len(vocab), -1, dtype=np.int64)
+        self._vel_bin_of[[i for _, i in vel]] = np.arange(len(vel))
+        self._id_of_vel_bin = np.array([i for _, i in vel], dtype=np.int64)
         self._ts = {_parse_ts(t) for t in self.config.time_signatures}
 
     @property
@@ -220,27 +228,45 @@ class RemiTokenizer(Tokenizer):
         """Number of ``Bar`` tokens, i.e. of bars the sequence decodes to."""
         return int(np.count_nonzero(np.asarray(tokens) == self.bar_id))
 
+    def positions_beyond(self, time_signature: tuple[int, int]) -> np.ndarray:
+        """int64 ids of the ``Position`` tokens that lie past the end of one bar of ``time_signature``
+        (a bar has numerator x the finest beat resolution positions: 24 in 3/4, 48 in 6/8)."""
+        per_bar = int(time_signature[0]) * max(self.miditok.config.beat_res.values())
+        return np.array([i for i, n in enumerate(self._names)
+                         if n.startswith("Position_") and int(n.split("_")[1]) >= per_bar], dtype=np.int64)
+
     # -- augmentation ---------------------------------------------------------------------------
     def token_pitches(self) -> np.ndarray:
         return self._pitch_of.copy()
 
-    def augment(self, tokens, rng, *, max_transpose=0, time_stretch=0.0):
+    def augment(self, tokens, rng, *, max_transpose=0, time_stretch=0.0, velocity_shift=0):
         """Transpose every ``Pitch`` token by one random shift in ``[-max_transpose, max_transpose]``
-        that keeps all pitches within ``pitch_low..pitch_high``. ``time_stretch`` is ignored: REMI
-        time is in beats, and tempo tokens already carry the speed."""
-        if max_transpose <= 0:
-            return tokens
+        that keeps all pitches within ``pitch_low..pitch_high``, then move every ``Velocity`` token by
+        one random number of bins in ``[-velocity_shift, velocity_shift]`` that keeps them all within
+        the ``num_velocities`` bins (louder or softer as a whole; other tokens untouched).
+        ``time_stretch`` is ignored: REMI time is in beats, and tempo tokens already carry the speed."""
         tokens = np.asarray(tokens)
+        if max_transpose > 0:
+            tokens = self._shift(tokens, rng, self._pitch_of, self._id_of_pitch, max_transpose,
+                                 self.config.pitch_low, self.config.pitch_high)
+        if velocity_shift > 0:
+            tokens = self._shift(tokens, rng, self._vel_bin_of, self._id_of_vel_bin, velocity_shift,
+                                 0, len(self._id_of_vel_bin) - 1)
+        return tokens
+
+    def _shift(self, tokens, rng, value_of, id_of, most, low, high):
+        """Tokens whose ``value_of`` is >= 0 moved by one random shift in ``[-most, most]`` that keeps
+        every value within ``low..high``; unchanged when no token has a value or no shift fits."""
         safe = np.clip(tokens, 0, self.vocab_size - 1)
-        pitch = np.where((tokens == safe), self._pitch_of[safe], -1)
-        mask = pitch >= 0
+        value = np.where(tokens == safe, value_of[safe], -1)
+        mask = value >= 0
         if not mask.any():
             return tokens
-        lo = max(-max_transpose, self.config.pitch_low - int(pitch[mask].min()))
-        hi = min(max_transpose, self.config.pitch_high - int(pitch[mask].max()))
+        lo = max(-most, low - int(value[mask].min()))
+        hi = min(most, high - int(value[mask].max()))
         if lo > hi:
             return tokens
         shift = int(rng.integers(lo, hi + 1))
         out = tokens.copy()
-        out[mask] = self._id_of_pitch[pitch[mask] + shift]
+        out[mask] = id_of[value[mask] + shift]
         return out

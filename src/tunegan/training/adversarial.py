@@ -21,10 +21,17 @@ import torch.nn.functional as F
 
 
 class AdversarialLoss:
-    def __init__(self, discriminator: nn.Module, optimizer: torch.optim.Optimizer, grad_clip: float = 0.0):
+    """``dist`` (a :class:`~.distributed.DistInfo`): under ``torchrun`` the discriminator's gradients
+    are averaged across ranks before each step, so every rank keeps the same discriminator."""
+
+    def __init__(self, discriminator: nn.Module, optimizer: torch.optim.Optimizer, grad_clip: float = 0.0,
+                 dist=None):
+        from .distributed import DistInfo
+
         self.discriminator = discriminator
         self.optimizer = optimizer
         self.grad_clip = grad_clip
+        self.dist = dist or DistInfo()
 
     def _bce(self, logits: torch.Tensor, target: float) -> torch.Tensor:
         return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
@@ -36,6 +43,9 @@ class AdversarialLoss:
         lr, lf = self.discriminator(real, cond), self.discriminator(fake.detach(), cond)
         loss = self._bce(lr, 1.0) + self._bce(lf, 0.0)
         loss.backward()
+        from .distributed import average_gradients
+
+        average_gradients(self.discriminator, self.dist)
         if self.grad_clip:
             nn.utils.clip_grad_norm_(self.discriminator.parameters(), self.grad_clip)
         self.optimizer.step()

@@ -1,4 +1,4 @@
-"""Process-group set-up for ``torchrun`` (DDP-style data parallelism on CPU with gloo).
+"""Process-group set-up for ``torchrun``: data parallelism, NCCL on CUDA and gloo on the CPU.
 
 State is explicit: :class:`DistInfo` is passed around; nothing global. Gradients are averaged
 with :func:`average_gradients` after each backward, which works for every way our modules are
@@ -19,20 +19,31 @@ import torch.distributed as dist
 class DistInfo:
     rank: int = 0
     world_size: int = 1
+    device: torch.device = torch.device("cpu")
 
     @property
     def is_main(self) -> bool:
         return self.rank == 0
 
 
-def init_distributed() -> DistInfo:
-    """Join the process group when started by ``torchrun`` (``WORLD_SIZE`` > 1), else single process."""
+def init_distributed(device: str | torch.device | None = "cpu") -> DistInfo:
+    """Join the process group when started by ``torchrun`` (``WORLD_SIZE`` > 1), else single process.
+
+    ``device`` (``auto``, ``cpu``, ``cuda``...) is resolved once; under ``torchrun`` on CUDA each
+    rank takes ``cuda:LOCAL_RANK`` and the group uses NCCL, on the CPU gloo. Works across machines
+    with torchrun's rendezvous (``--nnodes``, ``--rdzv-endpoint``)."""
+    from ..device import resolve_device
+
+    dev = resolve_device(device)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
-        return DistInfo()
+        return DistInfo(device=dev)
+    if dev.type == "cuda":
+        dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(dev)
     if not dist.is_initialized():
-        dist.init_process_group("gloo")
-    return DistInfo(dist.get_rank(), dist.get_world_size())
+        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
+    return DistInfo(dist.get_rank(), dist.get_world_size(), dev)
 
 
 def set_threads(threads: int, info: DistInfo) -> int:
@@ -59,9 +70,9 @@ def all_mean(values: dict[str, float], info: DistInfo) -> dict[str, float]:
     if info.world_size <= 1 or not values:
         return values
     keys = sorted(values)
-    t = torch.tensor([values[k] for k in keys], dtype=torch.float64)
+    t = torch.tensor([values[k] for k in keys], dtype=torch.float64, device=info.device)
     dist.all_reduce(t, op=dist.ReduceOp.SUM)
-    return {k: float(v) / info.world_size for k, v in zip(keys, t.tolist())}
+    return {k: float(v) / info.world_size for k, v in zip(keys, t.cpu().tolist())}
 
 
 def barrier(info: DistInfo) -> None:

@@ -17,6 +17,7 @@ import json
 import math
 import random
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,12 +26,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, DistributedSampler
 
-from ..checkpoint import load_checkpoint, save_checkpoint
+from ..checkpoint import load_checkpoint, save_checkpoint, weights_hash
+from ..data.licenses import license_notice
 from ..config import DiscriminatorConfig, GeneratorConfig, TrainConfig
 from ..data.dataset import CropDataset, TokenCache, WindowDataset
 from ..errors import CheckpointError, ConfigError, DataError
 from ..models import LSTMGenerator, PatchDiscriminator
 from .adversarial import AdversarialLoss, gumbel_rollout, paper_fakes
+from ..device import autocast
 from .distributed import DistInfo, all_mean, average_gradients, barrier, init_distributed, set_threads
 
 
@@ -95,112 +98,137 @@ class Trainer:
         self.cache = cache if isinstance(cache, TokenCache) else TokenCache(cache)
         self.tok = self.cache.tokenizer
         self.out = Path(out_dir)
-        self.dist: DistInfo = init_distributed()
+        self.dist: DistInfo = init_distributed(config.device)
+        self.device = self.dist.device
         self.threads = set_threads(config.threads, self.dist)
         self.quiet = quiet or not self.dist.is_main
         self.console = console
-        self.extra_meta = dict(extra_meta or {})
+        self.extra_meta = {"data_license": license_notice(self.cache.manifest), **(extra_meta or {})}
         self.cond_fn = cond_fn  # optional: (split, piece_index_batch) -> keyword ids; see conditioning
-
-        V = self.tok.vocab_size
-        gcfg = generator_config or GeneratorConfig(vocab_size=V)
-        dcfg = discriminator_config or DiscriminatorConfig(vocab_size=V)
         train = self.cache.split("train")
         if len(train) == 0:
             raise DataError(f"{self.cache.root}: the train split is empty")
-        init_ck = None
-        if config.init_from and not (resume and (self.out / "latest").exists()):
-            from dataclasses import replace
+        self.labels = self.cache.piece_labels("train")
 
-            # fine-tuning: the networks keep the sizes of the checkpoint they start from
-            init_ck = load_checkpoint(config.init_from)
-            if init_ck.tokenizer.state() != self.tok.state():
-                raise CheckpointError(f"{config.init_from}: its tokenizer '{init_ck.tokenizer.name}' differs from "
-                                      f"the cache's '{self.tok.name}'; fine-tune on a cache made with the same one")
-            gcfg = replace(init_ck.generator.config, num_conditions=0)
-            if init_ck.discriminator is not None:
-                dcfg = replace(init_ck.discriminator.config, num_conditions=0)
-        cond_table = None
-        labels = self.cache.piece_labels("train")
-        if config.conditional:
-            from dataclasses import replace
-
-            from ..conditioning import build_vocabulary, keyword_table
-
-            vocab = build_vocabulary(labels, config.min_keyword_count)
-            if not vocab["keywords"]:
-                raise DataError(f"{self.cache.root}: no keyword is on {config.min_keyword_count}+ train pieces")
-            cond_table = keyword_table(labels, vocab)
-            gcfg = replace(gcfg, num_conditions=len(vocab["keywords"]))
-            dcfg = replace(dcfg, num_conditions=len(vocab["keywords"]))
-            self.extra_meta["conditions"] = vocab
-        corpora = [lab["corpus"] for lab in labels]
-        if piece_weights is None and config.crops and (len(set(corpora)) > 1 or config.mood_balance < 1):
-            from ..conditioning import corpus_weights, label_shares
-
-            moods = [lab.get("mood") for lab in labels] if config.mood_balance < 1 else None
-            lengths = np.diff(train.offsets)
-            piece_weights, shares = corpus_weights(corpora, lengths, config.corpus_balance,
-                                                   moods=moods, mood_power=config.mood_balance)
-            self.extra_meta["corpus_shares"] = shares  # share of training crops drawn from each corpus
-            if moods is not None:
-                self.extra_meta["mood_shares"] = label_shares(moods, lengths, piece_weights)
-        for name, c in (("generator", gcfg), ("discriminator", dcfg)):
-            if c.vocab_size != V:
-                raise ConfigError(f"{name} vocab_size {c.vocab_size} does not match the cache's tokenizer "
-                                  f"'{self.tok.name}' ({V} tokens)")
+        gcfg, dcfg, init_ck = self._network_configs(generator_config, discriminator_config, resume)
+        gcfg, dcfg, cond_table = self._keywords(gcfg, dcfg)
+        piece_weights = self._balance(train, piece_weights)
         self.step, self.epoch, self.best_val = 0, 0, math.inf
-        resume_state = None
-        if resume:
-            try:
-                ck = load_checkpoint(self.out, which="latest", with_train_state=True)
-            except CheckpointError:
-                ck = None
-            if ck is not None:
-                if ck.tokenizer.state() != self.tok.state():
-                    raise CheckpointError(f"{self.out}: checkpoint tokenizer differs from the cache's; cannot resume")
-                gcfg = ck.generator.config
-                dcfg = ck.discriminator.config if ck.discriminator is not None else dcfg
-                resume_state = ck
-        self._seed_everything(config.seed)  # identical initial weights on every rank
-        self.generator = LSTMGenerator(gcfg)
-        self.discriminator = PatchDiscriminator(dcfg)
-        self._seed_everything(config.seed + self.dist.rank)  # then per-rank noise (Gumbel, paper noise)
-        self.g_opt = torch.optim.Adam(self.generator.parameters(), lr=config.lr, betas=config.betas)
-        self.d_opt = torch.optim.Adam(self.discriminator.parameters(), lr=config.d_lr, betas=config.betas)
-        self.adv = AdversarialLoss(self.discriminator, self.d_opt, config.grad_clip)
+        resume_state = self._find_resume(gcfg, dcfg) if resume else None
+        if resume_state is not None:
+            gcfg = resume_state.generator.config
+            dcfg = resume_state.discriminator.config if resume_state.discriminator is not None else dcfg
+        self._build_networks(gcfg, dcfg)
         self.init_report = None
         if resume_state is not None:
             self._restore(resume_state)
         elif init_ck is not None:
             self.init_report = init_weights(self.generator, self.discriminator, init_ck,
                                             (self.extra_meta.get("conditions") or {}).get("keywords", []))
+            # what it started from (step and weights), even after that folder is overwritten
+            self.extra_meta["lineage"] = {"path": str(init_ck.path), "step": init_ck.meta.get("step"),
+                                          "weights_sha256": weights_hash(init_ck.path),
+                                          "parent": init_ck.meta.get("lineage")}
+        self._datasets(train, piece_weights, cond_table)
+        self.log_path = self.out / "log.jsonl"
 
+    # -- set-up, one role each -----------------------------------------------------------------
+    def _network_configs(self, gcfg, dcfg, resume: bool):
+        """Network sizes: as given, or (fine-tuning) those of the checkpoint it starts from."""
+        V = self.tok.vocab_size
+        gcfg = gcfg or GeneratorConfig(vocab_size=V)
+        dcfg = dcfg or DiscriminatorConfig(vocab_size=V)
+        init_ck = None
+        if self.cfg.init_from and not (resume and (self.out / "latest").exists()):
+            init_ck = load_checkpoint(self.cfg.init_from)
+            if init_ck.tokenizer.state() != self.tok.state():
+                raise CheckpointError(f"{self.cfg.init_from}: its tokenizer '{init_ck.tokenizer.name}' differs from "
+                                      f"the cache's '{self.tok.name}'; fine-tune on a cache made with the same one")
+            gcfg = replace(init_ck.generator.config, num_conditions=0)
+            if init_ck.discriminator is not None:
+                dcfg = replace(init_ck.discriminator.config, num_conditions=0)
+        for name, c in (("generator", gcfg), ("discriminator", dcfg)):
+            if c.vocab_size != V:
+                raise ConfigError(f"{name} vocab_size {c.vocab_size} does not match the cache's tokenizer "
+                                  f"'{self.tok.name}' ({V} tokens)")
+        return gcfg, dcfg, init_ck
+
+    def _keywords(self, gcfg, dcfg):
+        """Conditional training: the keyword vocabulary of the train pieces and each piece's ids."""
+        if not self.cfg.conditional:
+            return gcfg, dcfg, None
+        from ..conditioning import build_vocabulary, keyword_table
+
+        vocab = build_vocabulary(self.labels, self.cfg.min_keyword_count)
+        if not vocab["keywords"]:
+            raise DataError(f"{self.cache.root}: no keyword is on {self.cfg.min_keyword_count}+ train pieces")
+        self.extra_meta["conditions"] = vocab
+        n = len(vocab["keywords"])
+        return replace(gcfg, num_conditions=n), replace(dcfg, num_conditions=n), keyword_table(self.labels, vocab)
+
+    def _balance(self, train, piece_weights):
+        """Per-piece sampling weights that balance corpora (and moods) for random crops."""
+        c = self.cfg
+        corpora = [lab["corpus"] for lab in self.labels]
+        if piece_weights is not None or not c.crops or (len(set(corpora)) <= 1 and c.mood_balance >= 1):
+            return piece_weights
+        from ..conditioning import corpus_weights, label_shares
+
+        moods = [lab.get("mood") for lab in self.labels] if c.mood_balance < 1 else None
+        lengths = np.diff(train.offsets)
+        piece_weights, shares = corpus_weights(corpora, lengths, c.corpus_balance, moods=moods,
+                                               mood_power=c.mood_balance)
+        self.extra_meta["corpus_shares"] = shares  # share of training crops drawn from each corpus
+        if moods is not None:
+            self.extra_meta["mood_shares"] = label_shares(moods, lengths, piece_weights)
+        return piece_weights
+
+    def _find_resume(self, gcfg, dcfg):
+        """The run's latest loadable checkpoint with its training state, or None for a new run."""
+        try:
+            ck = load_checkpoint(self.out, which="latest", with_train_state=True)
+        except CheckpointError:
+            return None
+        if ck.tokenizer.state() != self.tok.state():
+            raise CheckpointError(f"{self.out}: checkpoint tokenizer differs from the cache's; cannot resume")
+        return ck
+
+    def _build_networks(self, gcfg, dcfg) -> None:
+        """The two networks on the run's device (identical initial weights on every rank), their
+        optimizers, and the adversarial update."""
+        c = self.cfg
+        self._seed_everything(c.seed)
+        self.generator = LSTMGenerator(gcfg).to(self.device)
+        self.discriminator = PatchDiscriminator(dcfg).to(self.device)
+        self._seed_everything(c.seed + self.dist.rank)  # then per-rank noise (Gumbel, paper noise)
+        self.g_opt = torch.optim.Adam(self.generator.parameters(), lr=c.lr, betas=c.betas)
+        self.d_opt = torch.optim.Adam(self.discriminator.parameters(), lr=c.d_lr, betas=c.betas)
+        self.adv = AdversarialLoss(self.discriminator, self.d_opt, c.grad_clip, dist=self.dist)
+
+    def _datasets(self, train, piece_weights, cond_table) -> None:
+        """Training crops (or windows), the distributed sampler, and validation windows."""
+        c = self.cfg
         relabel = None
-        if config.crop_moods:
+        if c.crop_moods:
             from ..conditioning import CropMood
 
-            relabel = CropMood(self.extra_meta["conditions"], labels, self.tok.token_pitches())
-
-        # with truncated backprop an item holds tbptt_chunks consecutive chunks of seq_len tokens
-        span = config.seq_len * config.tbptt_chunks
-        if config.crops:
-            self.train_ds = CropDataset(train, span, n_crops=config.crops, tokenizer=self.tok,
-                                        piece_weights=piece_weights, max_transpose=config.max_transpose,
-                                        time_stretch=config.time_stretch, seed=config.seed, cond_table=cond_table,
-                                        keyword_dropout=config.keyword_dropout, uncond_prob=config.uncond_prob,
-                                        pack=config.packing, start_share=config.start_share, relabel=relabel)
+            relabel = CropMood(self.extra_meta["conditions"], self.labels, self.tok.token_pitches())
+        span = c.seq_len * c.tbptt_chunks  # with truncated backprop an item holds tbptt_chunks chunks
+        if c.crops:
+            self.train_ds = CropDataset(train, span, n_crops=c.crops, tokenizer=self.tok,
+                                        piece_weights=piece_weights, max_transpose=c.max_transpose,
+                                        time_stretch=c.time_stretch, seed=c.seed, cond_table=cond_table,
+                                        keyword_dropout=c.keyword_dropout, uncond_prob=c.uncond_prob,
+                                        pack=c.packing, start_share=c.start_share, relabel=relabel)
         else:
-            self.train_ds = WindowDataset(train, span, tokenizer=self.tok,
-                                          max_transpose=config.max_transpose, seed=config.seed)
+            self.train_ds = WindowDataset(train, span, tokenizer=self.tok, max_transpose=c.max_transpose, seed=c.seed)
         if len(self.train_ds) < 1:
             raise DataError(f"{self.cache.root}: the train split has fewer than {span + 1} tokens")
         self.sampler = DistributedSampler(self.train_ds, num_replicas=self.dist.world_size, rank=self.dist.rank,
-                                          shuffle=True, seed=config.seed, drop_last=False)
+                                          shuffle=True, seed=c.seed, drop_last=False)
         val = self.cache.split("validation")
         # validation windows as long as the context the model learns from (all chunks of a crop)
         self.val_ds = WindowDataset(val, span) if val.n_tokens > span else None
-        self.log_path = self.out / "log.jsonl"
 
     # -- state ---------------------------------------------------------------------------------
     @staticmethod
@@ -321,9 +349,11 @@ class Trainer:
         for i, (x, y) in enumerate(loader):
             if self.cfg.val_batches and i >= self.cfg.val_batches:
                 break
-            logits, _ = self.generator(x)
+            x, y = x.to(self.device), y.to(self.device)
+            with autocast(self.device, self.cfg.amp):
+                logits, _ = self.generator(x)
             mask = y != self.tok.pad_id
-            nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="none")
+            nll = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="none")
             total += float((nll * mask.reshape(-1)).sum())
             count += int(mask.sum())
         return total / max(count, 1)
@@ -363,7 +393,8 @@ class Trainer:
                 for i, batch in enumerate(loader):
                     if i >= steps_per_epoch:
                         break
-                    out = step_fn(*batch)
+                    with autocast(self.device, c.amp):
+                        out = step_fn(*(b.to(self.device, non_blocking=True) for b in batch))
                     self.step += 1
                     n += 1
                     tokens += batch[0].numel()

@@ -1,0 +1,67 @@
+"""Data and models: :func:`prepare` (MIDI -> token cache), :func:`train`, :func:`export`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from ..errors import ConfigError
+
+
+def prepare(sources: list[str], out: str | os.PathLike, *, tokenizer: str = "pitch", tokenizer_options: dict | None = None,
+            workers: int | None = None, limit: int | None = None, force: bool = False,
+            progress: Callable[[int, int], None] | None = None):
+    """Tokenize MIDI sources (``"maestro:PATH"``, ``"pop909:PATH"``, a folder...) into a memmapped
+    cache at ``out``, reused when inputs and settings are unchanged. Returns the
+    :class:`~tunegan.data.prepare.PrepareReport` (pieces, skipped files and why)."""
+    from ..data.prepare import prepare as run_prepare
+    from ..tokenizers import TOKENIZERS, get_tokenizer
+
+    if not sources:
+        raise ConfigError("give at least one source to prepare")
+    if workers is not None and workers < 0:
+        raise ConfigError(f"workers must be >= 0 (received {workers})")
+    if limit is not None and limit < 1:
+        raise ConfigError(f"limit must be >= 1 (received {limit})")
+    if tokenizer not in TOKENIZERS:
+        raise ConfigError(f"unknown tokenizer '{tokenizer}' (known: {', '.join(sorted(TOKENIZERS))})")
+    cls = TOKENIZERS[tokenizer]
+    tok = get_tokenizer(tokenizer, **cls.config_cls.parse_overrides(tokenizer_options or {}))
+    return run_prepare(list(sources), tok, out, workers=workers or None, force=force, limit=limit, progress=progress)
+
+
+def train(data: str | os.PathLike, out: str | os.PathLike, *, overrides: dict | None = None,
+          generator: dict | None = None, discriminator: dict | None = None, resume: bool = False,
+          console=None, quiet: bool = False) -> dict:
+    """Train on a cache from :func:`prepare`; checkpoints and ``log.jsonl`` go to ``out``.
+
+    overrides: any :class:`~tunegan.config.TrainConfig` field (``mode``, ``epochs``, ``lr``,
+    ``device``, ``init_from``...), strings or typed values; ``generator``/``discriminator``: fields
+    of their configs. Values are converted to each field's type with a one-line error. Returns the
+    last metrics (``step``, ``best_val_nll``...).
+    """
+    from ..config import DiscriminatorConfig, GeneratorConfig, TrainConfig
+    from ..data.dataset import TokenCache
+    from ..training.trainer import Trainer
+
+    tc = TrainConfig(**TrainConfig.parse_overrides(overrides or {}))
+    cache = TokenCache(data)
+    V = cache.tokenizer.vocab_size
+    gc = GeneratorConfig(**{"vocab_size": V, **GeneratorConfig.parse_overrides(generator or {})})
+    dc = DiscriminatorConfig(**{"vocab_size": V, **DiscriminatorConfig.parse_overrides(discriminator or {})})
+    trainer = Trainer(tc, cache, out, generator_config=gc, discriminator_config=dc, resume=resume, console=console,
+                      quiet=quiet)
+    metrics = trainer.fit()
+    metrics["is_main"] = trainer.dist.is_main
+    return metrics
+
+
+def export(checkpoint: str | os.PathLike, out: str | os.PathLike, *, command: str | None = None) -> Path:
+    """Copy a checkpoint's weights and metadata (no optimizer state) to ``out`` for shipping;
+    ``command`` (what trained it) is kept in its ``meta.json``. Returns the folder."""
+    from ..checkpoint import export_checkpoint, load_checkpoint
+
+    dst = export_checkpoint(checkpoint, out, notes={"trained_by": command} if command else {})
+    load_checkpoint(dst)  # what was written loads
+    return dst

@@ -1,0 +1,226 @@
+"""The one generation path: validated options -> sampling constraints -> tokens, for a batch of primes.
+
+Everything that samples music calls :func:`sample_tokens`: ``tunegan generate``, the studio, and
+the evaluation commands, so what is measured is what users get. It is the only code that builds
+the tokens that may never be sampled (padding, BOS), a key's scale mask, the metre constraints
+(a forced time signature after every bar line, and no ``Position`` past the end of a bar),
+keyword ids and guidance, and the stop rule (tokens, bars or seconds).
+
+Asking for something the model's representation cannot do is an error, never ignored: ``key``
+needs pitch tokens, ``time_signature`` on a bar-based model needs bar tokens.
+
+Randomness: row ``i`` of a batch draws its noise from its own generator seeded with
+``seeds[i]``, so a sample is the same whether it is made alone or with others.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .config import ConfigBase
+from .errors import MusicOptionError
+from .sampling import TokenStream
+
+MAX_TOKENS = 20_000     # a hard cap on any one sample
+DEFAULT_LENGTH = 256    # tokens, when neither length, bars nor seconds is given
+CHUNK = 64              # tokens sampled between two checks of the stop rule
+MAX_SEED = 2**63 - 1
+
+
+def _finite(name: str, value: float, lo: float, hi: float, *, lo_open: bool = False) -> None:
+    ok = isinstance(value, (int, float)) and math.isfinite(value) and (lo < value if lo_open else lo <= value) \
+        and value <= hi
+    if not ok:
+        lo_text = f"{lo:g} (excluded)" if lo_open else f"{lo:g}"
+        raise MusicOptionError(f"{name} must be within {lo_text} and {hi:g} (received {value})")
+
+
+@dataclass(frozen=True)
+class GenerationOptions(ConfigBase):
+    """How to sample. Validated on construction (one-line :class:`MusicOptionError`).
+
+    length:          tokens to sample (default 256, or up to 20,000 until ``bars``/``seconds``).
+    bars / seconds:  stop once the music (primer included) is this long; the result is cut there.
+    temperature, top_k, top_p: see :mod:`tunegan.sampling`.
+    key:             e.g. ``"A harmonic minor"``: new notes keep to that scale.
+    tempo:           BPM the result is written at (also how ``seconds`` and ``bars`` are measured).
+    time_signature:  ``(4, 4)`` or ``"3/4"``: written into the result and held in bar-based models.
+    style, mood, guidance: keywords of a conditional model; guidance > 1 = a stronger style.
+    """
+
+    length: int | None = None
+    bars: int | None = None
+    seconds: float | None = None
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 1.0
+    key: str | None = None
+    tempo: float | None = None
+    time_signature: tuple[int, int] | None = None
+    style: tuple[str, ...] = ()
+    mood: str | None = None
+    guidance: float = 1.0
+
+    def __post_init__(self):
+        from .conditioning import split_words
+        from .music import parse_key, parse_tempo, parse_time_signature
+
+        _finite("temperature", self.temperature, 0, 10)
+        _finite("top-p", self.top_p, 0, 1, lo_open=True)
+        _finite("guidance", self.guidance, 0, 20)
+        if not isinstance(self.top_k, int) or self.top_k < 0:
+            raise MusicOptionError(f"top-k must be an integer >= 0 (received {self.top_k})")
+        if self.length is not None and (not isinstance(self.length, int) or not 1 <= self.length <= MAX_TOKENS):
+            raise MusicOptionError(f"length must be within 1 and {MAX_TOKENS} tokens (received {self.length})")
+        if self.bars is not None and (not isinstance(self.bars, int) or not 1 <= self.bars <= 256):
+            raise MusicOptionError(f"bars must be within 1 and 256 (received {self.bars})")
+        if self.seconds is not None:
+            _finite("seconds", self.seconds, 0, 600, lo_open=True)
+        if self.key is not None:
+            parse_key(self.key)
+        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731  (frozen: normalise once)
+        if self.tempo is not None:
+            set_("tempo", parse_tempo(self.tempo))
+        if self.time_signature is not None:
+            set_("time_signature", parse_time_signature(self.time_signature))
+        set_("style", tuple(split_words(self.style if not isinstance(self.style, tuple) else list(self.style))))
+        if self.mood is not None and not str(self.mood).strip():
+            set_("mood", None)
+
+    @property
+    def keywords(self) -> bool:
+        return bool(self.style or self.mood)
+
+
+def check_seed(seed) -> int:
+    """A seed as an int within 0..2**63-1 (one-line :class:`MusicOptionError` otherwise)."""
+    if isinstance(seed, float) and seed.is_integer():
+        seed = int(seed)
+    try:
+        value = int(str(seed).strip()) if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) else int(seed)
+    except ValueError:
+        raise MusicOptionError(f"seed must be a whole number (received {seed!r})") from None
+    if not 0 <= value <= MAX_SEED:
+        raise MusicOptionError(f"seed must be within 0 and 2**63-1 (received {seed})")
+    return value
+
+
+@dataclass
+class Constraints:
+    """What sampling must respect: ``bias`` float ``(vocab,)`` (0, or -inf for never), ``force``
+    ``{previous id: next id}``, keyword ids ``cond`` (``(MAX_KEYWORDS,)`` or None) and guidance."""
+
+    bias: torch.Tensor
+    force: dict[int, int] = field(default_factory=dict)
+    cond: torch.Tensor | None = None
+    guidance: float = 1.0
+
+    @property
+    def allowed(self) -> torch.Tensor:
+        return torch.isfinite(self.bias)
+
+
+def build_constraints(model, options: GenerationOptions) -> Constraints:
+    """The constraints of ``options`` for a loaded :class:`~tunegan.checkpoint.Checkpoint`."""
+    from .conditioning import keyword_ids
+    from .music import parse_key, scale_pitch_classes
+
+    tok = model.tokenizer
+    bias = torch.zeros(tok.vocab_size)
+    bias[sorted({tok.pad_id, tok.bos_id})] = float("-inf")
+    if options.key:
+        tok.require("pitches", "--key")
+        pitches = tok.token_pitches()
+        allowed = (pitches < 0) | np.isin(pitches % 12, sorted(scale_pitch_classes(*parse_key(options.key))))
+        bias[torch.from_numpy(~allowed)] = float("-inf")
+    force: dict[int, int] = {}
+    if options.time_signature is not None and tok.has_bars:
+        force = tok.forced_tokens(options.time_signature)
+        bias[torch.as_tensor(tok.positions_beyond(options.time_signature), dtype=torch.long)] = float("-inf")
+    cond = keyword_ids(model, style=list(options.style), mood=options.mood) if options.keywords else None
+    return Constraints(bias, force, cond, options.guidance)
+
+
+def _budget(options: GenerationOptions) -> int:
+    if options.length is not None:
+        return options.length
+    return MAX_TOKENS if (options.bars is not None or options.seconds is not None) else DEFAULT_LENGTH
+
+
+def target_seconds(tok, options: GenerationOptions) -> float | None:
+    """Seconds the result is cut at: ``seconds``, or ``bars`` for a representation without bar
+    tokens (bars x beats at the asked tempo, 120 BPM by default); None otherwise."""
+    if options.seconds is not None:
+        return float(options.seconds)
+    if options.bars is not None and not tok.has_bars:
+        num, den = options.time_signature or (4, 4)
+        return options.bars * num * (4 / den) * 60.0 / (options.tempo or 120.0)
+    return None
+
+
+def _length_s(tok, tokens: np.ndarray, tempo: float | None) -> float:
+    from .music import extract_notes, set_tempo
+
+    score = tok.decode(tokens)
+    notes = extract_notes(score if tempo is None else set_tempo(score, tempo))
+    return float(notes["end"].max()) if len(notes) else 0.0
+
+
+def _stop_at(tok, prime: np.ndarray, new: np.ndarray, options: GenerationOptions, target_s: float | None) -> int | None:
+    """How many of ``new`` to keep once the stop rule is met (None: keep sampling)."""
+    if options.bars is not None and tok.has_bars and options.seconds is None:
+        starts = np.flatnonzero(tok.is_bar(np.concatenate([prime, new])))
+        if len(starts) > options.bars:  # cut before the bar that would be bar number bars + 1
+            return max(0, int(starts[options.bars]) - len(prime))
+        return None
+    if target_s is not None and _length_s(tok, np.concatenate([prime, new]), options.tempo) >= target_s:
+        return len(new)  # the score itself is cut at the target seconds afterwards
+    return None
+
+
+@torch.no_grad()
+def sample_tokens(model, primes: np.ndarray, options: GenerationOptions, seeds: Sequence[int] | int, *,
+                  batch_size: int = 256) -> list[np.ndarray]:
+    """Continue every row of ``primes`` (int64 ``(n, P)``, P >= 1, each starting with BOS).
+
+    Returns ``n`` int64 arrays of new tokens (primer not included), each cut by the stop rule
+    (``length``, ``bars`` or ``seconds`` of ``options``). ``seeds``: one per row, or one int for
+    row ``i`` to use ``seed + i``. Runs on the device of ``model.generator``.
+    """
+    primes = np.atleast_2d(np.asarray(primes, dtype=np.int64))
+    n = len(primes)
+    seeds = [check_seed(seeds) + i for i in range(n)] if np.isscalar(seeds) else [check_seed(s) for s in seeds]
+    if len(seeds) != n:
+        raise MusicOptionError(f"{n} primes need {n} seeds (received {len(seeds)})")
+    tok = model.tokenizer
+    c = build_constraints(model, options)
+    budget = _budget(options)
+    target_s = target_seconds(tok, options)
+    checks = options.bars is not None or target_s is not None
+    out: list[np.ndarray] = []
+    for lo in range(0, n, batch_size):
+        rows = primes[lo:lo + batch_size]
+        rngs = [torch.Generator().manual_seed(s) for s in seeds[lo:lo + batch_size]]
+        cond = None if c.cond is None else c.cond.unsqueeze(0).repeat(len(rows), 1)
+        stream = TokenStream(model.generator, torch.from_numpy(rows), cond=cond, guidance=c.guidance)
+        kw = dict(temperature=options.temperature, top_k=options.top_k, top_p=options.top_p,
+                  allowed_mask=c.allowed, rng=rngs, force=c.force or None)
+        if not checks:
+            out += list(stream.take(budget, **kw).numpy())
+            continue
+        chunks, keep, left = [], [None] * len(rows), budget
+        while left > 0 and any(k is None for k in keep):
+            chunks.append(stream.take(min(CHUNK, left), **kw).numpy())
+            left -= chunks[-1].shape[1]
+            new = np.concatenate(chunks, axis=1)
+            for i, k in enumerate(keep):
+                if k is None:
+                    keep[i] = _stop_at(tok, rows[i, 1:], new[i], options, target_s)
+        new = np.concatenate(chunks, axis=1) if chunks else np.zeros((len(rows), 0), np.int64)
+        out += [new[i, :k] if k is not None else new[i] for i, k in enumerate(keep)]
+    return out
