@@ -1,5 +1,6 @@
-"""The trainer runs unchanged under torchrun (2 processes, gloo on CPU)."""
+"""The trainer runs unchanged under torchrun (2 processes, gloo on CPU), and keeps one network."""
 
+import json
 import shutil
 import subprocess
 import sys
@@ -23,3 +24,7 @@ def test_torchrun_two_ranks(tiny_cache, tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     ck = load_checkpoint(out, which="latest")
     assert ck.meta["step"] == 6 and ck.meta["train_config"]["mode"] == "gan"
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    diff = [r["replica_difference"] for r in log if "replica_difference" in r][-1]
+    # after adversarial steps both networks are identical on every rank (the discriminator too)
+    assert diff["generator"] == 0.0 and diff["discriminator"] == 0.0, diff

@@ -138,9 +138,9 @@ def build_constraints(model, options: GenerationOptions) -> Constraints:
         pitches = tok.token_pitches()
         allowed = (pitches < 0) | np.isin(pitches % 12, sorted(scale_pitch_classes(*parse_key(options.key))))
         bias[torch.from_numpy(~allowed)] = float("-inf")
-    force: dict[int, int] = {}
+    force: dict[int, int] = tok.forced_tokens(options.time_signature) if tok.has_bars else {}
     if options.time_signature is not None and tok.has_bars:
-        force = tok.forced_tokens(options.time_signature)
+        bias[torch.as_tensor(tok.metre_tokens(), dtype=torch.long)] = float("-inf")  # the held one is forced
         bias[torch.as_tensor(tok.positions_beyond(options.time_signature), dtype=torch.long)] = float("-inf")
     cond = keyword_ids(model, style=list(options.style), mood=options.mood) if options.keywords else None
     return Constraints(bias, force, cond, options.guidance)

@@ -102,6 +102,12 @@ class Tokenizer(ABC):
         self.require("bars", "--time-signature")
         raise NotImplementedError
 
+    def metre_tokens(self) -> np.ndarray:
+        """int64 ids of the tokens that set a time signature (never sampled while a metre is held:
+        the held one is written after every bar line by :meth:`forced_tokens`). Only for ``has_bars``."""
+        self.require("bars", "--time-signature")
+        raise NotImplementedError
+
     def positions_beyond(self, time_signature: tuple[int, int]) -> np.ndarray:
         """int64 ids of the position tokens past the end of one bar of ``time_signature``
         (never sampled while that metre is held). Only for ``has_bars``."""

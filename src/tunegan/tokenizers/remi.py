@@ -217,16 +217,23 @@ class RemiTokenizer(Tokenizer):
         return np.asarray(token) == self.bar_id
 
     def forced_tokens(self, time_signature: tuple[int, int] | None) -> dict[int, int]:
-        """``{previous id: next id}`` that sampling must follow to keep a metre: every ``Bar`` is
-        followed by the ``TimeSig`` token of ``time_signature`` (empty if it has no token)."""
-        if time_signature is None or not self.config.use_time_signatures:
-            return {}
-        tid = self.miditok.vocab.get(f"TimeSig_{time_signature[0]}/{time_signature[1]}")
-        return {self.bar_id: tid} if tid is not None else {}
+        """``{previous id: next id}`` that sampling must follow: a piece sampled from BOS opens with a
+        ``Bar`` (so its first notes sit in a counted bar), and with ``time_signature`` every ``Bar`` is
+        followed by that metre's ``TimeSig`` token (when the vocabulary has one)."""
+        force = {self.bos_id: self.bar_id}
+        if time_signature is not None and self.config.use_time_signatures:
+            tid = self.miditok.vocab.get(f"TimeSig_{time_signature[0]}/{time_signature[1]}")
+            if tid is not None:
+                force[self.bar_id] = tid
+        return force
 
     def count_bars(self, tokens: np.ndarray) -> int:
         """Number of ``Bar`` tokens, i.e. of bars the sequence decodes to."""
         return int(np.count_nonzero(np.asarray(tokens) == self.bar_id))
+
+    def metre_tokens(self) -> np.ndarray:
+        """int64 ids of the ``TimeSig_*`` tokens."""
+        return np.array([i for i, n in enumerate(self._names) if n.startswith("TimeSig_")], dtype=np.int64)
 
     def positions_beyond(self, time_signature: tuple[int, int]) -> np.ndarray:
         """int64 ids of the ``Position`` tokens that lie past the end of one bar of ``time_signature``

@@ -65,6 +65,21 @@ def average_gradients(module: torch.nn.Module, info: DistInfo) -> None:
         p.grad /= info.world_size
 
 
+@torch.no_grad()
+def replica_difference(module: torch.nn.Module, info: DistInfo) -> float:
+    """Largest difference of any weight from its mean over the ranks (0.0 when every rank holds
+    the same network, as data parallelism requires; 0.0 in a single process)."""
+    if info.world_size <= 1:
+        return 0.0
+    worst = torch.zeros((), dtype=torch.float64, device=info.device)
+    for p in module.parameters():
+        mean = p.detach().clone()
+        dist.all_reduce(mean, op=dist.ReduceOp.SUM)
+        worst = torch.maximum(worst, (p.detach() - mean / info.world_size).abs().max().double())
+    dist.all_reduce(worst, op=dist.ReduceOp.MAX)
+    return float(worst)
+
+
 def all_mean(values: dict[str, float], info: DistInfo) -> dict[str, float]:
     """Average a dict of floats across ranks (for logging and validation)."""
     if info.world_size <= 1 or not values:

@@ -34,7 +34,8 @@ from ..errors import CheckpointError, ConfigError, DataError
 from ..models import LSTMGenerator, PatchDiscriminator
 from .adversarial import AdversarialLoss, gumbel_rollout, paper_fakes
 from ..device import autocast
-from .distributed import DistInfo, all_mean, average_gradients, barrier, init_distributed, set_threads
+from .distributed import (DistInfo, all_mean, average_gradients, barrier, init_distributed, replica_difference,
+                          set_threads)
 
 
 def sequence_nll(generator: nn.Module, x: torch.Tensor, y: torch.Tensor, pad_id: int, cond=None, state=None):
@@ -425,6 +426,9 @@ class Trainer:
             if progress:
                 progress.stop()
         metrics["total_seconds"] = time.perf_counter() - t_start
+        if self.dist.world_size > 1:  # data parallelism keeps one network: say so, measured
+            self._log({"replica_difference": {"generator": replica_difference(self.generator, self.dist),
+                                              "discriminator": replica_difference(self.discriminator, self.dist)}})
         return metrics
 
 

@@ -1,0 +1,151 @@
+"""The one generation path: options are validated, constraints hold, and every caller gets the same music."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import tiny_discriminator_config, tiny_generator_config
+from tunegan.errors import MusicOptionError
+from tunegan.generation import GenerationOptions, build_constraints, check_seed, sample_tokens
+
+
+def random_checkpoint(root, tokenizer="remi", seed=0):
+    """A checkpoint with random weights in ``tokenizer``'s representation (constraints don't need training)."""
+    from tunegan.checkpoint import load_checkpoint, save_checkpoint
+    from tunegan.models import LSTMGenerator, PatchDiscriminator
+    from tunegan.tokenizers import get_tokenizer
+
+    tok = get_tokenizer(tokenizer)
+    torch.manual_seed(seed)
+    g = LSTMGenerator(tiny_generator_config(vocab_size=tok.vocab_size))
+    d = PatchDiscriminator(tiny_discriminator_config(vocab_size=tok.vocab_size))
+    save_checkpoint(root, step=1, generator=g, discriminator=d, tokenizer=tok, meta={}, best=True)
+    return load_checkpoint(root, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def remi(tmp_path_factory):
+    return random_checkpoint(tmp_path_factory.mktemp("remi"), "remi")
+
+
+@pytest.fixture(scope="module")
+def pitch(tmp_path_factory):
+    return random_checkpoint(tmp_path_factory.mktemp("pitch"), "pitch")
+
+
+@pytest.mark.parametrize("kw, fragment", [
+    ({"guidance": float("nan")}, "guidance must be within 0 and 20"),
+    ({"guidance": float("inf")}, "guidance must be within"),
+    ({"temperature": -1}, "temperature must be within 0 and 10"),
+    ({"top_p": 0}, "top-p must be within 0 (excluded) and 1"),
+    ({"top_k": -2}, "top-k must be an integer >= 0"),
+    ({"length": 0}, "length must be within 1 and 20000"),
+    ({"bars": 999}, "bars must be within 1 and 256"),
+    ({"seconds": float("nan")}, "seconds must be within"),
+    ({"key": "Q major"}, "'Q major' is not a key"),
+    ({"time_signature": "3/5"}, "bottom number"),
+    ({"tempo": 5}, "outside 20..300"),
+])
+def test_bad_options_are_one_line_errors(kw, fragment):
+    with pytest.raises(MusicOptionError) as e:
+        GenerationOptions(**kw)
+    assert fragment in str(e.value) and "\n" not in str(e.value)
+
+
+def test_options_are_normalised():
+    o = GenerationOptions(time_signature="3/4", style="folk, Waltz", tempo="90")
+    assert o.time_signature == (3, 4) and o.style == ("folk", "waltz") and o.tempo == 90.0
+
+
+@pytest.mark.parametrize("seed", [-1, 2**63, 1180591620717411303424, "x", 1.5])
+def test_seeds_outside_the_range_are_refused(seed):
+    with pytest.raises(MusicOptionError, match="seed must be"):
+        check_seed(seed)
+
+
+def test_seed_bounds_are_accepted():
+    assert check_seed(0) == 0 and check_seed(2**63 - 1) == 2**63 - 1 and check_seed("42") == 42
+
+
+def test_a_sample_is_the_same_alone_or_in_a_batch(pitch):
+    opts = GenerationOptions(length=40)
+    prime = np.full((3, 1), pitch.tokenizer.bos_id, dtype=np.int64)
+    batch = sample_tokens(pitch, prime, opts, [5, 6, 7])
+    alone = sample_tokens(pitch, prime[:1], opts, [6])
+    np.testing.assert_array_equal(batch[1], alone[0])
+    assert not np.array_equal(batch[0], batch[1])
+
+
+def test_api_and_evaluation_sample_the_same_tokens(pitch):
+    """What the evaluation measures is what a user gets from tunegan generate."""
+    from tunegan import api
+    from tunegan.evaluation.samples import generate_tokens
+
+    [song] = api.generate(checkpoint=pitch.path, length=30, seed=11, device="cpu")
+    prime = np.full((1, 1), pitch.tokenizer.bos_id, dtype=np.int64)
+    np.testing.assert_array_equal(generate_tokens(pitch, prime, 30, seed=11)[0], song.tokens)
+
+
+def test_padding_and_bos_are_never_sampled(pitch):
+    tok = pitch.tokenizer
+    out = sample_tokens(pitch, np.full((8, 1), tok.bos_id), GenerationOptions(length=64, temperature=3.0), 0)
+    assert not np.isin(np.concatenate(out), [tok.pad_id, tok.bos_id]).any()
+
+
+def test_key_keeps_new_notes_in_the_scale(remi):
+    tok = remi.tokenizer
+    out = np.concatenate(sample_tokens(remi, np.full((4, 1), tok.bos_id), GenerationOptions(length=200, key="D major"), 3))
+    pitches = tok.token_pitches()[out]
+    assert (pitches >= 0).any() and set(np.unique(pitches[pitches >= 0] % 12)) <= {2, 4, 6, 7, 9, 11, 1}
+
+
+def test_a_capability_the_tokenizer_lacks_is_an_error(remi):
+    """Nothing is silently ignored: a representation without pitches cannot take a key."""
+    from types import SimpleNamespace
+
+    from tunegan.tokenizers.pitch import PitchTokenizer
+
+    class NoPitches(PitchTokenizer):
+        has_pitches = False
+
+    fake = SimpleNamespace(tokenizer=NoPitches(), meta={})
+    with pytest.raises(MusicOptionError, match="--key needs a representation with pitches"):
+        build_constraints(fake, GenerationOptions(key="C major"))
+
+
+def test_a_tokenizer_must_declare_its_capabilities():
+    from tunegan.tokenizers.pitch import PitchTokenizer
+
+    with pytest.raises(TypeError, match="must declare"):
+        type("Vague", (PitchTokenizer,), {"has_bars": None})
+
+
+@pytest.mark.parametrize("ts", [(3, 4), (6, 8), (2, 4)])
+def test_bars_with_any_metre_stay_within_their_bars(remi, ts):
+    """--bars 2 --time-signature 3/4: every onset lies inside the two asked bars."""
+    from tunegan import api
+
+    bar_ticks = None
+    for seed in range(5):
+        [song] = api.generate(checkpoint=remi.path, bars=2, time_signature=f"{ts[0]}/{ts[1]}", seed=seed,
+                              temperature=1.5, device="cpu")
+        s = song.score
+        bar_ticks = int(s.tpq * 4 / ts[1] * ts[0])
+        onsets = [n.time for t in s.tracks for n in t.notes]
+        assert all(o < 2 * bar_ticks for o in onsets), (seed, max(onsets), bar_ticks)
+        assert remi.tokenizer.count_bars(song.tokens) <= 2
+        names = [remi.tokenizer.describe(t) for t in song.tokens]
+        positions = [int(n.split("_")[1]) for n in names if n.startswith("Position_")]
+        assert max(positions, default=0) < ts[0] * 8
+    assert bar_ticks
+
+
+def test_seconds_and_samples_through_the_api(pitch):
+    from tunegan import api
+
+    songs = api.generate(checkpoint=pitch.path, seconds=2.0, samples=3, seed=1, device="cpu")
+    assert len(songs) == 3 and [s.seed for s in songs] == [1, 2, 3]
+    ends = [max((n.time + n.duration for t in s.score.tracks for n in t.notes), default=0) for s in songs]
+    assert all(e <= songs[0].score.tpq * 4 + 1 for e in ends)  # 2 s at 120 BPM = 4 quarters
