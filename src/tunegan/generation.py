@@ -20,10 +20,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import symusic
 import torch
 
 from .config import ConfigBase
-from .errors import MusicOptionError
+from .errors import MusicOptionError, TuneganError
 from .sampling import TokenStream
 
 MAX_TOKENS = 20_000     # a hard cap on any one sample
@@ -146,6 +147,45 @@ def build_constraints(model, options: GenerationOptions) -> Constraints:
     return Constraints(bias, force, cond, options.guidance)
 
 
+@dataclass(frozen=True)
+class Opening:
+    """How one sample opens. ``tempo``/``time_signature``: asked, or drawn from the style's prior
+    (``drawn`` says which); ``hold``: the metre stays fixed through the piece; ``velocities``:
+    loudness for each starting note (the style's typical loudness), or None."""
+
+    tempo: float | None
+    time_signature: tuple[int, int] | None
+    hold: bool
+    velocities: tuple[int, ...] | None = None
+    prior: str | None = None
+    drawn: tuple[str, ...] = ()
+
+
+def plan_opening(model, options: GenerationOptions, seed: int, n_notes: int = 0) -> Opening:
+    """The opening of the sample made with ``seed``: what the user asked, the rest drawn (with the
+    seed) from the checkpoint's priors for the asked style (:mod:`tunegan.priors`); without
+    priors, just what was asked. With ``n_notes`` starting notes, a loudness for each."""
+    from .music import parse_time_signature
+    from .priors import choose_prior, draw, holds_metre
+
+    priors = model.meta.get("priors") or {}
+    chosen = choose_prior(priors, [*options.style, *([options.mood] if options.mood else [])])
+    held = options.time_signature is not None
+    if chosen is None or not model.tokenizer.has_bars:
+        return Opening(options.tempo, options.time_signature, held)
+    name, prior = chosen
+    rng = np.random.default_rng([check_seed(seed), 7])  # its own stream: sampling noise stays as it was
+    tempo, ts, drawn = options.tempo, options.time_signature, []
+    if tempo is None and (t := draw(prior.get("tempo") or {}, rng)) is not None:
+        tempo, drawn = float(t), drawn + ["tempo"]
+    if ts is None and (m := draw(prior.get("time_signature") or {}, rng)) is not None:
+        ts, drawn = parse_time_signature(m), drawn + ["time_signature"]
+    vel = None
+    if n_notes and prior.get("velocity"):
+        vel = tuple(int(draw(prior["velocity"], rng)) for _ in range(n_notes))
+    return Opening(tempo, ts, held or (ts is not None and holds_metre(prior)), vel, name, tuple(drawn))
+
+
 def _budget(options: GenerationOptions) -> int:
     if options.length is not None:
         return options.length
@@ -224,3 +264,66 @@ def sample_tokens(model, primes: np.ndarray, options: GenerationOptions, seeds: 
         new = np.concatenate(chunks, axis=1) if chunks else np.zeros((len(rows), 0), np.int64)
         out += [new[i, :k] if k is not None else new[i] for i, k in enumerate(keep)]
     return out
+
+
+MAX_PRIME_TOKENS = 512  # tokens of a primer file's opening that are continued
+
+
+def prime_tokens(model: Checkpoint, *, seed_notes=None, primer=None, tempo: float | None = None,
+                 time_signature=None, velocities=None, max_tokens: int = MAX_PRIME_TOKENS) -> np.ndarray:
+    """BOS followed by the tokens of the starting notes or of the primer's opening; with neither,
+    a bar-based model's opening (bar, metre, tempo) when tempo or time signature is given."""
+    tok = model.tokenizer
+    body = np.zeros(0, dtype=np.int64)
+    if seed_notes is not None and primer is not None:
+        raise MusicOptionError("give either starting notes or a primer MIDI file, not both")
+    if seed_notes is None and primer is None and tok.has_bars and (tempo is not None or time_signature is not None):
+        body = tok.opening_tokens(tempo, time_signature)
+    if seed_notes is not None:
+        from .music import parse_notes, seed_score
+
+        pitches = parse_notes(seed_notes)
+        body = tok.encode(seed_score(pitches, tempo=tempo or 120.0, time_signature=time_signature or (4, 4),
+                                     velocity=list(velocities) if velocities else 80))
+    elif primer is not None:
+        from .midi import read_midi
+
+        score = primer if isinstance(primer, symusic.Score) else read_midi(primer)
+        try:
+            body = tok.encode(score)
+        except TuneganError as e:
+            name = primer if not isinstance(primer, symusic.Score) else "primer"
+            raise type(e)(f"{name}: {e}") from None
+        body = body[:max_tokens]
+    return np.concatenate([[tok.bos_id], body]).astype(np.int64)
+
+
+def sample_pieces(model, options: GenerationOptions, seeds: Sequence[int], *, seed_notes=None,
+                  primer=None) -> list[tuple[np.ndarray, np.ndarray, Opening]]:
+    """Whole pieces as users get them: for each seed, ``(prime, new tokens, opening)``.
+
+    Each sample opens as asked or as its style opens (:func:`plan_opening`); the starting notes
+    (or the primer's opening, or nothing) are primed; samples that share a prime length and a
+    held metre are sampled as one batch (:func:`sample_tokens`). ``prime`` starts with BOS.
+    """
+    from dataclasses import replace
+
+    n_notes = 0
+    if seed_notes is not None:
+        from .music import parse_notes
+
+        n_notes = len(parse_notes(seed_notes))
+    held = options.time_signature is not None
+    openings = [plan_opening(model, options, s, n_notes) if primer is None else
+                Opening(options.tempo, options.time_signature, held) for s in seeds]
+    primes = [prime_tokens(model, seed_notes=seed_notes, primer=primer, tempo=o.tempo, time_signature=o.time_signature,
+                           velocities=o.velocities) for o in openings]
+    groups: dict = {}
+    for i, (o, p) in enumerate(zip(openings, primes)):
+        groups.setdefault((len(p), o.time_signature if o.hold else None), []).append(i)
+    new: list = [None] * len(seeds)
+    for (_, metre), rows in groups.items():
+        opts = replace(options, time_signature=metre)
+        for i, add in zip(rows, sample_tokens(model, np.stack([primes[i] for i in rows]), opts, [seeds[i] for i in rows])):
+            new[i] = add
+    return list(zip(primes, new, openings))

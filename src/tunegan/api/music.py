@@ -12,13 +12,13 @@ import symusic
 import torch
 
 from ..checkpoint import Checkpoint, ModelCache, load_checkpoint
-from ..errors import MusicOptionError, TuneganError
-from ..midi import NOTE_DTYPE, notes_to_score, read_midi, write_midi
-from ..music import extract_notes
-from ..music import parse_notes
-from ..generation import GenerationOptions, check_seed, sample_tokens
+from ..errors import MusicOptionError
+from ..generation import GenerationOptions, check_seed, prime_tokens, sample_pieces, target_seconds
+from ..midi import write_midi
+from ..music import extract_notes, seed_score
 
-MAX_PRIME_TOKENS = 512
+__all__ = ["Generation", "load_model", "seed_score", "prime_tokens", "generate", "render", "explain", "styles"]
+
 
 
 @dataclass
@@ -47,39 +47,6 @@ def load_model(checkpoint: str | os.PathLike | None = None, *, models: ModelCach
     if models is not None:
         return models.get(checkpoint)
     return load_checkpoint(checkpoint, with_discriminator=False, device=device)
-
-
-def seed_score(midi_pitches: list[int], *, tempo: float = 120.0, time_signature=(4, 4), beats: float = 1.0,
-               velocity: int = 80) -> symusic.Score:
-    """Starting notes as a Score: one note after another, each ``beats`` long."""
-    step = 60.0 / tempo * beats
-    notes = np.empty(len(midi_pitches), dtype=NOTE_DTYPE)
-    notes["pitch"] = midi_pitches
-    notes["velocity"] = velocity
-    notes["start"] = np.arange(len(midi_pitches)) * step
-    notes["end"] = notes["start"] + step
-    return notes_to_score(notes, tempo=tempo, time_signature=time_signature)
-
-
-def prime_tokens(model: Checkpoint, *, seed_notes=None, primer=None, tempo: float | None = None,
-                 time_signature=None, max_tokens: int = MAX_PRIME_TOKENS) -> np.ndarray:
-    """BOS followed by the tokens of the starting notes or of the primer's opening."""
-    tok = model.tokenizer
-    body = np.zeros(0, dtype=np.int64)
-    if seed_notes is not None and primer is not None:
-        raise MusicOptionError("give either starting notes or a primer MIDI file, not both")
-    if seed_notes is not None:
-        pitches = parse_notes(seed_notes)
-        body = tok.encode(seed_score(pitches, tempo=tempo or 120.0, time_signature=time_signature or (4, 4)))
-    elif primer is not None:
-        score = primer if isinstance(primer, symusic.Score) else read_midi(primer)
-        try:
-            body = tok.encode(score)
-        except TuneganError as e:
-            name = primer if not isinstance(primer, symusic.Score) else "primer"
-            raise type(e)(f"{name}: {e}") from None
-        body = body[:max_tokens]
-    return np.concatenate([[tok.bos_id], body]).astype(np.int64)
 
 
 def generate(
@@ -135,28 +102,27 @@ def generate(
     base_seed = check_seed(seed) if seed is not None else int(np.random.SeedSequence().entropy % (2**31))
     model = load_model(checkpoint, models=models, device=device)
     tok = model.tokenizer
-    prime = prime_tokens(model, seed_notes=seed_notes, primer=primer, tempo=options.tempo,
-                         time_signature=options.time_signature)
-    new = sample_tokens(model, np.repeat(prime[None], samples, axis=0), options, base_seed)
-    from ..generation import target_seconds
-
+    pieces = sample_pieces(model, options, [base_seed + i for i in range(samples)], seed_notes=seed_notes,
+                           primer=primer)
     target_s = target_seconds(tok, options)
     settings = {"temperature": temperature, "top_k": top_k, "top_p": top_p, "key": key, "style": style, "mood": mood}
     results = []
-    for i, add in enumerate(new):
+    for i, (prime, add, o) in enumerate(pieces):
         tokens = np.concatenate([prime[1:], add])
         score = tok.decode(tokens)
         if options.tempo is not None:
             score = M.set_tempo(score, options.tempo)
-        if options.time_signature is not None:
-            score = M.set_time_signature(score, *options.time_signature)
+        if o.hold and o.time_signature is not None:
+            score = M.set_time_signature(score, *o.time_signature)
         if target_s is not None:
             score = score.clip(0, M.seconds_to_tick(score, target_s), clip_end=True)
         if transpose:
             score = M.transpose_score(score, int(transpose))
         if program is not None:
             score = M.set_instrument(score, program)
-        results.append(Generation(score, tokens, len(prime) - 1, base_seed + i, settings))
+        results.append(Generation(score, tokens, len(prime) - 1, base_seed + i,
+                                  settings | {"opening": {"tempo": o.tempo, "time_signature": o.time_signature,
+                                                          "metre_held": o.hold, "prior": o.prior, "drawn": list(o.drawn)}}))
     return results
 
 

@@ -42,17 +42,19 @@ PROFILE = ("velocity_mean", "velocity_std", "log_tempo", "log_notes_per_second",
 def generate_scores(ckpt: Checkpoint, n: int, length: int, *, style=None, mood=None, guidance: float = 1.0,
                     temperature: float = 1.0, seed: int = 0, key: str | None = None) -> list[symusic.Score]:
     """``n`` pieces of ``length`` tokens from BOS through :func:`tunegan.generation.sample_tokens`,
-    the path ``tunegan generate`` takes (no keywords = the model's unconditional path; ``key``: only
+    the path ``tunegan generate`` takes, openings drawn from the style's priors included (no keywords = the model's unconditional path; ``key``: only
     notes of that key's scale, as ``--key``). Sample ``i`` uses seed ``seed + i``, so every request
     shares its random numbers with the others (common random numbers)."""
-    from ..generation import GenerationOptions, sample_tokens
+    from ..generation import GenerationOptions, sample_pieces
 
     tok = ckpt.tokenizer
     words = [style] if isinstance(style, str) else list(style or [])
     options = GenerationOptions(length=length, temperature=temperature, key=key, style=tuple(words), mood=mood,
                                 guidance=guidance)
-    prime = np.full((n, 1), tok.bos_id, dtype=np.int64)
-    return [tok.decode(t) for t in sample_tokens(ckpt, prime, options, int(seed))]
+    # opening, primer and sampling exactly as tunegan generate does them (each length-token piece
+    # counts the opening tokens it was primed with, as a user's piece does)
+    pieces = sample_pieces(ckpt, options, [int(seed) + i for i in range(n)])
+    return [tok.decode(np.concatenate([prime[1:], new])) for prime, new, _ in pieces]
 
 
 def _profile(x: np.ndarray) -> dict:

@@ -16,7 +16,7 @@ import numpy as np
 import symusic
 
 from ..errors import MIDIError, MusicOptionError
-from ..midi import NOTE_DTYPE, read_midi
+from ..midi import NOTE_DTYPE, notes_to_score, read_midi
 from .options import parse_instrument, parse_tempo, parse_time_signature
 
 TICK_NOTE_DTYPE = np.dtype([("time", "i8"), ("duration", "i8"), ("pitch", "i2"), ("velocity", "i2")])
@@ -109,3 +109,16 @@ def set_instrument(score: symusic.Score, program: int | str) -> symusic.Score:
         if not track.is_drum:
             track.program = prog
     return out
+
+
+def seed_score(midi_pitches: list[int], *, tempo: float = 120.0, time_signature=(4, 4), beats: float = 1.0,
+               velocity: int | list[int] = 80) -> symusic.Score:
+    """Starting notes as a Score: one note after another, each ``beats`` long (``velocity``: one
+    loudness for all, or one per note)."""
+    step = 60.0 / tempo * beats
+    notes = np.empty(len(midi_pitches), dtype=NOTE_DTYPE)
+    notes["pitch"] = midi_pitches
+    notes["velocity"] = velocity
+    notes["start"] = np.arange(len(midi_pitches)) * step
+    notes["end"] = notes["start"] + step
+    return notes_to_score(notes, tempo=tempo, time_signature=time_signature)

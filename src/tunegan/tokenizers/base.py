@@ -102,6 +102,11 @@ class Tokenizer(ABC):
         self.require("bars", "--time-signature")
         raise NotImplementedError
 
+    def opening_tokens(self, tempo: float | None, time_signature: tuple[int, int] | None) -> np.ndarray:
+        """int64 ids that open a piece in ``time_signature`` at ``tempo`` BPM. Only for ``has_bars``."""
+        self.require("bars", "an opening metre and tempo")
+        raise NotImplementedError
+
     def metre_tokens(self) -> np.ndarray:
         """int64 ids of the tokens that set a time signature (never sampled while a metre is held:
         the held one is written after every bar line by :meth:`forced_tokens`). Only for ``has_bars``."""

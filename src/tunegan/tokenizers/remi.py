@@ -231,6 +231,18 @@ class RemiTokenizer(Tokenizer):
         """Number of ``Bar`` tokens, i.e. of bars the sequence decodes to."""
         return int(np.count_nonzero(np.asarray(tokens) == self.bar_id))
 
+    def opening_tokens(self, tempo: float | None, time_signature: tuple[int, int] | None) -> np.ndarray:
+        """int64 ids a piece opens with: ``Bar``, its ``TimeSig``, ``Position_0`` and the ``Tempo``
+        token nearest ``tempo`` (each left out when not given or not in the vocabulary)."""
+        vocab = self.miditok.vocab
+        out = [self.bar_id]
+        if time_signature is not None and f"TimeSig_{time_signature[0]}/{time_signature[1]}" in vocab:
+            out.append(vocab[f"TimeSig_{time_signature[0]}/{time_signature[1]}"])
+        if tempo is not None and self.config.use_tempos:
+            tempos = [(abs(float(n[6:]) - tempo), i) for i, n in enumerate(self._names) if n.startswith("Tempo_")]
+            out += [vocab["Position_0"], min(tempos)[1]]
+        return np.array(out, dtype=np.int64)
+
     def metre_tokens(self) -> np.ndarray:
         """int64 ids of the ``TimeSig_*`` tokens."""
         return np.array([i for i, n in enumerate(self._names) if n.startswith("TimeSig_")], dtype=np.int64)

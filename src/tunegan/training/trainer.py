@@ -131,6 +131,10 @@ class Trainer:
                                           "weights_sha256": weights_hash(init_ck.path),
                                           "parent": init_ck.meta.get("lineage")}
         self._datasets(train, piece_weights, cond_table)
+        if self.tok.has_bars and self.dist.is_main:  # how each style opens, for generation (tunegan.priors)
+            from ..priors import opening_priors
+
+            self.extra_meta["priors"] = opening_priors(self.cache, self.extra_meta.get("conditions"))
         self.log_path = self.out / "log.jsonl"
 
     # -- set-up, one role each -----------------------------------------------------------------

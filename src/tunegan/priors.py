@@ -1,0 +1,108 @@
+"""Style priors: how the training pieces of each keyword open (tempo, metre), how loud they play,
+and whether their metre changes inside a piece. Stored in a checkpoint (``meta.json``:
+``priors``); generation draws from them when the user leaves tempo or time signature open.
+
+Only for bar-based representations (``tokenizer.has_bars``): the opening is read from a piece's
+first ``TimeSig_*`` and ``Tempo_*`` tokens, loudness from its ``Velocity_*`` tokens.
+
+The metre rule: a style holds its metre through a piece unless at least
+:data:`METRE_CHANGE_SHARE` of its training pieces change metre inside (measured per keyword;
+pieces are counted as changing when they hold two or more different time-signature tokens).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+METRE_CHANGE_SHARE = 0.2   # a style whose pieces change metre this often may change it in generation
+MIN_PIECES = 5             # a keyword needs this many training pieces for a prior of its own
+OPENING_TOKENS = 32        # tokens of a piece searched for its opening tempo and metre
+
+
+def _kinds(tokenizer) -> tuple[dict[int, str], dict[int, float], dict[int, int]]:
+    """Token id -> metre text, -> tempo (bpm), -> velocity, from the tokenizer's token names."""
+    ts, tempo, vel = {}, {}, {}
+    for i in range(tokenizer.vocab_size):
+        name = tokenizer.describe(i)
+        kind, _, value = name.partition("_")
+        if kind == "TimeSig":
+            ts[i] = value
+        elif kind == "Tempo":
+            tempo[i] = float(value)
+        elif kind == "Velocity":
+            vel[i] = int(value)
+    return ts, tempo, vel
+
+
+def piece_facts(tokens: np.ndarray, kinds, vocab_size: int) -> dict:
+    """Opening metre and tempo, number of metres used and velocity counts of one piece's tokens."""
+    ts, tempo, vel = kinds
+    head = tokens[:OPENING_TOKENS].tolist()
+    first_ts = next((ts[t] for t in head if t in ts), None)
+    first_tempo = next((tempo[t] for t in head if t in tempo), None)
+    counts = np.bincount(tokens, minlength=vocab_size)
+    metres = sum(1 for t in ts if counts[t])
+    vels = Counter({vel[t]: int(counts[t]) for t in vel if counts[t]})
+    return {"time_signature": first_ts, "tempo": first_tempo, "metres": metres, "velocities": vels}
+
+
+def _summary(facts: list[dict]) -> dict:
+    vel: Counter = Counter()
+    for f in facts:
+        vel.update(f["velocities"])
+    return {"pieces": len(facts),
+            "time_signature": dict(Counter(f["time_signature"] for f in facts if f["time_signature"])),
+            "tempo": dict(Counter(f"{f['tempo']:g}" for f in facts if f["tempo"] is not None)),
+            "metre_change_share": round(float(np.mean([f["metres"] > 1 for f in facts])) if facts else 0.0, 4),
+            "velocity": {str(k): v for k, v in sorted(vel.items())}}
+
+
+def opening_priors(cache, vocab: dict | None = None) -> dict:
+    """``{"all": prior, keyword: prior...}`` over the train split of a bar-based cache, where a prior
+    is ``{pieces, time_signature: {"3/4": n}, tempo: {"90.5": n}, metre_change_share, velocity:
+    {"79": n}}``. ``vocab``: the keyword vocabulary (keywords from each piece's labels); without it
+    only ``"all"``. Empty dict for a representation without bars."""
+    from .conditioning import piece_keywords
+
+    tok = cache.tokenizer
+    if not tok.has_bars:
+        return {}
+    train = cache.split("train")
+    kinds = _kinds(tok)
+    facts = [piece_facts(train.piece(i), kinds, tok.vocab_size) for i in range(len(train))]
+    out = {"all": _summary(facts)}
+    if vocab:
+        known = set(vocab.get("keywords", []))
+        by_kw: dict[str, list[dict]] = {}
+        for f, labels in zip(facts, cache.piece_labels("train")):
+            for _, w in piece_keywords(labels):
+                if w in known:
+                    by_kw.setdefault(w, []).append(f)
+        out.update({w: _summary(fs) for w, fs in sorted(by_kw.items()) if len(fs) >= MIN_PIECES})
+    return out
+
+
+def choose_prior(priors: dict, words: list[str]) -> tuple[str, dict] | None:
+    """The most specific prior among ``words`` (the keyword with the fewest training pieces, e.g.
+    "waltz" over "folk"), else ``"all"``; None when the checkpoint has no priors."""
+    if not priors:
+        return None
+    have = [(priors[w]["pieces"], w) for w in words if w in priors]
+    name = min(have)[1] if have else "all"
+    return name, priors[name]
+
+
+def draw(table: dict[str, int], rng: np.random.Generator) -> str | None:
+    """One key of a ``{value: count}`` table, drawn in proportion to its count."""
+    if not table:
+        return None
+    keys = list(table)
+    p = np.array([table[k] for k in keys], dtype=np.float64)
+    return keys[int(rng.choice(len(keys), p=p / p.sum()))]
+
+
+def holds_metre(prior: dict) -> bool:
+    """The metre rule (module docstring)."""
+    return float(prior.get("metre_change_share", 0.0)) < METRE_CHANGE_SHARE
