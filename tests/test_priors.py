@@ -1,0 +1,107 @@
+"""Style priors: measured from a cache, stored in the checkpoint, drawn by generation with the metre rule."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from conftest import make_melody, tiny_generator_config, tiny_train_config
+from tunegan.generation import GenerationOptions, plan_opening
+from tunegan.priors import METRE_CHANGE_SHARE, choose_prior, draw, holds_metre, opening_priors
+
+
+@pytest.fixture(scope="module")
+def waltz_cache(tmp_path_factory):
+    """Twelve REMI pieces in 3/4 at 90 BPM, with two loudnesses."""
+    from tunegan.data.prepare import prepare
+    from tunegan.data.sources import MidiFolder
+    from tunegan.tokenizers import get_tokenizer
+
+    root = tmp_path_factory.mktemp("waltz")
+    for i in range(12):
+        s = make_melody([60 + (i + k) % 12 for k in range(48)], tempo=90.0, time_signature=(3, 4),
+                        velocity=60 if i % 2 else 100)
+        s.dump_midi(str(root / f"w{i:02d}.mid"))
+    out = root / "cache"
+    prepare([MidiFolder(str(root))], get_tokenizer("remi"), out, workers=1, labels=False)
+    return out
+
+
+def test_priors_measure_openings_metre_and_loudness(waltz_cache):
+    from tunegan.data.dataset import TokenCache
+
+    cache = TokenCache(waltz_cache)
+    p = opening_priors(cache)["all"]
+    n = p["pieces"]
+    assert n >= 5 and p["time_signature"] == {"3/4": n}
+    [(tempo, count)] = p["tempo"].items()
+    assert count == n and abs(float(tempo) - 90) < 5
+    assert p["metre_change_share"] == 0.0 and len(p["velocity"]) == 2
+
+
+def test_trainer_stores_priors_in_the_checkpoint(waltz_cache, tmp_path):
+    from tunegan.checkpoint import load_checkpoint
+    from tunegan.training.trainer import Trainer
+
+    Trainer(tiny_train_config(mode="mle", epochs=1, steps_per_epoch=2), waltz_cache, tmp_path / "r",
+            generator_config=tiny_generator_config(vocab_size=316), quiet=True).fit()
+    ck = load_checkpoint(tmp_path / "r")
+    assert ck.meta["priors"]["all"]["time_signature"] == {"3/4": ck.meta["priors"]["all"]["pieces"]}
+    from tunegan import api
+
+    songs = api.generate(checkpoint=tmp_path / "r", bars=2, samples=3, seed=4, device="cpu")
+    for song in songs:  # no --time-signature: the piece opens and stays in the style's 3/4
+        assert song.options["opening"]["time_signature"] == (3, 4) and song.options["opening"]["metre_held"]
+        assert [(t.numerator, t.denominator) for t in song.score.time_signatures] == [(3, 4)]
+        names = [ck.tokenizer.describe(t) for t in song.tokens[:5]]
+        assert names[:2] == ["Bar_None", "TimeSig_3/4"] and any(n.startswith("Tempo_") for n in names)
+
+
+PRIORS = {"all": {"pieces": 100, "time_signature": {"4/4": 70, "3/4": 30}, "tempo": {"120": 1},
+                  "metre_change_share": 0.0, "velocity": {"40": 1, "60": 1, "80": 1, "100": 1, "120": 1}},
+          "waltz": {"pieces": 9, "time_signature": {"3/4": 9}, "tempo": {"150": 9}, "metre_change_share": 0.0,
+                    "velocity": {"70": 1}},
+          "prog": {"pieces": 20, "time_signature": {"7/8": 20}, "tempo": {"100": 20},
+                   "metre_change_share": METRE_CHANGE_SHARE + 0.1, "velocity": {"70": 1}}}
+
+
+def fake_model():
+    from tunegan.tokenizers import get_tokenizer
+
+    return SimpleNamespace(meta={"priors": PRIORS}, tokenizer=get_tokenizer("remi"))
+
+
+def test_the_most_specific_keyword_wins():
+    assert choose_prior(PRIORS, ["folk", "waltz"])[0] == "waltz"
+    assert choose_prior(PRIORS, ["unknown"])[0] == "all" and choose_prior({}, ["x"]) is None
+
+
+def test_openings_are_drawn_with_the_seed_and_asked_values_win():
+    m = fake_model()
+    o = plan_opening(m, GenerationOptions(style="waltz"), 3)
+    assert (o.tempo, o.time_signature, o.hold, o.prior) == (150.0, (3, 4), True, "waltz")
+    asked = plan_opening(m, GenerationOptions(style="waltz", tempo=80, time_signature="2/4"), 3)
+    assert (asked.tempo, asked.time_signature, asked.drawn) == (80.0, (2, 4), ())
+    metres = {plan_opening(m, GenerationOptions(), s).time_signature for s in range(40)}
+    assert metres == {(4, 4), (3, 4)}
+    assert plan_opening(m, GenerationOptions(), 5) == plan_opening(m, GenerationOptions(), 5)
+
+
+def test_the_metre_rule():
+    """A style whose pieces change metre often may change it; others hold theirs."""
+    assert holds_metre(PRIORS["waltz"]) and not holds_metre(PRIORS["prog"])
+    assert not plan_opening(fake_model(), GenerationOptions(style="prog"), 0).hold
+    assert plan_opening(fake_model(), GenerationOptions(style="prog", time_signature="7/8"), 0).hold
+
+
+def test_seed_notes_get_the_styles_loudness():
+    o = plan_opening(fake_model(), GenerationOptions(), 1, n_notes=6)
+    assert len(o.velocities) == 6 and set(o.velocities) <= {40, 60, 80, 100, 120} and len(set(o.velocities)) > 1
+
+
+def test_draw_follows_counts():
+    rng = np.random.default_rng(0)
+    got = [draw({"a": 9, "b": 1}, rng) for _ in range(500)]
+    assert 0.85 < got.count("a") / 500 < 0.95 and draw({}, rng) is None
