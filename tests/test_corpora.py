@@ -36,7 +36,7 @@ def write_score(path: Path, tracks: dict[str, list[int]], step: int = 240) -> Pa
 
 
 def test_sources_registered():
-    for name in ("pop909", "nottingham", "jsb", "vgmidi", "music21"):
+    for name in ("pop909", "pop909-midigrid", "nottingham", "jsb", "vgmidi", "music21", "asap"):
         assert name in SOURCES
 
 
@@ -52,7 +52,9 @@ def mini_pop909(tmp_path: Path) -> Path:
     for sid, key_rows in (("001", "0.0\t10.0\tGb:maj\n10.0\t50.0\tA:min\n"), ("002", "1.0\t9.0\tC:maj\n")):
         write_score(root / sid / f"{sid}.mid", {"MELODY": [72, 74, 76], "BRIDGE": [67, 69], "PIANO": [48, 52, 55]})
         (root / sid / "key_audio.txt").write_text(key_rows)
-        (root / sid / "beat_midi.txt").write_text("0.0 1.0 1.0\n0.5 0.0 0.0\n")
+        # beats every 0.3 s from 0.05 s: a mark every 2 beats, a downbeat every 4 (POP909's layout)
+        (root / sid / "beat_midi.txt").write_text(
+            "".join(f"{0.05 + 0.3 * k:.3f} {float(k % 2 == 0)} {float(k % 4 == 0)}\n" for k in range(8)))
     return root
 
 
@@ -61,8 +63,10 @@ def test_pop909_lists_labels_and_splits(mini_pop909: Path):
     assert [p.id for p in pieces] == ["001", "002"]
     one, two = pieces
     assert one.split == hash_split("001") and one.corpus == "pop909"
-    assert one.labels == {"genre": "pop", "title": "Song One", "artist": "Artist A", "meter": "2/4", "key": "A minor"}
-    assert two.labels["meter"] == "6/8" and two.labels["key"] == "C major"
+    assert one.labels == {"genre": "pop", "title": "Song One", "artist": "Artist A", "meter": "4/4", "key": "A minor"}
+    assert two.labels["meter"] == "12/8" and two.labels["key"] == "C major"  # the index's 3 quavers a beat
+    old = open_source(f"pop909-midigrid:{mini_pop909}").pieces()  # the MIDI files' own grid: the index's metre
+    assert [p.labels["meter"] for p in old] == ["2/4", "6/8"] and old[0].corpus == "pop909"
 
 
 def test_pop909_load_keeps_three_tracks(mini_pop909: Path):
@@ -70,6 +74,35 @@ def test_pop909_load_keeps_three_tracks(mini_pop909: Path):
     score = src.load(src.pieces()[0])
     assert [t.name for t in score.tracks] == ["MELODY", "BRIDGE", "PIANO"]
     assert score.note_num() == 8
+
+
+def test_pop909_is_written_on_its_beat_grid(mini_pop909: Path):
+    src = open_source(f"pop909:{mini_pop909}")
+    one, two = (src.load(p) for p in src.pieces())
+    # the file's eighth notes at 120 BPM (0.25 s) on 0.3 s beats from 0.05 s: the first note comes
+    # before the first beat, so a whole 4/4 bar opens the song and beat 0 is at tick 4 * 480
+    onsets = sorted({int(n.time) for t in one.tracks for n in t.notes})
+    beat0 = 4 * 480
+    assert onsets[:3] == [beat0 - round(0.05 / 0.3 * 480), beat0 + round(0.2 / 0.3 * 480), beat0 + round(0.45 / 0.3 * 480)]
+    assert [(t.time, t.numerator, t.denominator) for t in one.time_signatures] == [(0, 4, 4)]
+    assert [round(t.qpm) for t in one.tempos] == [200]  # 60 / 0.3 s
+    assert [(t.numerator, t.denominator) for t in two.time_signatures] == [(12, 8)]
+    assert [round(t.qpm) for t in two.tempos] == [300]  # dotted-quarter beats: 1.5 quarters each
+    old = open_source(f"pop909-midigrid:{mini_pop909}")
+    assert [round(t.qpm) for t in old.load(old.pieces()[0]).tempos] == [120]
+
+
+def test_pop909_missing_beat_file_is_a_midi_error_and_changes_the_fingerprint(mini_pop909: Path):
+    src = Pop909(str(mini_pop909))
+    piece = src.pieces()[0]
+    before = (src.fingerprint(piece), src.stat(piece))
+    assert src.load_fingerprinted(piece)[1] == before[0]
+    (mini_pop909 / "001" / "beat_midi.txt").unlink()
+    assert src.fingerprint(piece) != before[0] and src.stat(piece) != before[1]
+    with pytest.raises(MIDIError, match="beat annotations"):
+        src.load(piece)
+    with pytest.raises(DataError, match="grid"):
+        Pop909(str(mini_pop909), grid="bars")
 
 
 def test_pop909_corrupt_file_raises(mini_pop909: Path):

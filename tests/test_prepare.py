@@ -176,3 +176,72 @@ def test_start_share_crops_open_at_the_piece_start(tiny_cache):
         ds = CropDataset(tr, 16, n_crops=400, tokenizer=cache.tokenizer, seed=3, start_share=s)
         share[s] = float(np.mean([int(ds[i][0][0]) == bos for i in range(len(ds))]))
     assert share[1.0] == 1.0 and share[0.0] < 0.05 and 0.4 < share[0.5] < 0.6
+
+
+# --------------------------------------------------------------------------- openings of bar-based caches
+
+def _opening_score(notes, *, tempos=((0, 90.0),), metres=((0, 4, 4),)):
+    """A one-track tick score: ``notes`` = [(tick, pitch)], quarter notes at velocity 80."""
+    import symusic
+
+    score = symusic.Score(480)
+    for t, q in tempos:
+        score.tempos.append(symusic.Tempo(t, q))
+    for t, n, d in metres:
+        score.time_signatures.append(symusic.TimeSignature(t, n, d))
+    track = symusic.Track("piano", 0, False)
+    for t, p in notes:
+        track.notes.append(symusic.Note(t, 480, p, 80))
+    score.tracks.append(track)
+    return score
+
+
+def test_fix_opening_drops_leading_empty_bars_and_keeps_tempo_in_force():
+    from tunegan.data.openings import fix_opening
+
+    score = _opening_score([(2 * 1920 + 480, 60), (2 * 1920 + 960, 62)], tempos=((0, 90.0), (1920, 100.0)),
+                           metres=((0, 3, 4), (1440, 4, 4)))  # one 3/4 bar, then 4/4: bars at 0, 1440, 3360
+    out = fix_opening(score)
+    assert [n.time for n in out.tracks[0].notes] == [2 * 1920 + 480 - 3360, 2 * 1920 + 960 - 3360]
+    assert [(t.time, round(t.qpm)) for t in out.tempos] == [(0, 100)]
+    assert [(t.time, t.numerator, t.denominator) for t in out.time_signatures] == [(0, 4, 4)]
+
+
+def test_fix_opening_pads_a_pickup_to_a_full_bar():
+    from tunegan.data.openings import fix_opening
+
+    score = _opening_score([(0, 67), (480, 72), (960, 71)], metres=((0, 1, 4), (480, 3, 4)))
+    out = fix_opening(score)
+    assert [n.time for n in out.tracks[0].notes] == [960, 1440, 1920]  # the pickup ends a 3/4 bar
+    assert [(t.time, t.numerator, t.denominator) for t in out.time_signatures] == [(0, 3, 4)]
+    assert [t.time for t in out.tempos] == [0]
+
+
+@pytest.mark.parametrize("tempos, expect", [((), [(0, 120)]), (((100, 80.0),), [(0, 80)]),
+                                            (((900, 80.0),), [(0, 120), (900, 80)])])
+def test_fix_opening_writes_a_tempo_and_metre_at_tick_zero(tempos, expect):
+    from tunegan.data.openings import fix_opening
+
+    out = fix_opening(_opening_score([(200, 60), (1000, 64)], tempos=tempos, metres=()))
+    assert [(t.time, round(t.qpm)) for t in out.tempos] == expect
+    assert [(t.time, t.numerator, t.denominator) for t in out.time_signatures] == [(0, 4, 4)]
+
+
+def test_opening_report_of_a_remi_cache(tmp_path, tiny_cache, capsys):
+    from tunegan.data.openings import main, opening_report
+
+    folder = tmp_path / "remi_midi"
+    folder.mkdir()
+    late = _opening_score([(1920 * 3 + 240, 60), (1920 * 3 + 720, 64)], tempos=((4000, 75.0),))
+    late.dump_midi(str(folder / "late.mid"))
+    _opening_score([(0, 60), (480, 64), (960, 67)], tempos=(), metres=((0, 1, 4), (480, 3, 4))).dump_midi(
+        str(folder / "pickup.mid"))
+    out = tmp_path / "remi_cache"
+    prepare([MidiFolder(str(folder))], get_tokenizer("remi"), out, workers=1, labels=False)
+    rep = opening_report(out)["folder"]
+    assert rep["pieces"] == 2 and rep["both"] == 1.0 and rep["opens_with_bar"] == 1.0
+    assert rep["tempo_120"] == 0.5  # the pickup piece has no tempo: MIDI's 120
+    assert rep["metres"] == {"4/4": 0.5, "3/4": 0.5} and rep["tokens_per_quarter"] > 1
+    assert main([str(out)]) == 0 and "folder" in capsys.readouterr().out
+    with pytest.raises(DataError, match="REMI"):
+        opening_report(tiny_cache)

@@ -2,7 +2,8 @@
 
 Each source lists pieces with a train/validation/test split and labels, and loads one piece
 as a tick-based :class:`symusic.Score`; a bad piece raises :class:`~tunegan.errors.MIDIError`
-with a one-line reason. Use them by name: ``open_source("pop909:/data/pop909")``,
+with a one-line reason. Use them by name: ``open_source("pop909:/data/pop909")`` (on its
+annotated beat grid; ``"pop909-midigrid:PATH"`` keeps the MIDI files' own grid),
 ``"nottingham:PATH"``, ``"jsb:PATH"`` (folder or one ``jsb-chorales-*.json``), ``"vgmidi:PATH"``,
 ``"music21:builtin"`` (see :mod:`.corpora_music21`).
 """
@@ -26,8 +27,11 @@ import symusic
 from ..errors import DataError, MIDIError
 from ..midi import DEFAULT_TPQ, read_midi
 from ..music import key_label, mood_word, read_key
+from .beatgrid import beat_grid_score, read_pop909_beats
 from .labels import meter_label
 from .sources import Piece, Source, file_sha1, hash_split
+
+BEAT_FILE = "beat_midi.txt"  # POP909's beat annotations, next to each song's MIDI
 
 JSB_STEPS_PER_BEAT = {"16th": 4, "8th": 2, "quarter": 1}  # time steps per quarter note, by file name
 JSB_TEMPO = 100.0  # bpm given to chorales, which have no tempo of their own
@@ -84,31 +88,117 @@ def _pop909_meter(beats: str | None, quavers: str | None) -> str | None:
     return meter_label(b, 4) if q == 2 else meter_label(b * q, 8)
 
 
+def _pop909_compound(row: dict) -> bool:
+    """Whether the index row says a beat is three quavers (a dotted quarter)."""
+    return str(row.get("num_quavers_per_beat", "")).strip() == "3"
+
+
+@functools.lru_cache(maxsize=4)
+def _pop909_index(path: str, mtime: float) -> dict[str, dict]:
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        return {r["song_id"].strip(): r for r in csv.DictReader(f)}
+
+
+def _read_pop909_index(root: Path) -> dict[str, dict]:
+    p = root / "index.csv"
+    return _pop909_index(str(p.resolve()), p.stat().st_mtime) if p.is_file() else {}
+
+
+POP909_GRIDS = ("beats", "midi")
+BEATGRID_VERSION = "beatgrid-1"  # part of a beat-grid song's fingerprint: bump when the mapping changes
+
+
 @dataclass(frozen=True)
 class Pop909(FileSource):
     """POP909: ``NNN/NNN.mid`` (tracks MELODY, BRIDGE, PIANO, all kept), labels from ``index.csv``
-    (title, artist, meter) and ``key_audio.txt`` (the key held longest). Split: hash of the song id."""
+    (title, artist) and ``key_audio.txt`` (the key held longest). Split: hash of the song id.
 
+    grid: ``"beats"`` (default): each song is written on its annotated beat grid from
+          ``beat_midi.txt`` (:mod:`.beatgrid`: bars at the downbeats, 4/4 or 3/4 as they imply,
+          12/8 for the index's compound songs, tempo from the beat spacing), and its ``meter``
+          label is that usual metre; a song without a usable beat file is skipped with the reason.
+          ``"midi"``: the MIDI file as it is (its declared 1/4 or 2/4, its own tick grid), with the
+          index's meter (``"2/4"``); opened by name as ``"pop909-midigrid:PATH"``.
+    """
+
+    grid: str = "beats"
     name: ClassVar[str] = "pop909"
+
+    def __post_init__(self):
+        if self.grid not in POP909_GRIDS:
+            raise DataError(f"{self.name}: grid must be one of {', '.join(POP909_GRIDS)} (received {self.grid!r})")
 
     def pieces(self) -> list[Piece]:
         root = _need_dir(self.root, self.name)
-        index = {}
-        if (root / "index.csv").is_file():
-            with open(root / "index.csv", newline="", encoding="utf-8-sig") as f:
-                index = {r["song_id"].strip(): r for r in csv.DictReader(f)}
+        index = _read_pop909_index(root)
         out = []
         for d in sorted(p for p in root.iterdir() if p.is_dir() and p.name.isdigit()):
             midi = d / f"{d.name}.mid"
             if not midi.is_file():
                 continue
             row = index.get(d.name, {})
+            meter = _pop909_meter(row.get("num_beats_per_measure"), row.get("num_quavers_per_beat"))
+            if self.grid == "beats":
+                meter = self._grid_meter(d / BEAT_FILE, _pop909_compound(row))
             labels = {"genre": "pop", "title": row.get("name"), "artist": row.get("artist"),
-                      "meter": _pop909_meter(row.get("num_beats_per_measure"), row.get("num_quavers_per_beat")),
-                      "key": _pop909_key(d / "key_audio.txt")}
-            out.append(Piece(id=d.name, split=hash_split(d.name), corpus=self.name, path=str(midi),
+                      "meter": meter, "key": _pop909_key(d / "key_audio.txt")}
+            out.append(Piece(id=d.name, split=hash_split(d.name), corpus="pop909", path=str(midi),
                              labels={k: v for k, v in labels.items() if v is not None}))
         return out
+
+    @staticmethod
+    def _grid_meter(beat_file: Path, compound: bool) -> str | None:
+        try:
+            b = read_pop909_beats(beat_file).beats_per_bar
+        except MIDIError:
+            return None
+        return meter_label(3 * b, 8) if compound else meter_label(b, 4)
+
+    def decode(self, piece: Piece, data: bytes) -> symusic.Score:
+        score = super().decode(piece, data)
+        if self.grid == "midi":
+            return score
+        beats = read_pop909_beats(Path(piece.path).parent / BEAT_FILE)
+        row = _read_pop909_index(Path(self.root)).get(piece.id, {})
+        return beat_grid_score(score, beats, compound=_pop909_compound(row))
+
+    # a beat-grid song is its MIDI file and its beat file: both go into the change detectors
+    def _beat_digest(self, piece: Piece) -> str:
+        p = Path(piece.path).parent / BEAT_FILE
+        content = p.read_bytes() if p.is_file() else b"missing"
+        return hashlib.sha1(BEATGRID_VERSION.encode() + content).hexdigest()
+
+    def fingerprint(self, piece: Piece) -> str:
+        base = super().fingerprint(piece)
+        return base if self.grid == "midi" else hashlib.sha1(f"{base}|{self._beat_digest(piece)}".encode()).hexdigest()
+
+    def load_fingerprinted(self, piece: Piece) -> tuple[symusic.Score, str]:
+        score, base = super().load_fingerprinted(piece)
+        if self.grid == "midi":
+            return score, base
+        return score, hashlib.sha1(f"{base}|{self._beat_digest(piece)}".encode()).hexdigest()
+
+    def stat(self, piece: Piece) -> str:
+        base = super().stat(piece)
+        if self.grid == "midi":
+            return base
+        try:
+            st = os.stat(Path(piece.path).parent / BEAT_FILE)
+            beat = f"{st.st_size}:{st.st_mtime_ns}"
+        except OSError:
+            beat = "missing"
+        return f"{base}|{beat}|{BEATGRID_VERSION}"
+
+    def spec(self) -> dict:
+        return {**super().spec(), "name": "pop909", "grid": self.grid}  # one corpus (and licence), two grids
+
+
+@dataclass(frozen=True)
+class Pop909MidiGrid(Pop909):
+    """POP909 on the MIDI files' own grid (the behaviour before beat grids): ``"pop909-midigrid:PATH"``."""
+
+    grid: str = "midi"
+    name: ClassVar[str] = "pop909-midigrid"
 
 
 # --------------------------------------------------------------------------- Nottingham

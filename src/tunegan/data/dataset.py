@@ -64,18 +64,35 @@ class TokenCache:
         return [rows[i].get("labels", {}) | {"corpus": rows[i]["corpus"]} for i in self.split(split).pieces]
 
 
+def augment_kwargs(tokenizer: Tokenizer | None, *, max_transpose: int = 0, time_stretch: float = 0.0,
+                   velocity_shift: int = 0) -> dict:
+    """The augmentations a dataset asks ``tokenizer.augment`` for: the non-zero ones, with
+    ``velocity_shift`` only for a tokenizer whose tokens carry velocities (``has_velocities``);
+    empty when there is nothing to do."""
+    if tokenizer is None:
+        return {}
+    kw = {"max_transpose": max_transpose, "time_stretch": time_stretch}
+    if getattr(tokenizer, "has_velocities", False):
+        kw["velocity_shift"] = velocity_shift
+    return {k: v for k, v in kw.items() if v}
+
+
 class WindowDataset(Dataset):
     """Non-overlapping windows over a split's token stream (the paper's training data).
 
     Item ``i`` is ``(x, y)``, both int64 of shape ``(seq_len,)``, with ``y`` = ``x`` shifted by one.
     Windows may span piece boundaries; the BOS between pieces tells the model where one ends.
+    With a ``tokenizer``, each window is transposed by up to ``max_transpose`` semitones and its
+    velocities moved by up to ``velocity_shift`` bins, at random (deterministic given seed, epoch, i).
     """
 
     def __init__(self, data: SplitData, seq_len: int, *, tokenizer: Tokenizer | None = None,
-                 max_transpose: int = 0, seed: int = 0):
+                 max_transpose: int = 0, velocity_shift: int = 0, seed: int = 0):
         self.data, self.seq_len = data, seq_len
         self.n = max(0, (data.n_tokens - 1) // seq_len)
         self.tokenizer, self.max_transpose, self.seed = tokenizer, max_transpose, seed
+        self.velocity_shift = velocity_shift
+        self.augment = augment_kwargs(tokenizer, max_transpose=max_transpose, velocity_shift=velocity_shift)
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -84,9 +101,9 @@ class WindowDataset(Dataset):
     def __getitem__(self, i: int):
         s = i * self.seq_len
         w = np.asarray(self.data.tokens[s:s + self.seq_len + 1], dtype=np.int64)
-        if self.max_transpose and self.tokenizer is not None:
+        if self.augment:
             rng = np.random.default_rng((self.seed, self.epoch, i))
-            w = self.tokenizer.augment(w, rng, max_transpose=self.max_transpose)
+            w = self.tokenizer.augment(w, rng, **self.augment)
         w = torch.from_numpy(w)
         return w[:-1], w[1:]
 
@@ -99,7 +116,9 @@ class CropDataset(Dataset):
     crop is taken whole and padded with ``pad_id`` (the loss ignores padding), or with ``pack`` it
     continues into the pieces that follow it in the cache (each after its BOS), so no step of a
     batch is spent on padding. A ``start_share`` of crops begins at the piece's start (its BOS),
-    so the model learns how pieces open, which generation from BOS alone depends on. Crops are
+    so the model learns how pieces open, which generation from BOS alone depends on. A crop is
+    transposed by up to ``max_transpose`` semitones, stretched by up to ``time_stretch`` and its
+    velocities moved by up to ``velocity_shift`` bins, at random (see :func:`augment_kwargs`). Crops are
     deterministic given (seed, epoch, index), so every DDP rank can draw its share independently.
     With ``cond_table`` (keyword ids per piece, see :mod:`tunegan.conditioning`) an item is
     ``(x, y, keywords)``, keywords dropped at random for classifier-free guidance; ``relabel``
@@ -109,7 +128,8 @@ class CropDataset(Dataset):
 
     def __init__(self, data: SplitData, seq_len: int, *, n_crops: int, tokenizer: Tokenizer,
                  piece_weights: np.ndarray | None = None, max_transpose: int = 0,
-                 time_stretch: float = 0.0, seed: int = 0, cond_table: np.ndarray | None = None,
+                 time_stretch: float = 0.0, velocity_shift: int = 0, seed: int = 0,
+                 cond_table: np.ndarray | None = None,
                  keyword_dropout: float = 0.0, uncond_prob: float = 0.0, pack: bool = False,
                  start_share: float = 0.0, relabel=None):
         if len(data) == 0:
@@ -121,6 +141,9 @@ class CropDataset(Dataset):
         self.pack, self.start_share, self.relabel = pack, start_share, relabel
         self.data, self.seq_len, self.n_crops = data, seq_len, n_crops
         self.tokenizer, self.max_transpose, self.time_stretch, self.seed = tokenizer, max_transpose, time_stretch, seed
+        self.velocity_shift = velocity_shift
+        self.augment = augment_kwargs(tokenizer, max_transpose=max_transpose, time_stretch=time_stretch,
+                                      velocity_shift=velocity_shift)
         self.lengths = lengths = np.diff(data.offsets).astype(np.float64)
         w = lengths if piece_weights is None else lengths * piece_weights
         self.p = w / w.sum()
@@ -150,8 +173,8 @@ class CropDataset(Dataset):
             b = self.data.n_tokens
             start = min(start, b - L)  # the split's last pieces: start earlier rather than pad
         w = np.asarray(self.data.tokens[start:min(b, start + L)], dtype=np.int64)
-        if self.max_transpose or self.time_stretch:
-            w = self.tokenizer.augment(w, rng, max_transpose=self.max_transpose, time_stretch=self.time_stretch)
+        if self.augment:
+            w = self.tokenizer.augment(w, rng, **self.augment)
         if len(w) < L:
             w = np.concatenate([w, np.full(L - len(w), self.tokenizer.pad_id, dtype=np.int64)])
         w = torch.from_numpy(w)

@@ -46,7 +46,8 @@ ERA_BY_BIRTH = ((1600, "renaissance"), (1710, "baroque"), (1775, "classical"),
                 (1830, "romantic"), (1880, "late romantic"), (10_000, "modern"))
 # Era for corpora without composers.
 CORPUS_ERA = {"pop909": "modern", "vgmidi": "modern", "nottingham": "traditional", "jsb": "baroque"}
-CORPUS_GENRE = {"maestro": "classical", "pop909": "pop", "nottingham": "folk", "jsb": "chorale", "vgmidi": "game"}
+CORPUS_GENRE = {"maestro": "classical", "asap": "classical", "pop909": "pop", "nottingham": "folk", "jsb": "chorale",
+                "vgmidi": "game"}
 
 _PARTICLES = {"van", "von", "de", "der", "da", "di", "du", "le", "la"}
 _SUFFIXES = {"jr", "sr", "jr.", "sr."}

@@ -9,8 +9,10 @@ Layout of a cache folder::
     (same for validation and test)
 
 Files are tokenized in parallel worker processes; the parent only appends finished arrays, so
-memory stays at one piece per worker. A piece that fails (corrupt, empty, drum-only, or a time
-signature the tokenizer can't represent) is skipped with its reason in the manifest. Re-running
+memory stays at one piece per worker. For a bar-based tokenizer (REMI) each score is first made
+ready for bars (:func:`.openings.for_bar_tokens`: metres without a token rewritten as metres with
+one, the tempo and metre at tick 0, no leading empty bars). A piece that fails (corrupt, empty,
+drum-only, or a bar no supported metre can fill) is skipped with its reason in the manifest. Re-running
 with the same sources and the same tokenizer config reuses the cache: files whose size and mtime
 are unchanged are not read again, others are compared by content hash (computed by the workers
 from the bytes they parse, so a build reads each file once).
@@ -32,11 +34,12 @@ import numpy as np
 
 from ..errors import DataError, TuneganError
 from ..tokenizers import Tokenizer, tokenizer_from_state
+from .openings import for_bar_tokens
 from .registry import open_source
 from .sources import SPLITS, Piece, Source
 
 MANIFEST = "manifest.json"
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: bar-based caches get fitted metres and fixed openings (.openings)
 TOKEN_DTYPE = np.uint16
 
 # Errors that mean "this one file is bad": skipped and counted, never fatal for a dataset build.
@@ -68,6 +71,7 @@ def _encode_one(job: tuple[int, Source, Piece, bool]):
     sha1 = None
     try:
         score, sha1 = source.load_fingerprinted(piece)
+        score = for_bar_tokens(score, _worker_tok)
         tokens = _worker_tok.encode(score)
         if len(tokens) == 0:
             return i, None, "no tokens", None, sha1

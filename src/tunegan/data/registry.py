@@ -8,17 +8,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import DataError
-from .corpora import JSBChorales, Nottingham, Pop909, VGMidi
+from .asap import Asap
+from .corpora import JSBChorales, Nottingham, Pop909, Pop909MidiGrid, VGMidi
 from .corpora_music21 import Music21Corpus
 from .sources import Maestro, MidiFolder, Source
 
-SOURCES: dict[str, type[Source]] = {c.name: c for c in (Maestro, MidiFolder, Pop909, Nottingham, JSBChorales,
-                                                        VGMidi, Music21Corpus)}
+SOURCES: dict[str, type[Source]] = {c.name: c for c in (Maestro, MidiFolder, Pop909, Pop909MidiGrid, Nottingham,
+                                                        JSBChorales, VGMidi, Music21Corpus, Asap)}
 
 
 def open_source(spec: str) -> Source:
-    """``"maestro:PATH"``, ``"pop909:PATH"``, ``"folder:PATH"``, or a bare PATH (MAESTRO if it has
-    its CSV, else a folder of MIDI)."""
+    """``"maestro:PATH"``, ``"pop909:PATH"`` (``"pop909-midigrid:PATH"``), ``"asap:PATH"``,
+    ``"folder:PATH"``... (any name in :data:`SOURCES`), or a bare PATH (MAESTRO if it has its CSV,
+    else a folder of MIDI)."""
     if ":" in spec and spec.split(":", 1)[0] in SOURCES:
         kind, root = spec.split(":", 1)
         return SOURCES[kind](root)
