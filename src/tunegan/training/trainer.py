@@ -224,9 +224,11 @@ class Trainer:
                                         piece_weights=piece_weights, max_transpose=c.max_transpose,
                                         time_stretch=c.time_stretch, seed=c.seed, cond_table=cond_table,
                                         keyword_dropout=c.keyword_dropout, uncond_prob=c.uncond_prob,
-                                        pack=c.packing, start_share=c.start_share, relabel=relabel)
+                                        pack=c.packing, start_share=c.start_share, relabel=relabel,
+                                        velocity_shift=c.velocity_shift)
         else:
-            self.train_ds = WindowDataset(train, span, tokenizer=self.tok, max_transpose=c.max_transpose, seed=c.seed)
+            self.train_ds = WindowDataset(train, span, tokenizer=self.tok, max_transpose=c.max_transpose,
+                                          velocity_shift=c.velocity_shift, seed=c.seed)
         if len(self.train_ds) < 1:
             raise DataError(f"{self.cache.root}: the train split has fewer than {span + 1} tokens")
         self.sampler = DistributedSampler(self.train_ds, num_replicas=self.dist.world_size, rank=self.dist.rank,
