@@ -71,7 +71,7 @@ def test_find_soundfont_explicit_and_env(tmp_path, monkeypatch):
     with pytest.raises(MusicOptionError, match="does not exist"):
         find_soundfont(tmp_path / "nope.sf2")
     sf2 = tmp_path / "mine.sf2"
-    sf2.write_bytes(b"RIFF")
+    sf2.write_bytes(b"RIFF\x04\x00\x00\x00sfbk")
     assert find_soundfont(sf2) == sf2
     monkeypatch.setenv("TUNEGAN_SOUNDFONT", str(sf2))
     assert find_soundfont() == sf2
@@ -99,3 +99,25 @@ def test_bad_inputs_give_one_line_errors(tmp_path):
     with pytest.raises(MIDIError, match="no notes") as e:
         render_audio(empty, engine="numpy")
     assert "\n" not in str(e.value)
+
+
+def test_blocks_add_up_to_the_whole_and_stay_small():
+    from tunegan.outputs.audio import synth_blocks
+
+    notes = np.array([(48, 90, 0.0, 3.0), (72, 60, 0.7, 1.1), (60, 127, 2.9, 6.0)], dtype=NOTE_DTYPE)
+    whole = synthesize(notes, sample_rate=8000)
+    blocks = list(synth_blocks(notes, sample_rate=8000, block=1000))
+    assert all(b.shape[0] <= 1000 and b.shape[1] == 1 for b in blocks)
+    assert np.allclose(np.concatenate(blocks)[:, 0], whole, atol=1e-6)
+
+
+def test_soundfont_header_is_checked(tmp_path):
+    from tunegan.outputs.audio import check_soundfont
+
+    fake = tmp_path / "song.sf2"
+    _score(2).dump_midi(str(fake))
+    with pytest.raises(MusicOptionError, match="not a SoundFont .*RIFF/sfbk") as e:
+        check_soundfont(fake)
+    assert "\n" not in str(e.value)
+    with pytest.raises(MusicOptionError, match="not a SoundFont"):
+        render_audio(_score(2), soundfont=fake, engine="auto")

@@ -92,3 +92,29 @@ def test_missing_musescore_and_bad_inputs(tmp_path, monkeypatch):
         render_sheet(_score(MELODY), tmp_path / "s.jpg")
     with pytest.raises(MIDIError, match="no notes"):
         to_musicxml(symusic.Score(TPQ), tmp_path / "e.musicxml")
+
+
+def test_quantize_cells_of_a_short_bar_use_sixteenths_only():
+    cells = np.array([0.0, 1.0, 2.0, 3.0, 3.5])  # one 7/8 bar: three quarter cells and an eighth
+    q_on, q_len = quantize(np.array([0.34, 0.66, 3.16]), np.array([0.3, 0.3, 0.3]), cells=cells)
+    assert q_on.tolist() == pytest.approx([1 / 3, 2 / 3, 3.25]) and q_len[2] == pytest.approx(0.25)
+
+
+def test_seven_eight_bars_and_odd_lengths_are_written_exactly(tmp_path):
+    from music21 import converter
+
+    notes = [(0, 1.1, 60), (1.32, 0.7, 62), (2.05, 1.9, 64), (4.0, 0.4, 65), (4.4, 2.7, 67)]
+    path = to_musicxml(_score(notes, ts=(7, 8)), tmp_path / "s.musicxml")
+    back = converter.parse(str(path))
+    for m in back.parts[0].getElementsByClass("Measure"):
+        assert float(m.duration.quarterLength) == 3.5
+    assert [n.pitch.midi for n in _written_notes(back)] == [60, 62, 64, 65, 67]
+
+
+def test_a_five_four_bar_long_note_is_tied_plain_values(tmp_path):
+    from music21 import converter
+
+    back = converter.parse(str(to_musicxml(_score([(0, 5, 60), (5, 7, 62)], ts=(5, 4)), tmp_path / "f.musicxml")))
+    written = [(n.pitch.midi, float(n.quarterLength), n.tie.type if n.tie else None) for n in back.recurse().notes]
+    assert written[:2] == [(60, 4.0, "start"), (60, 1.0, "stop")]
+    assert all(n.duration.type != "complex" for n in back.recurse().notesAndRests)

@@ -1,15 +1,27 @@
-"""Sheet music: MusicXML through music21, and PNG/PDF pages through MuseScore 3.
+"""Sheet music: MusicXML through music21, and PNG/PDF/SVG pages through MuseScore 3.
 
-MIDI played by a person or a model has onsets a few milliseconds off the beat, which would be
-written as unreadable 64th notes. :func:`to_musicxml` therefore snaps onsets and lengths to
-sixteenths or eighth-note triplets, choosing one grid per beat (see :func:`quantize`).
+Any MIDI gives notation a reader can play, because every value is put on a notation grid first:
+
+* **Bars** come from the time signatures; a change takes effect at the next bar line. Signatures
+  music21 cannot write (numerator 0, a denominator above 16) are left out with a warning.
+* **Cells**: each bar is cut into quarter-note cells from its start (a bar of 7/8 ends in a shorter
+  cell). Each cell uses one grid, sixteenths or eighth-note triplets, whichever fits its onsets best
+  (sixteenths on a tie; short cells only sixteenths). Onsets and ends snap to it (:func:`quantize`).
+  MIDI played by a person or a model has onsets a few ms off the beat, which would otherwise be
+  written as unreadable 64th notes or as values MusicXML cannot hold ("2048th").
+* **Values**: notes and rests are split at cells and bar lines and tied, whole cells of a bar
+  merged, so each written value is a plain or dotted note or a triplet.
+* **Range**: notes outside the piano (A0..C8, MIDI 21..108) are moved by octaves into it (a warning).
+* **Size**: MusicXML holds at most :data:`MUSICXML_MAX_BARS` bars, MuseScore engraves at most
+  :data:`SHEET_MAX_BARS`, and both at most the bars of the first :data:`MAX_NOTATION_NOTES` notes
+  (a warning says so), after the limits every render applies
+  (:func:`tunegan.outputs.render.limit_score`). MuseScore is stopped after :data:`MUSESCORE_TIMEOUT_S`.
 
 To stay readable, notes that start together become one chord, a note still sounding when the
 next chord starts on the same staff is written only up to that chord, and a note released just
-before the next one (a gap under a quarter of its length) is written up to it (the paper shows
-when notes start; the MIDI keeps how long they ring). Music that fits one clef gets one staff; music that
-reaches both far below and above middle C gets a piano grand staff split at middle C (C4, MIDI 60).
-The key signature is the key :func:`tunegan.explain.estimate_key` finds, and pitches are spelled
+before the next one (a gap under a quarter of its length) is written up to it. Music that fits
+one clef gets one staff; music reaching both far below and above middle C gets a grand staff split
+at middle C. The key signature is the Krumhansl-Schmuckler key of the notes, and pitches are spelled
 with sharps or flats to match it.
 """
 
@@ -24,18 +36,27 @@ from pathlib import Path
 import numpy as np
 import symusic
 
-from ..errors import TuneganError
-from ..music import as_score, score_notes
-from ..notes import NAMES_SHARP
+from ..errors import MIDIError, TuneganError
+from .render import MAX_MINUTES, SUFFIXES, Warn, bounded_score, run_program, warner, writing
 
 QUARTER_DIVISORS = (4, 3)  # sixteenths and eighth-note triplets
 LEGATO_GAP = 0.25  # a rest shorter than this share of the note before it is written as a longer note
 SPLIT_PITCH = 60  # grand staff: middle C and above go to the treble staff
 TREBLE_LOW, BASS_HIGH = 55, 65  # one staff is enough when all notes are >= G3 (treble) or <= F4 (bass)
+PIANO_LOW, PIANO_HIGH = 21, 108  # A0..C8
+MERGED = (1, 2, 3, 4, 6, 8)  # quarter notes that make one plain or dotted value (quarter .. breve)
+DENOMINATORS = (1, 2, 4, 8, 16)  # time-signature note values that keep bar lines on the sixteenth grid
+MUSICXML_MAX_BARS = 1000
+MAX_NOTATION_NOTES = 20_000  # denser music gets fewer bars (music21 needs about 1 s per 1000 notes)
+SHEET_MAX_BARS = 120  # about 10 pages; MuseScore engraves 120 bars of dense piano in about 4 s here
 MUSESCORE_NAMES = ("musescore3", "mscore3", "mscore", "musescore", "MuseScore3")
-MUSESCORE_TIMEOUT_S = 180
+MUSESCORE_TIMEOUT_S = 120
+NAMES_SHARP = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 NAMES_FLAT = ("C", "D-", "D", "E-", "E", "F", "G-", "G", "A-", "A", "B-", "B")  # music21 writes flats as '-'
-SHEET_SUFFIXES = (".png", ".pdf", ".svg")
+SHEET_SUFFIXES = SUFFIXES["sheet"]
+# Krumhansl-Kessler key profiles, C major and C minor
+KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 
 
 class NotationError(TuneganError):
@@ -47,54 +68,76 @@ def to_musicxml(
     path: str | os.PathLike,
     *,
     title: str | None = None,
+    max_minutes: float | None = MAX_MINUTES,
+    max_bars: int = MUSICXML_MAX_BARS,
+    name: str | None = None,
+    on_warning: Warn | None = None,
 ) -> Path:
-    """Write ``score_or_path`` as quantized, readable MusicXML (``.musicxml``/``.xml``) and return the path.
+    """Write ``score_or_path`` as quantized, readable MusicXML (``.musicxml``/``.xml``, or zipped ``.mxl``).
 
-    Raises ``MIDIError`` for an unreadable or empty file.
+    ``name`` is what warnings call the piece. Raises ``MIDIError`` for an unreadable or empty file,
+    :class:`NotationError` for another suffix.
     """
-    m21 = build_stream(score_or_path, title=title)
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    return Path(m21.write("musicxml", fp=str(p)))
+    if p.suffix.lower() not in SUFFIXES["musicxml"]:
+        raise NotationError(f"MusicXML '{p.name}': use a .musicxml, .xml or .mxl file name")
+    m21 = build_stream(score_or_path, title=title, max_minutes=max_minutes, max_bars=max_bars, name=name,
+                       on_warning=on_warning)
+    with writing(p) as part:
+        try:
+            m21.write("mxl" if p.suffix.lower() == ".mxl" else "musicxml", fp=str(part), makeNotation=False)
+        except Exception as e:  # music21 raises many kinds; the grid above should make this unreachable
+            raise NotationError(f"MusicXML could not be written: {(str(e).splitlines() or [type(e).__name__])[0]}") from None
+    return p
 
 
-def build_stream(score_or_path, *, title: str | None = None):
+def build_stream(score_or_path, *, title: str | None = None, max_minutes: float | None = MAX_MINUTES,
+                 max_bars: int = MUSICXML_MAX_BARS, name: str | None = None, on_warning: Warn | None = None,
+                 what: str = "MusicXML"):
     """The :class:`music21.stream.Score` that :func:`to_musicxml` writes (one or two staves)."""
-    from music21 import clef, instrument, layout, metadata, meter, stream, tempo
+    from music21 import instrument, layout, metadata, stream
 
-    score, name = as_score(score_or_path)
-    notes = score_notes(score, name)  # raises MIDIError when empty; used for the key signature
-    from ..explain import estimate_key  # local: explain is heavier and imports this package's music
-
-    tpq = score.ticks_per_quarter
-    onsets, lengths, pitches = _notes_in_quarters(score)
-    tonic, mode, _ = estimate_key(notes)
+    warn = warner(on_warning)
+    score, read_name = bounded_score(score_or_path, max_minutes, on_warning)
+    name = name or read_name
+    onsets, ends, pitches = _pitched_notes(score, name)
+    pitches = _into_piano_range(pitches, name, warn)
+    bars, total = _bars(score, float(ends.max()), max_bars + 1, name, warn)
+    onsets, lengths = quantize(onsets, ends - onsets, cells=_cells(bars))
+    last = float((onsets + lengths).max())
+    bars = [b for b in bars if b[0] < last - 1e-9]
+    keep_bars = max_bars
+    if len(onsets) > MAX_NOTATION_NOTES:  # dense music: fewer bars
+        nth = float(np.sort(onsets)[MAX_NOTATION_NOTES])
+        keep_bars = min(max_bars, max(1, int(np.searchsorted([b[0] for b in bars], nth, side="right")) - 1))
+    if len(bars) > keep_bars:
+        warn(f"{name}: {what} holds the first {keep_bars} of {max(total, len(bars))} bars")
+        cut = bars[keep_bars][0]
+        keep = onsets < cut
+        onsets, pitches = onsets[keep], pitches[keep]
+        lengths = np.minimum(lengths[keep], cut - onsets)
+        bars = bars[:keep_bars]
+    tonic, mode = _key_of(pitches, lengths)
     spelling = _spelling(tonic, mode)
     lo, hi = int(pitches.min()), int(pitches.max())
     if lo >= TREBLE_LOW or hi <= BASS_HIGH:
         staves = [("treble" if lo >= TREBLE_LOW else "bass", np.ones(len(pitches), bool))]
     else:
         staves = [("treble", pitches >= SPLIT_PITCH), ("bass", pitches < SPLIT_PITCH)]
+    end = float(bars[-1][0] + _bar_length(bars[-1]))
+    cells = _cells(bars)
 
     out = stream.Score()
     default_title = "Untitled" if name.startswith("<") else Path(name).stem
     out.metadata = metadata.Metadata(title=title or default_title, composer="tunegan")
     program = next((t.program for t in score.tracks if not t.is_drum and len(t.notes)), 0)
-    end = float((onsets + lengths).max())
+    marks = _tempo_marks(score, cells)
     parts = []
-    for clef_name, mask in staves:
+    for i, (clef_name, mask) in enumerate(staves):
         part = stream.PartStaff() if len(staves) == 2 else stream.Part()
         part.insert(0, instrument.instrumentFromMidiProgram(int(program)))
-        part.insert(0, clef.TrebleClef() if clef_name == "treble" else clef.BassClef())
-        part.insert(0, _music21_key(tonic, mode))
-        for ts in score.time_signatures:
-            part.insert(ts.time / tpq, meter.TimeSignature(f"{ts.numerator}/{ts.denominator}"))
-        if not score.time_signatures:
-            part.insert(0, meter.TimeSignature("4/4"))
-        if clef_name == staves[0][0]:
-            for t in score.tempos:
-                part.insert(t.time / tpq, tempo.MetronomeMark(number=round(float(t.qpm))))
-        _fill_part(part, onsets[mask], lengths[mask], pitches[mask], spelling, end)
+        events = _voice(onsets[mask], lengths[mask], pitches[mask], end)
+        _fill_part(part, events, bars, cells, spelling, clef_name, (tonic, mode), marks if i == 0 else [])
         parts.append(part)
         out.insert(0, part)
     if len(parts) == 2:
@@ -102,57 +145,254 @@ def build_stream(score_or_path, *, title: str | None = None):
     return out
 
 
-def _notes_in_quarters(score: symusic.Score) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(onsets, lengths, pitches)`` of all pitched notes, quantized; onsets/lengths in quarter notes."""
+def _pitched_notes(score: symusic.Score, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(onsets, ends, pitches)`` of the pitched notes, sorted by onset then pitch: quarter notes (float64)
+    and MIDI numbers (int64), each of shape ``(n_notes,)``. Raises MIDIError when there are none."""
     rows = [t.notes.numpy() for t in score.tracks if not t.is_drum and len(t.notes)]
-    time = np.concatenate([r["time"] for r in rows]).astype(float) / score.ticks_per_quarter
-    dur = np.concatenate([r["duration"] for r in rows]).astype(float) / score.ticks_per_quarter
-    pitch = np.concatenate([r["pitch"] for r in rows]).astype(int)
-    onsets, lengths = quantize(time, dur)
-    return onsets, lengths, pitch
+    if not rows:
+        raise MIDIError(f"{name}: no notes")
+    tpq = float(score.ticks_per_quarter)
+    on = np.concatenate([r["time"] for r in rows]).astype(np.float64) / tpq
+    end = on + np.concatenate([r["duration"] for r in rows]).astype(np.float64) / tpq
+    pitch = np.concatenate([r["pitch"] for r in rows]).astype(np.int64)
+    order = np.lexsort((pitch, on))
+    return on[order], end[order], pitch[order]
 
 
-def quantize(onsets: np.ndarray, lengths: np.ndarray, divisors: tuple[int, ...] = QUARTER_DIVISORS) -> tuple[np.ndarray, np.ndarray]:
-    """Snap onsets and lengths (quarter notes) to ``1/d`` of a quarter, one ``d`` per beat.
+def _into_piano_range(pitches: np.ndarray, name: str, warn: Warn) -> np.ndarray:
+    """Pitches moved by whole octaves into PIANO_LOW..PIANO_HIGH (a warning when any moved)."""
+    low, high = pitches < PIANO_LOW, pitches > PIANO_HIGH
+    if not (low.any() or high.any()):
+        return pitches
+    out = pitches.copy()
+    out[low] += 12 * -(-(PIANO_LOW - pitches[low]) // 12)
+    out[high] -= 12 * -(-(pitches[high] - PIANO_HIGH) // 12)
+    warn(f"{name}: {int(low.sum() + high.sum())} notes outside the piano range A0..C8 written octaves higher or lower")
+    return out
 
-    Like music21's ``quantize(quarterLengthDivisors=(4, 3))``, but each quarter-note beat uses a
-    single grid (the one with the smallest total onset error, sixteenths on a tie), so a beat never
-    mixes sixteenths and triplets into 1/12-note values. Lengths are at least one grid step.
+
+def _bars(score: symusic.Score, end: float, limit: int, name: str, warn: Warn) -> tuple[list[tuple[float, int, int]], int]:
+    """``(bars, total)``: ``(start in quarter notes, numerator, denominator)`` of the first ``limit`` bars
+    (reaching past ``end`` by half a quarter when there are fewer), and how many bars reach ``end``."""
+    tpq = float(score.ticks_per_quarter)
+    changes, bad = [], 0
+    for ts in sorted(score.time_signatures, key=lambda t: t.time):
+        if 1 <= ts.numerator <= 64 and ts.denominator in DENOMINATORS:
+            changes.append((ts.time / tpq, int(ts.numerator), int(ts.denominator)))
+        else:
+            bad += 1
+    if bad:
+        warn(f"{name}: {bad} time signature{'s' * (bad > 1)} music notation cannot show left out")
+    if not changes or changes[0][0] > 0:
+        changes.insert(0, (0.0, *(changes[0][1:] if changes else (4, 4))))
+    bars, total, t = [], 0, 0.0
+    for i, (_, num, den) in enumerate(changes):  # a change takes effect at the next bar line
+        length = num * 4.0 / den
+        stop = changes[i + 1][0] if i + 1 < len(changes) else end + 0.5  # room for an onset rounding up
+        n = max(0, int(np.ceil((min(stop, end + 0.5) - t) / length - 1e-9)))
+        total += max(0, int(np.ceil((min(stop, end) - t) / length - 1e-9))) if t < end else 0
+        bars += [(t + k * length, num, den) for k in range(min(n, limit - len(bars)))]
+        t += n * length
+        if t >= end + 0.5:
+            break
+    return bars, max(total, 1)
+
+
+def _bar_length(bar: tuple[float, int, int]) -> float:
+    """Length of a bar in quarter notes: 3/4 -> 3.0, 7/8 -> 3.5."""
+    return bar[1] * 4.0 / bar[2]
+
+
+def _cells(bars) -> np.ndarray:
+    """Starts of the quarter-note cells of ``bars`` (float64, shape ``(n_cells + 1,)``, the last is the end)."""
+    starts = []
+    for start, num, den in bars:
+        length = num * 4.0 / den
+        starts.extend(start + np.arange(0.0, length, 1.0))
+    last = bars[-1]
+    return np.array(starts + [last[0] + _bar_length(last)], np.float64)
+
+
+def quantize(onsets: np.ndarray, lengths: np.ndarray, divisors: tuple[int, ...] = QUARTER_DIVISORS,
+             cells: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Snap onsets and lengths (quarter notes) to ``1/d`` of a quarter, one ``d`` per cell.
+
+    ``cells`` holds cell starts (sorted, the last one the end; default: whole quarter notes). Like
+    music21's ``quantize(quarterLengthDivisors=(4, 3))``, but each cell uses a single grid (the one
+    with the smallest total onset error, the first divisor on a tie, and only divisors that fit the
+    cell's length), so a beat never mixes sixteenths and triplets into 1/12-note values. Ends snap to
+    the grid of the cell they fall in; lengths are at least one grid step. Returns float64 arrays.
     """
-    on = np.asarray(onsets, float)
-    end = on + np.asarray(lengths, float)
-    beat = np.floor(on).astype(np.int64)
-    last = int(max(beat.max(), np.floor(end).max())) + 1 if len(on) else 1
-    errors = np.stack([np.bincount(beat, np.abs(np.round(on * d) / d - on), minlength=last + 1) for d in divisors])
-    per_beat = np.asarray(divisors)[np.argmin(errors, axis=0)]  # ties: the first divisor
-    d_on = per_beat[beat]
-    q_on = np.round(on * d_on) / d_on
-    d_end = per_beat[np.clip(np.floor(end).astype(np.int64), 0, last)]
-    q_end = np.round(end * d_end) / d_end
-    return q_on, np.maximum(q_end - q_on, 1.0 / d_on)
+    on = np.asarray(onsets, np.float64)
+    end = on + np.asarray(lengths, np.float64)
+    if len(on) == 0:
+        return on, end - on
+    if cells is None:
+        cells = np.arange(0.0, np.floor(max(on.max(), end.max())) + 2.0)
+    cells = np.asarray(cells, np.float64)
+    size = np.diff(cells)
+    divs = np.asarray(divisors, np.int64)
+    fits = np.abs(size[None, :] * divs[:, None] - np.round(size[None, :] * divs[:, None])) < 1e-6  # (n_div, n_cells)
+
+    def cell_of(t):
+        return np.clip(np.searchsorted(cells, t + 1e-9, side="right") - 1, 0, len(size) - 1)
+
+    c_on = cell_of(on)
+    err = np.stack([np.bincount(c_on, np.abs(_snap(on - cells[c_on], d) - (on - cells[c_on])), minlength=len(size))
+                    for d in divs])
+    err[~fits] = np.inf
+    per_cell = divs[np.argmin(err, axis=0)]
+    q_on = cells[c_on] + _snap(on - cells[c_on], per_cell[c_on])
+    c_on = cell_of(q_on)  # an onset may round up to the next cell
+    c_end = cell_of(end)
+    q_end = cells[c_end] + _snap(end - cells[c_end], per_cell[c_end])
+    step = 1.0 / per_cell[c_on]
+    q_end = np.where(q_end < q_on + step - 1e-9, q_on + step, q_end)
+    return q_on, q_end - q_on
 
 
-def _fill_part(part, onsets, lengths, pitches, spelling, end: float) -> None:
-    """Add chords/notes (one per distinct onset, cut at the next onset), rests, measures and ties."""
-    from music21 import chord, note
+def _snap(x: np.ndarray, d) -> np.ndarray:
+    """``x`` rounded to the nearest multiple of ``1/d`` (half up)."""
+    return np.floor(np.asarray(x) * d + 0.5) / d
 
+
+def _voice(onsets, lengths, pitches, end: float) -> list[tuple[float, float, tuple[int, ...]]]:
+    """One staff as ``(onset, length, pitches)`` chords and rests (empty ``pitches``) covering ``[0, end)``.
+
+    A chord is cut at the next onset; a gap before it under LEGATO_GAP of the chord's length is closed.
+    """
+    events, t = [], 0.0
     starts = np.unique(onsets)
-    for i, t in enumerate(starts):
-        here = onsets == t
+    for i, s in enumerate(starts):
+        here = onsets == s
         length = float(lengths[here].max())
-        if i + 1 < len(starts):
-            to_next = float(starts[i + 1] - t)
-            # cut at the next chord; a short gap (under a quarter of the note) is closed: legato reads easier
-            length = to_next if to_next - length <= length * LEGATO_GAP else min(length, to_next)
-        names = [spelling[p % 12] + str(p // 12 - 1) for p in sorted(set(pitches[here].tolist()))]
-        el = note.Note(names[0]) if len(names) == 1 else chord.Chord(names)
-        el.quarterLength = length
-        part.insert(float(t), el)
-    last = float(starts[-1] + lengths[onsets == starts[-1]].max())
-    if last < end:  # both staves run to the same end
-        part.insert(last, note.Rest(quarterLength=end - last))
-    part.makeNotation(inPlace=True)
-    part.makeRests(fillGaps=True, inPlace=True, timeRangeFromBarDuration=True)
+        nxt = float(starts[i + 1]) if i + 1 < len(starts) else end
+        if i + 1 < len(starts) and nxt - s - length <= length * LEGATO_GAP:
+            length = nxt - s
+        length = min(length, nxt - s)
+        if s > t + 1e-9:
+            events.append((t, float(s) - t, ()))
+        events.append((float(s), length, tuple(sorted(set(pitches[here].tolist())))))
+        t = float(s) + length
+    if t < end - 1e-9:
+        events.append((t, end - t, ()))
+    return events
+
+
+def _pieces(start: float, length: float, cells: np.ndarray, bar_ticks: set[int]) -> list[tuple[float, float]]:
+    """``[start, start + length)`` split at cell starts; whole cells of one bar merged back together while
+    the sum stays one plain or dotted value (:data:`MERGED`). ``bar_ticks``: bar starts in 1/12 quarters."""
+    end = start + length
+    i = int(np.searchsorted(cells, start + 1e-9, side="right") - 1)
+    pieces = []
+    while start < end - 1e-9:
+        cell_end = cells[i + 1] if i + 1 < len(cells) else end
+        stop = min(end, float(cell_end))
+        whole = abs(start - cells[i]) < 1e-9 and abs(stop - cell_end) < 1e-9 and abs(stop - start - 1.0) < 1e-9
+        joins = (pieces and whole and pieces[-1][2] and round(start * 12) not in bar_ticks
+                 and round(pieces[-1][1] + 1.0) in MERGED)
+        if joins:
+            pieces[-1] = (pieces[-1][0], pieces[-1][1] + 1.0, True)
+        else:
+            pieces.append((start, stop - start, whole))
+        start, i = stop, i + 1
+    return [(s, n) for s, n, _ in pieces]
+
+
+def _fill_part(part, events, bars, cells, spelling, clef_name: str, key_pair, marks) -> None:
+    """Measures of chords, notes and rests (split into plain values and tied), clef, key, metre, tempo."""
+    from music21 import chord, clef, meter, note, stream, tempo, tie
+    from music21.common.numberTools import opFrac
+
+    bar_starts = np.array([b[0] for b in bars])
+    bar_ticks = {round(b * 12) for b in bar_starts}
+    measures = []
+    for k, (start, num, den) in enumerate(bars):
+        m = stream.Measure(number=k + 1)
+        if k == 0:
+            m.insert(0, clef.TrebleClef() if clef_name == "treble" else clef.BassClef())
+            m.insert(0, _music21_key(*key_pair))
+        if k == 0 or (num, den) != bars[k - 1][1:]:
+            m.insert(0, meter.TimeSignature(f"{num}/{den}"))
+        measures.append(m)
+    for at, bpm in marks:
+        k = int(np.searchsorted(bar_starts, at + 1e-9, side="right") - 1)
+        measures[k].insert(opFrac(_exact(at - bar_starts[k])), tempo.MetronomeMark(number=bpm))
+    for onset, length, pitches in events:
+        pieces = _pieces(onset, length, cells, bar_ticks)
+        names = [spelling[p % 12] + str(p // 12 - 1) for p in pitches]
+        for j, (s, n) in enumerate(pieces):
+            if not names:
+                el = note.Rest()
+            else:
+                el = note.Note(names[0]) if len(names) == 1 else chord.Chord(names)
+                if len(pieces) > 1:
+                    el.tie = tie.Tie("start" if j == 0 else "stop" if j == len(pieces) - 1 else "continue")
+            el.quarterLength = opFrac(_exact(n))
+            k = int(np.searchsorted(bar_starts, s + 1e-9, side="right") - 1)
+            measures[k].insert(opFrac(_exact(s - bar_starts[k])), el)
+    _finish_measures(measures, bars, _music21_key(*key_pair))
+    for m in measures:
+        part.append(m)
+    part.streamStatus.beams = True
+
+
+def _finish_measures(measures, bars, key) -> None:
+    """Beams, tuplet brackets and accidentals, one measure at a time (music21's whole-part passes look
+    up the time signature from every measure, which takes minutes on long pieces)."""
+    from music21 import beam, meter, stream
+
+    ts = None
+    for m, (_, num, den) in zip(measures, bars):
+        if ts is None or (ts.numerator, ts.denominator) != (num, den):
+            ts = meter.TimeSignature(f"{num}/{den}")
+        elements = [n for n in m.notesAndRests]
+        if any(n.duration.type == "complex" for n in elements):  # a safety net: the grid should prevent it
+            m.splitAtDurations()
+            elements = [n for n in m.notesAndRests]
+        if len(elements) > 1:
+            for n, b in zip(elements, ts.getBeams(elements, measureStartOffset=0.0)):
+                n.beams = b if b is not None else beam.Beams()
+        stream.makeNotation.makeTupletBrackets(m, inPlace=True)
+        m.makeAccidentals(useKeySignature=key, searchKeySignatureByContext=False, inPlace=True)
+
+
+def _exact(x: float):
+    """A quarter-note float from the grid as an exact fraction (multiples of 1/12)."""
+    from fractions import Fraction
+
+    return Fraction(round(float(x) * 12), 12)
+
+
+def _tempo_marks(score: symusic.Score, cells: np.ndarray) -> list[tuple[float, int]]:
+    """``(position in quarter notes, bpm)`` of tempo changes, snapped to the nearest cell start, where the
+    whole bpm changes; marks after the last bar are left out."""
+    tpq = float(score.ticks_per_quarter)
+    starts = cells[:-1]
+    marks: dict[float, int] = {}
+    for t in sorted(score.tempos, key=lambda t: t.time):
+        q = t.time / tpq
+        if t.mspq <= 0 or q >= cells[-1]:
+            continue
+        j = int(np.searchsorted(starts, q))  # the first cell start at or after q, or the one before
+        at = float(min((starts[c] for c in (j - 1, j) if 0 <= c < len(starts)), key=lambda c: abs(c - q)))
+        marks[at] = int(np.clip(round(60e6 / t.mspq), 1, 999))
+    out, last = [], None
+    for at in sorted(marks):
+        if marks[at] != last:
+            out.append((at, marks[at]))
+            last = marks[at]
+    return out
+
+
+def _key_of(pitches: np.ndarray, lengths: np.ndarray) -> tuple[int, str]:
+    """``(tonic pitch class, "major"|"minor")`` by Krumhansl-Schmuckler on a length-weighted histogram."""
+    hist = np.bincount(pitches % 12, weights=np.maximum(lengths, 1e-3), minlength=12)
+    if hist.std() == 0:
+        return 0, "major"
+    best = max(((np.corrcoef(hist, np.roll(profile, tonic))[0, 1], tonic, mode)
+                for mode, profile in (("major", KK_MAJOR), ("minor", KK_MINOR)) for tonic in range(12)))
+    return best[1], best[2]
 
 
 def _music21_key(tonic: int, mode: str):
@@ -181,46 +421,59 @@ def find_musescore() -> str | None:
     return next((p for p in map(shutil.which, MUSESCORE_NAMES) if p), None)
 
 
+def missing_musescore() -> NotationError:
+    """The error for a missing MuseScore (to raise)."""
+    return NotationError("MuseScore 3 is not installed (apt install musescore3); write --musicxml instead and open it in any notation program")
+
+
 def render_sheet(
     score_or_path: symusic.Score | str | os.PathLike | bytes,
     path: str | os.PathLike,
     *,
     title: str | None = None,
     dpi: int = 150,
+    max_minutes: float | None = MAX_MINUTES,
+    max_bars: int = SHEET_MAX_BARS,
+    name: str | None = None,
+    on_warning: Warn | None = None,
 ) -> list[Path]:
-    """Engrave sheet music with MuseScore 3 to ``path`` (``.png``, ``.pdf`` or ``.svg``).
+    """Engrave sheet music with MuseScore 3 to ``path`` (``.png``, ``.pdf`` or ``.svg``), the first ``max_bars`` bars.
 
     Returns the files written, in page order: a PDF is one file at ``path``; PNG and SVG get one
     file per page, ``name-1.png``, ``name-2.png``... next to ``path`` (MuseScore's naming).
-    ``dpi`` sets PNG resolution. Raises :class:`NotationError` when MuseScore is missing or fails.
+    ``dpi`` sets PNG resolution. Raises :class:`NotationError` when MuseScore is missing, fails or
+    takes longer than :data:`MUSESCORE_TIMEOUT_S`.
     """
     out = Path(path)
-    if out.suffix.lower() not in SHEET_SUFFIXES:
+    suffix = out.suffix.lower()
+    if suffix not in SHEET_SUFFIXES:
         raise NotationError(f"sheet '{out.name}': use a .png, .pdf or .svg file name")
     exe = find_musescore()
     if exe is None:
-        raise NotationError("MuseScore 3 is not installed (apt install musescore3); write --musicxml instead and open it in any notation program")
+        raise missing_musescore()
+    m21 = build_stream(score_or_path, title=title, max_minutes=max_minutes, max_bars=max_bars, name=name,
+                       on_warning=on_warning, what="the sheet")
     with tempfile.TemporaryDirectory(prefix="tunegan-sheet-") as tmp:
-        xml = to_musicxml(score_or_path, Path(tmp) / "score.musicxml", title=title)
-        target = Path(tmp) / ("sheet" + out.suffix.lower())
+        xml = Path(m21.write("musicxml", fp=str(Path(tmp) / "score.musicxml"), makeNotation=False))
+        target = Path(tmp) / ("sheet" + suffix)
         cmd = [exe, "-o", str(target), str(xml)]
-        if out.suffix.lower() == ".png":
+        if suffix == ".png":
             cmd[1:1] = ["-r", str(int(dpi)), "-T", "20"]
-        env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_RUNTIME_DIR=tmp)
+        env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_RUNTIME_DIR=tmp, TMPDIR=tmp, TMP=tmp, TEMP=tmp)
         try:
-            run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=MUSESCORE_TIMEOUT_S,
-                                 stdin=subprocess.DEVNULL, check=False)
+            run = run_program(cmd, timeout=MUSESCORE_TIMEOUT_S, env=env)
         except subprocess.TimeoutExpired:
-            raise NotationError(f"MuseScore took longer than {MUSESCORE_TIMEOUT_S} s and was stopped") from None
-        pages = sorted(Path(tmp).glob(f"sheet*{out.suffix.lower()}"),
+            raise NotationError(f"MuseScore took longer than {MUSESCORE_TIMEOUT_S} s and was stopped;"
+                                f" try fewer bars (max_bars) or write MusicXML instead") from None
+        pages = sorted(Path(tmp).glob(f"sheet*{suffix}"),
                        key=lambda p: int(p.stem.rpartition("-")[2]) if p.stem != "sheet" else 0)
         if run.returncode != 0 or not pages:
             lines = (run.stderr or run.stdout or "no output").strip().splitlines() or ["no output"]
             raise NotationError(f"MuseScore failed (exit {run.returncode}): {lines[-1]}")
-        out.parent.mkdir(parents=True, exist_ok=True)
         written = []
         for page in pages:
             dest = out.with_name(out.stem + page.stem[len("sheet"):] + out.suffix)
-            shutil.move(str(page), dest)
+            with writing(dest) as part:
+                shutil.move(str(page), part)
             written.append(dest)
     return written
