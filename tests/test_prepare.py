@@ -228,7 +228,7 @@ def test_fix_opening_writes_a_tempo_and_metre_at_tick_zero(tempos, expect):
 
 
 def test_opening_report_of_a_remi_cache(tmp_path, tiny_cache, capsys):
-    from tunegan.data.openings import main, opening_report
+    from tunegan.data.opening_report import main, opening_report
 
     folder = tmp_path / "remi_midi"
     folder.mkdir()

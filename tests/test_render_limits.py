@@ -15,11 +15,12 @@ import symusic
 
 from tunegan.errors import MIDIError, MusicOptionError, TuneganError
 from tunegan.outputs import audio as audio_mod
-from tunegan.outputs import sheet as sheet_mod
+from tunegan.outputs import engrave as sheet_mod
 from tunegan.outputs.audio import find_soundfont, render_audio
 from tunegan.outputs.pianoroll import pianoroll_figure
-from tunegan.outputs import render as render_mod
-from tunegan.outputs.render import RenderReport, check_output, limit_score, render
+from tunegan.outputs import limits as render_mod
+from tunegan.outputs.limits import check_output, limit_score
+from tunegan.outputs.render import RenderReport, render
 from tunegan.outputs.sheet import NotationError, build_stream, to_musicxml
 
 

@@ -7,7 +7,8 @@ import pytest
 import symusic
 
 from tunegan.errors import MIDIError
-from tunegan.outputs.sheet import NotationError, build_stream, find_musescore, quantize, render_sheet, to_musicxml
+from tunegan.outputs.engrave import find_musescore, render_sheet
+from tunegan.outputs.sheet import NotationError, build_stream, quantize, to_musicxml
 
 TPQ = 480
 

@@ -6,7 +6,7 @@ e.g. ``GeneratorConfig.hidden_size must be >= 1 (received 0)``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 
 from .errors import ConfigError
 

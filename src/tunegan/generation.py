@@ -269,7 +269,7 @@ def sample_tokens(model, primes: np.ndarray, options: GenerationOptions, seeds: 
 MAX_PRIME_TOKENS = 512  # tokens of a primer file's opening that are continued
 
 
-def prime_tokens(model: Checkpoint, *, seed_notes=None, primer=None, tempo: float | None = None,
+def prime_tokens(model, *, seed_notes=None, primer=None, tempo: float | None = None,
                  time_signature=None, velocities=None, max_tokens: int = MAX_PRIME_TOKENS) -> np.ndarray:
     """BOS followed by the tokens of the starting notes or of the primer's opening; with neither,
     a bar-based model's opening (bar, metre, tempo) when tempo or time signature is given."""

@@ -78,11 +78,3 @@ def notes_to_score(
         )
     score.tracks.append(track)
     return score
-
-
-def __getattr__(name: str):  # TEMPORARY: the old home of extract_notes (now tunegan.music)
-    if name == "extract_notes":
-        from .music.score import extract_notes
-
-        return extract_notes
-    raise AttributeError(name)

@@ -31,7 +31,7 @@ def studio(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not one line per request
     try:
-        from .studio.app import build_studio, launch_studio
+        from ..studio.app import build_studio, launch_studio
     except ImportError as e:
         typer.echo(f"error: the studio needs gradio ({e.name or e}); install it with: pip install 'tunegan[studio]'", err=True)
         raise typer.Exit(1) from None

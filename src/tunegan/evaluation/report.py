@@ -18,7 +18,6 @@ discriminator (:mod:`.likelihood`), and with ``suite=True`` the sample-based sui
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -28,10 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checkpoint import Checkpoint, load_checkpoint
-from ..data.dataset import TokenCache
+from ..checkpoint import load_checkpoint
 from ..errors import DataError
-from .data import cache_root, open_data  # noqa: F401  (open_data: part of this module's API)
+from .data import open_data
 
 PAPER_CLAIM = {
     "value": 0.9182,

@@ -9,8 +9,10 @@ function is not re-exported here, so ``tunegan.outputs.render`` stays the module
 from .audio import (AudioError, check_soundfont, find_soundfont, read_wav, render_audio, render_wav, synthesize,
                     write_wav)
 from .pianoroll import plot_pianoroll
-from .render import MAX_MINUTES, RenderReport, RenderWarning, check_output, limit_score
-from .sheet import NotationError, find_musescore, render_sheet, to_musicxml
+from .limits import MAX_MINUTES, RenderWarning, check_output, limit_score
+from .render import RenderReport
+from .engrave import find_musescore, render_sheet
+from .sheet import NotationError, to_musicxml
 
 __all__ = [
     "AudioError", "check_soundfont", "find_soundfont", "read_wav", "render_audio", "render_wav", "synthesize", "write_wav",

@@ -38,9 +38,9 @@ import numpy as np
 import symusic
 
 from ..errors import MIDIError, MusicOptionError, TuneganError
-from ..midi import extract_notes
+from ..music import extract_notes
 from ..music import score_notes
-from .render import MAX_MINUTES, Warn, bounded_score, run_program, warner, writing
+from .limits import MAX_MINUTES, Warn, bounded_score, run_program, warner, writing
 
 ENGINES = ("auto", "fluidsynth", "numpy")
 PEAK = 0.99  # normalised peak amplitude

@@ -20,13 +20,12 @@ import numpy as np
 import symusic
 
 from ..errors import MusicOptionError
-from ..music import bar_grid, first_tempo, first_time_signature, score_notes, ticks_to_seconds
-from .render import MAX_MINUTES, Warn, bounded_score, writing
+from ..music import bar_grid, first_tempo, first_time_signature, note_name, score_notes, ticks_to_seconds
+from .limits import MAX_MINUTES, Warn, bounded_score, writing
 
 MAX_BAR_NUMBERS = 64  # bar numbers are written above the plot up to this many bars
 MAX_BAR_LINES = 150  # above this many bars, only every k-th bar line is drawn (and k is said on the axis)
 MAX_GRID_LINES = 400  # above this many beats, beat lines are left out (they would be a grey wash)
-NAMES_SHARP = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 MAX_RECTS = 4000  # above this many notes, the roll is drawn as a downsampled image
 
 
@@ -79,7 +78,7 @@ def pianoroll_figure(score_or_path, *, width: float = 12, height: float = 5, dpi
     ticks = range(lo, hi + 1) if hi - lo <= 14 else [p for p in range(lo - 1, hi + 2) if p % 12 == 0]
     ticks = list(ticks) or [lo]
     ax.set_yticks(ticks)
-    ax.set_yticklabels([f"{NAMES_SHARP[p % 12]}{p // 12 - 1} ({p})" for p in ticks], fontsize=8)
+    ax.set_yticklabels([f"{note_name(int(p))} ({p})" for p in ticks], fontsize=8)
     ax.set_xlabel("time (seconds)")
     ax.set_ylabel("pitch")
     num, den = first_time_signature(score)

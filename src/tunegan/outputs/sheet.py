@@ -13,9 +13,9 @@ Any MIDI gives notation a reader can play, because every value is put on a notat
   merged, so each written value is a plain or dotted note or a triplet.
 * **Range**: notes outside the piano (A0..C8, MIDI 21..108) are moved by octaves into it (a warning).
 * **Size**: MusicXML holds at most :data:`MUSICXML_MAX_BARS` bars, MuseScore engraves at most
-  :data:`SHEET_MAX_BARS`, and both at most the bars of the first :data:`MAX_NOTATION_NOTES` notes
+  :data:`tunegan.outputs.engrave.SHEET_MAX_BARS`, and both at most the bars of the first :data:`MAX_NOTATION_NOTES` notes
   (a warning says so), after the limits every render applies
-  (:func:`tunegan.outputs.render.limit_score`). MuseScore is stopped after :data:`MUSESCORE_TIMEOUT_S`.
+  (:func:`tunegan.outputs.render.limit_score`). MuseScore is stopped after :data:`tunegan.outputs.engrave.MUSESCORE_TIMEOUT_S`.
 
 To stay readable, notes that start together become one chord, a note still sounding when the
 next chord starts on the same staff is written only up to that chord, and a note released just
@@ -28,16 +28,14 @@ with sharps or flats to match it.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import symusic
 
 from ..errors import MIDIError, TuneganError
-from .render import MAX_MINUTES, SUFFIXES, Warn, bounded_score, run_program, warner, writing
+from ..music import NAMES_SHARP, find_key, pitch_class_histogram
+from .limits import MAX_MINUTES, SUFFIXES, Warn, bounded_score, warner, writing
 
 QUARTER_DIVISORS = (4, 3)  # sixteenths and eighth-note triplets
 LEGATO_GAP = 0.25  # a rest shorter than this share of the note before it is written as a longer note
@@ -48,15 +46,8 @@ MERGED = (1, 2, 3, 4, 6, 8)  # quarter notes that make one plain or dotted value
 DENOMINATORS = (1, 2, 4, 8, 16)  # time-signature note values that keep bar lines on the sixteenth grid
 MUSICXML_MAX_BARS = 1000
 MAX_NOTATION_NOTES = 20_000  # denser music gets fewer bars (music21 needs about 1 s per 1000 notes)
-SHEET_MAX_BARS = 120  # about 10 pages; MuseScore engraves 120 bars of dense piano in about 4 s here
-MUSESCORE_NAMES = ("musescore3", "mscore3", "mscore", "musescore", "MuseScore3")
-MUSESCORE_TIMEOUT_S = 120
-NAMES_SHARP = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 NAMES_FLAT = ("C", "D-", "D", "E-", "E", "F", "G-", "G", "A-", "A", "B-", "B")  # music21 writes flats as '-'
-SHEET_SUFFIXES = SUFFIXES["sheet"]
 # Krumhansl-Kessler key profiles, C major and C minor
-KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 
 
 class NotationError(TuneganError):
@@ -386,13 +377,9 @@ def _tempo_marks(score: symusic.Score, cells: np.ndarray) -> list[tuple[float, i
 
 
 def _key_of(pitches: np.ndarray, lengths: np.ndarray) -> tuple[int, str]:
-    """``(tonic pitch class, "major"|"minor")`` by Krumhansl-Schmuckler on a length-weighted histogram."""
-    hist = np.bincount(pitches % 12, weights=np.maximum(lengths, 1e-3), minlength=12)
-    if hist.std() == 0:
-        return 0, "major"
-    best = max(((np.corrcoef(hist, np.roll(profile, tonic))[0, 1], tonic, mode)
-                for mode, profile in (("major", KK_MAJOR), ("minor", KK_MINOR)) for tonic in range(12)))
-    return best[1], best[2]
+    """``(tonic pitch class, "major"|"minor")``: :func:`tunegan.music.find_key` on the length-weighted histogram."""
+    est = find_key(pitch_class_histogram(pitches, np.maximum(lengths, 1e-3)))
+    return est.tonic, est.mode
 
 
 def _music21_key(tonic: int, mode: str):
@@ -411,69 +398,3 @@ def _spelling(tonic: int, mode: str) -> tuple[str, ...]:
     for p in k.getPitches():
         names[p.pitchClass] = p.name
     return tuple(names)
-
-
-def find_musescore() -> str | None:
-    """Path of the MuseScore 3 program (``$TUNEGAN_MUSESCORE``, else ``musescore3``/``mscore3``/...), or None."""
-    given = os.environ.get("TUNEGAN_MUSESCORE")
-    if given:
-        return shutil.which(given)
-    return next((p for p in map(shutil.which, MUSESCORE_NAMES) if p), None)
-
-
-def missing_musescore() -> NotationError:
-    """The error for a missing MuseScore (to raise)."""
-    return NotationError("MuseScore 3 is not installed (apt install musescore3); write --musicxml instead and open it in any notation program")
-
-
-def render_sheet(
-    score_or_path: symusic.Score | str | os.PathLike | bytes,
-    path: str | os.PathLike,
-    *,
-    title: str | None = None,
-    dpi: int = 150,
-    max_minutes: float | None = MAX_MINUTES,
-    max_bars: int = SHEET_MAX_BARS,
-    name: str | None = None,
-    on_warning: Warn | None = None,
-) -> list[Path]:
-    """Engrave sheet music with MuseScore 3 to ``path`` (``.png``, ``.pdf`` or ``.svg``), the first ``max_bars`` bars.
-
-    Returns the files written, in page order: a PDF is one file at ``path``; PNG and SVG get one
-    file per page, ``name-1.png``, ``name-2.png``... next to ``path`` (MuseScore's naming).
-    ``dpi`` sets PNG resolution. Raises :class:`NotationError` when MuseScore is missing, fails or
-    takes longer than :data:`MUSESCORE_TIMEOUT_S`.
-    """
-    out = Path(path)
-    suffix = out.suffix.lower()
-    if suffix not in SHEET_SUFFIXES:
-        raise NotationError(f"sheet '{out.name}': use a .png, .pdf or .svg file name")
-    exe = find_musescore()
-    if exe is None:
-        raise missing_musescore()
-    m21 = build_stream(score_or_path, title=title, max_minutes=max_minutes, max_bars=max_bars, name=name,
-                       on_warning=on_warning, what="the sheet")
-    with tempfile.TemporaryDirectory(prefix="tunegan-sheet-") as tmp:
-        xml = Path(m21.write("musicxml", fp=str(Path(tmp) / "score.musicxml"), makeNotation=False))
-        target = Path(tmp) / ("sheet" + suffix)
-        cmd = [exe, "-o", str(target), str(xml)]
-        if suffix == ".png":
-            cmd[1:1] = ["-r", str(int(dpi)), "-T", "20"]
-        env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_RUNTIME_DIR=tmp, TMPDIR=tmp, TMP=tmp, TEMP=tmp)
-        try:
-            run = run_program(cmd, timeout=MUSESCORE_TIMEOUT_S, env=env)
-        except subprocess.TimeoutExpired:
-            raise NotationError(f"MuseScore took longer than {MUSESCORE_TIMEOUT_S} s and was stopped;"
-                                f" try fewer bars (max_bars) or write MusicXML instead") from None
-        pages = sorted(Path(tmp).glob(f"sheet*{suffix}"),
-                       key=lambda p: int(p.stem.rpartition("-")[2]) if p.stem != "sheet" else 0)
-        if run.returncode != 0 or not pages:
-            lines = (run.stderr or run.stdout or "no output").strip().splitlines() or ["no output"]
-            raise NotationError(f"MuseScore failed (exit {run.returncode}): {lines[-1]}")
-        written = []
-        for page in pages:
-            dest = out.with_name(out.stem + page.stem[len("sheet"):] + out.suffix)
-            with writing(dest) as part:
-                shutil.move(str(page), part)
-            written.append(dest)
-    return written
