@@ -32,3 +32,30 @@ def test_repeat_previous_and_probabilities_sum_to_one():
     for name, model in fit_baselines(s, s[:100], 6, 0).items():
         sc = model.score(s, pos)
         assert np.isfinite(sc.logp).all() and (sc.logp <= 0).all(), name
+
+
+def test_nll_per_note_on_a_hand_computed_case():
+    """Total NLL over the notes the targets hold: tokens that hold no note still cost nats."""
+    import math
+
+    from tunegan.evaluation.baselines import Scores
+
+    # targets: a bar token (0 notes), a pitch token (1 note), a merged token holding 2 notes
+    counts = np.array([0, 0, 1, 2])
+    targets = np.array([1, 2, 3])
+    logp = np.log(np.array([0.5, 0.25, 0.125]))
+    s = Scores(logp, np.tile(targets[:, None], (1, 5))).summary(targets, counts)
+    assert s["notes"] == 3
+    assert math.isclose(s["nll_per_note"], (math.log(2) + math.log(4) + math.log(8)) / 3)
+    assert math.isclose(s["nll"], (math.log(2) + math.log(4) + math.log(8)) / 3)  # per token: 3 tokens here too
+    assert "nll_per_note" not in Scores(logp, np.zeros((3, 5), int)).summary(targets)
+
+
+def test_note_counts_of_the_tokenizers():
+    from tunegan.tokenizers import get_tokenizer
+
+    remi = get_tokenizer("remi")
+    counts = remi.note_counts()
+    names = [remi.describe(i) for i in range(remi.vocab_size)]
+    assert all((c == 1) == n.startswith("Pitch_") for c, n in zip(counts, names))
+    assert get_tokenizer("pitch").note_counts()[1:].tolist() == [1] * 88

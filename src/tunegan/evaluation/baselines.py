@@ -25,11 +25,20 @@ class Scores:
     logp: np.ndarray
     top5: np.ndarray
 
-    def summary(self, targets: np.ndarray) -> dict:
+    def summary(self, targets: np.ndarray, note_counts: np.ndarray | None = None) -> dict:
+        """NLL (nats/token), perplexity, top-1/top-5 over ``targets``; with ``note_counts`` (int
+        ``(vocab,)``: notes each token starts, :meth:`~tunegan.tokenizers.Tokenizer.note_counts`) also
+        ``nll_per_note``: the total NLL of the targets over the notes they hold, comparable across
+        tokenizers (a token that holds no note still costs nats)."""
         nll = float(-self.logp.mean()) if len(self.logp) else float("nan")
-        return {"nll": nll, "perplexity": float(np.exp(nll)),
-                "top1": float((self.top5[:, 0] == targets).mean()),
-                "top5": float((self.top5 == targets[:, None]).any(1).mean()), "tokens": int(len(targets))}
+        out = {"nll": nll, "perplexity": float(np.exp(nll)),
+               "top1": float((self.top5[:, 0] == targets).mean()),
+               "top5": float((self.top5 == targets[:, None]).any(1).mean()), "tokens": int(len(targets))}
+        if note_counts is not None:
+            notes = int(np.asarray(note_counts)[targets].sum())
+            out["notes"] = notes
+            out["nll_per_note"] = float(-self.logp.sum() / notes) if notes else float("nan")
+        return out
 
 
 class NGram:

@@ -3,7 +3,8 @@ model's own discriminator separates real from generated sequences.
 
 Targets are the tokens of non-overlapping windows of ``seq_len`` over the split's token stream
 (the same windows the trainer validates on); padding targets are excluded. NLL is in nats per
-token; perplexity is ``exp(NLL)``.
+token; perplexity is ``exp(NLL)``. ``nll_per_note`` is the total NLL of the targets over the notes
+they start: the one figure comparable across tokenizers.
 """
 
 from __future__ import annotations
@@ -45,13 +46,14 @@ def likelihood_table(ckpt: Checkpoint, train: SplitData, valid: SplitData | None
                      *, max_windows: int | None = None) -> dict:
     """Generator and baselines on the same targets: ``{name: {nll, perplexity, top1, top5, tokens}}``."""
     scores, targets, positions = model_scores(ckpt, test, seq_len, max_windows=max_windows)
-    out = {"generator": scores.summary(targets)}
+    notes = ckpt.tokenizer.note_counts()
+    out = {"generator": scores.summary(targets, notes)}
     stream = np.asarray(test.tokens, dtype=np.int64)
     ok = positions >= 2
     V, pad = ckpt.tokenizer.vocab_size, ckpt.tokenizer.pad_id
     valid_stream = np.asarray(valid.tokens, dtype=np.int64) if valid is not None and valid.n_tokens > 3 else None
     for name, model in fit_baselines(np.asarray(train.tokens, dtype=np.int64), valid_stream, V, pad).items():
-        out[name] = model.score(stream, positions[ok]).summary(targets[ok])
+        out[name] = model.score(stream, positions[ok]).summary(targets[ok], notes)
     return out
 
 

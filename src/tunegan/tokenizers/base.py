@@ -88,6 +88,11 @@ class Tokenizer(ABC):
         self.require("pitches", "a key or scale")
         raise NotImplementedError(f"{type(self).__name__} declares has_pitches but has no token_pitches")
 
+    def note_counts(self) -> np.ndarray:
+        """int64 ``(vocab_size,)``: how many notes each token starts (1 for a pitch or note-on token,
+        0 otherwise; more for a merged token). Divides a piece's total NLL into NLL per note."""
+        return (self.token_pitches() >= 0).astype(np.int64)
+
     def is_bar(self, tokens) -> np.ndarray | bool:
         """Whether each token id (an id or an array of ids) starts a bar. Only for ``has_bars``."""
         self.require("bars", "counting bars")
