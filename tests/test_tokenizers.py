@@ -315,3 +315,45 @@ def test_token_pitches_name_the_notes_each_token_starts(name, remi, perf):
     assert table.shape == (tok.vocab_size,)
     found = table[tok.encode(score)]
     assert found[found >= 0].tolist() == pitches
+
+
+def _bpe_cache(tmp_path, vocab=420):
+    """A plain REMI cache of small scales and the BPE tokenizer learned from it."""
+    from conftest import write_corpus
+    from tunegan.data.dataset import TokenCache
+    from tunegan.data.prepare import prepare
+    from tunegan.data.sources import MidiFolder
+    from tunegan.tokenizers import get_tokenizer
+    from tunegan.tokenizers.remi_bpe import train_bpe
+
+    prepare([MidiFolder(str(write_corpus(tmp_path / "midi", n_files=12)))], get_tokenizer("remi"), tmp_path / "c",
+            workers=1, labels=False)
+    cache = TokenCache(tmp_path / "c")
+    return cache, train_bpe(cache, vocab)
+
+
+def test_bpe_round_trip_midi_tokens_midi(tmp_path):
+    """MIDI -> BPE tokens -> MIDI gives the REMI music back, in fewer tokens; the merges travel in the state."""
+    from conftest import make_melody
+    from tunegan.tokenizers import tokenizer_from_state
+
+    cache, bpe = _bpe_cache(tmp_path)
+    score = make_melody([60, 62, 64, 65, 67, 69, 71, 72] * 4)
+    base_ids = cache.tokenizer.encode(score)
+    ids = bpe.encode(score)
+    assert bpe.vocab_size == 420 and len(ids) < len(base_ids) and ids.max() >= cache.tokenizer.vocab_size
+    again = tokenizer_from_state(bpe.state())
+    np.testing.assert_array_equal(again.encode(score), ids)
+    back = again.decode(ids)
+    np.testing.assert_array_equal(cache.tokenizer.encode(back), base_ids)
+    assert int(bpe.note_counts()[ids].sum()) == score.note_num()
+
+
+def test_bpe_declares_no_token_level_controls(tmp_path):
+    from tunegan.errors import MusicOptionError
+
+    _, bpe = _bpe_cache(tmp_path)
+    with pytest.raises(MusicOptionError, match="needs a representation with pitches"):
+        bpe.token_pitches()
+    with pytest.raises(MusicOptionError, match="needs a representation with bars"):
+        bpe.forced_tokens((3, 4))

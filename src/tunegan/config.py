@@ -200,6 +200,8 @@ class TrainConfig(ConfigBase):
     device: str = "auto"            # auto (CUDA, then Apple MPS, then CPU) | cpu | cuda | cuda:N | mps;
                                     # under torchrun with CUDA each rank takes cuda:LOCAL_RANK
     amp: bool = False               # CUDA only: mixed precision (bfloat16/float16 autocast) for the forward passes
+    max_cpu_minutes: float = 0.0    # > 0: stop (validate and save) once the process has used this much CPU time:
+                                    # runs compared "at equal CPU time" get the same budget on a busy machine
 
     def __post_init__(self):
         self._check("mode", self.mode in MODES, f"one of {', '.join(MODES)}")
@@ -231,6 +233,7 @@ class TrainConfig(ConfigBase):
                     "false unless crops > 0 and conditional is false (a packed crop would mix pieces' keywords)")
         self._check("tbptt_chunks", self.tbptt_chunks == 1 or self.mode in ("mle", "gan"),
                     "1 in paper mode (its step has no next-token loss to carry state for)")
+        self._check("max_cpu_minutes", self.max_cpu_minutes >= 0, ">= 0")
         self._check("device", isinstance(self.device, str) and self.device.split(":")[0] in ("auto", "cpu", "cuda", "mps"),
                     "auto, cpu, cuda, cuda:N or mps")
         object.__setattr__(self, "betas", tuple(self.betas))

@@ -27,7 +27,18 @@ def prepare(sources: list[str], out: str | os.PathLike, *, tokenizer: str = "pit
     if tokenizer not in TOKENIZERS:
         raise ConfigError(f"unknown tokenizer '{tokenizer}' (known: {', '.join(sorted(TOKENIZERS))})")
     cls = TOKENIZERS[tokenizer]
-    tok = get_tokenizer(tokenizer, **cls.config_cls.parse_overrides(tokenizer_options or {}))
+    opts = cls.config_cls.parse_overrides(tokenizer_options or {})
+    tok = get_tokenizer(tokenizer, **opts)
+    if tokenizer == "remi-bpe" and not tok.trained:
+        # BPE merges are learned from the same sources as plain REMI (their train split), first
+        from ..data.dataset import TokenCache
+        from ..tokenizers.remi_bpe import train_bpe
+
+        base_opts = {k: v for k, v in opts.items() if k not in ("bpe_vocab", "bpe_model")}
+        base_out = Path(out).with_name(Path(out).name + "-base-remi")
+        run_prepare(list(sources), get_tokenizer("remi", **base_opts), base_out, workers=workers or None, force=force,
+                    limit=limit, progress=progress)
+        tok = train_bpe(TokenCache(base_out), tok.config.bpe_vocab)
     return run_prepare(list(sources), tok, out, workers=workers or None, force=force, limit=limit, progress=progress)
 
 

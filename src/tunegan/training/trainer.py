@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -26,7 +27,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, DistributedSampler
 
-from ..checkpoint import load_checkpoint, save_checkpoint, weights_hash
+from ..checkpoint import load_checkpoint, read_pointer, run_checkpoints, save_checkpoint, weights_hash
 from ..data.licenses import license_notice
 from ..config import DiscriminatorConfig, GeneratorConfig, TrainConfig
 from ..data.dataset import CropDataset, TokenCache, WindowDataset
@@ -42,6 +43,9 @@ def sequence_nll(generator: nn.Module, x: torch.Tensor, y: torch.Tensor, pad_id:
     """Mean next-token cross-entropy in nats over non-padding targets, and the LSTM state at the end."""
     logits, state = generator(x, state, cond=cond)
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=pad_id), state
+
+
+TRAIN_STATE_KEYS = ("g_opt", "d_opt", "step", "epoch", "best_val", "rng")  # what _restore reads
 
 
 def detach_state(state):
@@ -144,7 +148,7 @@ class Trainer:
         gcfg = gcfg or GeneratorConfig(vocab_size=V)
         dcfg = dcfg or DiscriminatorConfig(vocab_size=V)
         init_ck = None
-        if self.cfg.init_from and not (resume and (self.out / "latest").exists()):
+        if self.cfg.init_from and not (resume and run_checkpoints(self.out)):
             init_ck = load_checkpoint(self.cfg.init_from)
             if init_ck.tokenizer.state() != self.tok.state():
                 raise CheckpointError(f"{self.cfg.init_from}: its tokenizer '{init_ck.tokenizer.name}' differs from "
@@ -189,14 +193,46 @@ class Trainer:
         return piece_weights
 
     def _find_resume(self, gcfg, dcfg):
-        """The run's latest loadable checkpoint with its training state, or None for a new run."""
-        try:
-            ck = load_checkpoint(self.out, which="latest", with_train_state=True)
-        except CheckpointError:
-            return None
-        if ck.tokenizer.state() != self.tok.state():
-            raise CheckpointError(f"{self.out}: checkpoint tokenizer differs from the cache's; cannot resume")
-        return ck
+        """The checkpoint to resume from, with its training state: the one ``latest`` points at or,
+        when that one is missing or damaged, the newest checkpoint of the run that loads (said on the
+        console and in ``log.jsonl``). None for a run folder without checkpoints (a new run); a
+        one-line CheckpointError when it has checkpoints and none of them loads, so work is never
+        silently started over."""
+        latest = read_pointer(self.out / "latest")
+        found = run_checkpoints(self.out)  # newest first
+        if not found:
+            return None  # a new run (a 'latest' pointing at nothing has nothing to resume)
+        order = ([self.out / latest] if latest else []) + [p for p in found if p.name != latest]
+        problems = []
+        for path in order:
+            try:
+                ck = load_checkpoint(path, with_train_state=True)
+                missing = [k for k in TRAIN_STATE_KEYS if k not in ck.train_state]
+                if missing:
+                    raise CheckpointError(f"{path}/train_state.pt: lacks {', '.join(missing)}")
+            except CheckpointError as e:
+                problems.append(str(e).splitlines()[0])
+                continue
+            if ck.tokenizer.state() != self.tok.state():
+                raise CheckpointError(f"{path}: checkpoint tokenizer differs from the cache's; cannot resume")
+            if problems:
+                self._resume_fallback(ck, latest, problems)
+            return ck
+        raise CheckpointError(f"{self.out}: none of its {len(found)} checkpoint(s) can be resumed from "
+                              f"({problems[0]}); move the run folder away to start over")
+
+    def _resume_fallback(self, ck, latest: str | None, problems: list[str]) -> None:
+        """Say that resuming skipped broken checkpoints: on the console and in ``log.jsonl``."""
+        msg = (f"resuming from {ck.path.name} (step {ck.train_state['step']}): 'latest' ({latest or 'no pointer'}) "
+               f"cannot be resumed from: {problems[0]}"
+               + (f"; {len(problems) - 1} other damaged checkpoint(s) skipped" if len(problems) > 1 else ""))
+        if self.dist.is_main and not self.quiet:
+            if self.console is not None:
+                self.console.print(msg, markup=False, highlight=False)
+            else:
+                print(msg, file=sys.stderr)
+        self.log_path = self.out / "log.jsonl"  # logged before __init__ ends
+        self._log({"resume_fallback": {"from": ck.path.name, "latest": latest, "problems": problems}})
 
     def _build_networks(self, gcfg, dcfg) -> None:
         """The two networks on the run's device (identical initial weights on every rank), their
@@ -277,6 +313,13 @@ class Trainer:
             self.out.mkdir(parents=True, exist_ok=True)
             with open(self.log_path, "a") as f:
                 f.write(json.dumps(record) + "\n")
+
+    def _out_of_budget(self) -> bool:
+        """Process CPU time past ``max_cpu_minutes`` (the same stop on every rank: rank 0 decides)."""
+        if not self.cfg.max_cpu_minutes:
+            return False
+        over = time.process_time() / 60.0 >= self.cfg.max_cpu_minutes
+        return bool(all_mean({"o": float(over)}, self.dist)["o"] > 0) if self.dist.world_size > 1 else over
 
     # -- steps ---------------------------------------------------------------------------------
     def _clip_step(self, module: nn.Module, opt: torch.optim.Optimizer) -> None:
@@ -398,7 +441,7 @@ class Trainer:
                 t0 = time.perf_counter()
                 tokens = 0
                 for i, batch in enumerate(loader):
-                    if i >= steps_per_epoch:
+                    if i >= steps_per_epoch or self._out_of_budget():
                         break
                     with autocast(self.device, c.amp):
                         out = step_fn(*(b.to(self.device, non_blocking=True) for b in batch))
@@ -425,6 +468,9 @@ class Trainer:
                 self._log({"epoch_end": self.epoch, **metrics})
                 self._save(metrics, best=best)
                 barrier(self.dist)
+                if self._out_of_budget():
+                    self._log({"stopped": "max_cpu_minutes", "cpu_minutes": round(time.process_time() / 60, 2)})
+                    break
                 if progress:
                     progress.console.print(f"epoch {self.epoch}: val NLL {val:.4f} nats/token  "
                                            + "  ".join(f"{k} {v:.3f}" for k, v in epoch_means.items()))
