@@ -18,12 +18,14 @@ from collections import Counter
 import numpy as np
 import torch
 
+from .attributes import ATTRIBUTE_KEYWORDS, ATTRIBUTES
 from .errors import MusicOptionError
 from .music.keys import mode_margin
 from .music.mood import MOODS, mood_word
 
 CATEGORIES = ("genre", "era", "form", "meter", "mood")
-MAX_KEYWORDS = len(CATEGORIES)
+#: Keyword slots per crop: one per category, then the measured attributes (:mod:`tunegan.attributes`).
+MAX_KEYWORDS = len(CATEGORIES) + len(ATTRIBUTES)
 
 
 def _norm(word) -> str:
@@ -44,8 +46,10 @@ def piece_keywords(labels: dict) -> list[tuple[str, str]]:
     return out
 
 
-def build_vocabulary(train_labels: list[dict], min_count: int = 5) -> dict:
-    """``{"keywords": [...], "categories": [...], "counts": [...]}`` from the train pieces' labels."""
+def build_vocabulary(train_labels: list[dict], min_count: int = 5, *, attributes: bool = False) -> dict:
+    """``{"keywords": [...], "categories": [...], "counts": [...]}`` from the train pieces' labels;
+    with ``attributes`` the attribute keywords (``mode:minor``...) follow, category ``attribute``
+    (counted on every piece: they are measured per crop)."""
     counts: Counter = Counter()
     cat_of = {}
     for lab in train_labels:
@@ -53,7 +57,11 @@ def build_vocabulary(train_labels: list[dict], min_count: int = 5) -> dict:
             counts[w] += 1
             cat_of.setdefault(w, cat)
     kws = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (CATEGORIES.index(cat_of[w]), w))
-    return {"keywords": kws, "categories": [cat_of[w] for w in kws], "counts": [counts[w] for w in kws]}
+    out = {"keywords": kws, "categories": [cat_of[w] for w in kws], "counts": [counts[w] for w in kws]}
+    if attributes:
+        out = {"keywords": kws + ATTRIBUTE_KEYWORDS, "categories": out["categories"] + ["attribute"] * len(ATTRIBUTE_KEYWORDS),
+               "counts": out["counts"] + [len(train_labels)] * len(ATTRIBUTE_KEYWORDS)}
+    return out
 
 
 def keyword_table(labels: list[dict], vocab: dict) -> np.ndarray:
@@ -61,7 +69,7 @@ def keyword_table(labels: list[dict], vocab: dict) -> np.ndarray:
     index = {w: i + 1 for i, w in enumerate(vocab["keywords"])}
     out = np.zeros((len(labels), MAX_KEYWORDS), dtype=np.int64)
     for r, lab in enumerate(labels):
-        ids = [index[w] for _, w in piece_keywords(lab) if w in index][:MAX_KEYWORDS]
+        ids = [index[w] for _, w in piece_keywords(lab) if w in index][:len(CATEGORIES)]
         out[r, :len(ids)] = ids
     return out
 
@@ -81,16 +89,24 @@ def split_words(text: str | list[str] | None) -> list[str]:
     return [_norm(w) for w in items if _norm(w)]
 
 
-def keyword_ids(model, *, style=None, mood=None) -> torch.Tensor:
+def keyword_ids(model, *, style=None, mood=None, attributes: dict | None = None) -> torch.Tensor:
     """Keyword ids ``(MAX_KEYWORDS,)`` for a checkpoint; an unknown word gets an error naming the
-    closest known ones. ``model`` is a :class:`~tunegan.checkpoint.Checkpoint`."""
+    closest known ones. ``model`` is a :class:`~tunegan.checkpoint.Checkpoint`. ``attributes``
+    (``{"mode": "minor"}``) go to the attribute slots of a model trained with them."""
     vocab = model.meta.get("conditions") or {}
     known = list(vocab.get("keywords", []))
     if not known:
         raise MusicOptionError("this model was trained without style or mood keywords; pick a keyword model "
                                "(see 'tunegan styles') or leave --style/--mood out")
     words = split_words(style) + split_words(mood)
-    ids = []
+    ids, attr_ids = [], []
+    from .attributes import keyword
+
+    for name, value in (attributes or {}).items():
+        if keyword(name, value) not in known:
+            raise MusicOptionError(f"this model was trained without attributes such as {name}; leave --{name} out "
+                                   "or pick a model trained with --set attributes=true")
+        attr_ids.append(known.index(keyword(name, value)) + 1)
     for w in words:
         w2 = w
         if w2 not in known:
@@ -98,10 +114,11 @@ def keyword_ids(model, *, style=None, mood=None) -> torch.Tensor:
             hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else f"; known: {', '.join(known)}"
             raise MusicOptionError(f"unknown style or mood keyword '{w}'{hint}")
         ids.append(known.index(w2) + 1)
-    if len(ids) > MAX_KEYWORDS:
-        raise MusicOptionError(f"at most {MAX_KEYWORDS} keywords at once (received {len(ids)})")
+    if len(ids) > len(CATEGORIES):
+        raise MusicOptionError(f"at most {len(CATEGORIES)} keywords at once (received {len(ids)})")
     out = torch.zeros(MAX_KEYWORDS, dtype=torch.long)
     out[:len(ids)] = torch.tensor(ids, dtype=torch.long)
+    out[len(CATEGORIES):len(CATEGORIES) + len(attr_ids)] = torch.tensor(attr_ids, dtype=torch.long)
     return out
 
 

@@ -200,6 +200,8 @@ class TrainConfig(ConfigBase):
     device: str = "auto"            # auto (CUDA, then Apple MPS, then CPU) | cpu | cuda | cuda:N | mps;
                                     # under torchrun with CUDA each rank takes cuda:LOCAL_RANK
     amp: bool = False               # CUDA only: mixed precision (bfloat16/float16 autocast) for the forward passes
+    attributes: bool = False        # conditional: each crop also gets the mode, density and pace measured on its own
+                                    # tokens as keywords (tunegan.attributes; bar-based tokenizers with pitches)
     max_cpu_minutes: float = 0.0    # > 0: stop (validate and save) once the process has used this much CPU time:
                                     # runs compared "at equal CPU time" get the same budget on a busy machine
 
@@ -234,6 +236,7 @@ class TrainConfig(ConfigBase):
         self._check("tbptt_chunks", self.tbptt_chunks == 1 or self.mode in ("mle", "gan"),
                     "1 in paper mode (its step has no next-token loss to carry state for)")
         self._check("max_cpu_minutes", self.max_cpu_minutes >= 0, ">= 0")
+        self._check("attributes", not self.attributes or self.conditional, "false unless conditional")
         self._check("device", isinstance(self.device, str) and self.device.split(":")[0] in ("auto", "cpu", "cuda", "mps"),
                     "auto, cpu, cuda, cuda:N or mps")
         object.__setattr__(self, "betas", tuple(self.betas))

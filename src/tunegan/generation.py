@@ -52,6 +52,8 @@ class GenerationOptions(ConfigBase):
     tempo:           BPM the result is written at (also how ``seconds`` and ``bars`` are measured).
     time_signature:  ``(4, 4)`` or ``"3/4"``: written into the result and held in bar-based models.
     style, mood, guidance: keywords of a conditional model; guidance > 1 = a stronger style.
+    mode, density, pace: attributes of a model trained with them (:mod:`tunegan.attributes`):
+                     major/minor, low/mid/high, slow/mid/fast; a mood sets the ones left open.
     """
 
     length: int | None = None
@@ -65,6 +67,9 @@ class GenerationOptions(ConfigBase):
     time_signature: tuple[int, int] | None = None
     style: tuple[str, ...] = ()
     mood: str | None = None
+    mode: str | None = None
+    density: str | None = None
+    pace: str | None = None
     guidance: float = 1.0
 
     def __post_init__(self):
@@ -92,10 +97,14 @@ class GenerationOptions(ConfigBase):
         set_("style", tuple(split_words(self.style if not isinstance(self.style, tuple) else list(self.style))))
         if self.mood is not None and not str(self.mood).strip():
             set_("mood", None)
+        from .attributes import check_attribute
+
+        for name in ("mode", "density", "pace"):
+            set_(name, check_attribute(name, getattr(self, name)))
 
     @property
     def keywords(self) -> bool:
-        return bool(self.style or self.mood)
+        return bool(self.style or self.mood or self.mode or self.density or self.pace)
 
 
 def check_seed(seed) -> int:
@@ -143,7 +152,14 @@ def build_constraints(model, options: GenerationOptions) -> Constraints:
     if options.time_signature is not None and tok.has_bars:
         bias[torch.as_tensor(tok.metre_tokens(), dtype=torch.long)] = float("-inf")  # the held one is forced
         bias[torch.as_tensor(tok.positions_beyond(options.time_signature), dtype=torch.long)] = float("-inf")
-    cond = keyword_ids(model, style=list(options.style), mood=options.mood) if options.keywords else None
+    cond = None
+    if options.keywords:
+        from .attributes import ATTRIBUTE_KEYWORDS, wanted
+
+        asked = {k: v for k, v in (("mode", options.mode), ("density", options.density), ("pace", options.pace)) if v}
+        knows = any(w in (model.meta.get("conditions") or {}).get("keywords", []) for w in ATTRIBUTE_KEYWORDS)
+        attrs = wanted(options.mood, tempo=options.tempo, **asked) if knows else asked
+        cond = keyword_ids(model, style=list(options.style), mood=options.mood, attributes=attrs)
     return Constraints(bias, force, cond, options.guidance)
 
 

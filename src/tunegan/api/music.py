@@ -70,6 +70,9 @@ def generate(
     style: str | list[str] | None = None,
     mood: str | None = None,
     guidance: float = 1.0,
+    mode: str | None = None,
+    density: str | None = None,
+    pace: str | None = None,
     models: ModelCache | None = None,
     device: str | None = "auto",
 ) -> list[Generation]:
@@ -86,6 +89,7 @@ def generate(
     tempo, time_signature, instrument: written into the result (time signature also primes
                    the model for bar-based representations).
     style, mood, guidance: keywords for a conditional model (see ``tunegan styles``).
+    mode, density, pace: "minor", "low", "slow"...: attributes of a model trained with them.
     The samples are made as one batch (see :func:`tunegan.generation.sample_tokens`).
     """
     from .. import music as M
@@ -93,7 +97,7 @@ def generate(
     options = GenerationOptions(length=length, bars=bars, seconds=seconds, temperature=temperature, top_k=top_k,
                                 top_p=top_p, key=key, tempo=tempo, time_signature=time_signature,
                                 style=tuple(style) if isinstance(style, (list, tuple)) else (style or ()),
-                                mood=mood, guidance=guidance)
+                                mood=mood, guidance=guidance, mode=mode, density=density, pace=pace)
     if not isinstance(samples, int) or not 1 <= samples <= 64:
         raise MusicOptionError(f"samples must be within 1 and 64 (received {samples})")
     if not -48 <= int(transpose) <= 48:

@@ -40,6 +40,9 @@ def generate(
     style: Optional[str] = typer.Option(None, help='style keywords, e.g. "folk, waltz" (see tunegan styles)'),
     mood: Optional[str] = typer.Option(None, help="upbeat, calm, tense or melancholy"),
     guidance: Optional[float] = typer.Option(None, help="style strength for keyword models (default 1 = plain)"),
+    mode: Optional[str] = typer.Option(None, help="major or minor (models trained with attributes)"),
+    density: Optional[str] = typer.Option(None, help="low, mid or high: notes per beat (models trained with attributes)"),
+    pace: Optional[str] = typer.Option(None, help="slow, mid or fast (models trained with attributes)"),
     device: Optional[str] = typer.Option(None, help="auto | cpu | cuda | mps (default auto)"),
     wav: Optional[Path] = typer.Option(None, help="also write audio (WAV)"),
     png: Optional[Path] = typer.Option(None, help="also write a piano-roll picture"),
@@ -52,7 +55,7 @@ def generate(
                                   temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, samples=samples,
                                   checkpoint=checkpoint, key=key, transpose=transpose, tempo=tempo,
                                   time_signature=time_signature, instrument=instrument, style=style, mood=mood,
-                                  guidance=guidance, device=device))
+                                  guidance=guidance, mode=mode, density=density, pace=pace, device=device))
 
     def numbered(p: Optional[Path], i: int) -> Optional[Path]:
         if p is None or len(songs) == 1:

@@ -168,7 +168,10 @@ class Trainer:
             return gcfg, dcfg, None
         from ..conditioning import build_vocabulary, keyword_table
 
-        vocab = build_vocabulary(self.labels, self.cfg.min_keyword_count)
+        if self.cfg.attributes:  # measured on crops' tokens: bars and pitches needed
+            self.tok.require("bars", "attributes=true")
+            self.tok.require("pitches", "attributes=true")
+        vocab = build_vocabulary(self.labels, self.cfg.min_keyword_count, attributes=self.cfg.attributes)
         if not vocab["keywords"]:
             raise DataError(f"{self.cache.root}: no keyword is on {self.cfg.min_keyword_count}+ train pieces")
         self.extra_meta["conditions"] = vocab
@@ -254,6 +257,11 @@ class Trainer:
             from ..conditioning import CropMood
 
             relabel = CropMood(self.extra_meta["conditions"], self.labels, self.tok.token_pitches())
+        if c.attributes:
+            from ..attributes import CropAttributes, piece_mean_tempos
+
+            relabel = CropAttributes(self.extra_meta["conditions"], self.tok, piece_mean_tempos(train, self.tok),
+                                     inner=relabel)
         span = c.seq_len * c.tbptt_chunks  # with truncated backprop an item holds tbptt_chunks chunks
         if c.crops:
             self.train_ds = CropDataset(train, span, n_crops=c.crops, tokenizer=self.tok,
