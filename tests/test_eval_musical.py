@@ -167,3 +167,20 @@ def test_seconds_score_is_converted_to_ticks():
     s = make_score(TINY, tpq=480)
     assert M.pitch_range(s.to("second")) == 12
     assert M.polyphony(s.to("second")) == pytest.approx(22 / 18, rel=1e-3)
+
+
+def test_semitone_clash_share_counts_simultaneous_minor_seconds():
+    from tunegan.evaluation.musical import semitone_clash_share
+    from tunegan.midi import NOTE_DTYPE
+
+    def notes(rows):
+        a = np.zeros(len(rows), NOTE_DTYPE)
+        for i, (p, s, e) in enumerate(rows):
+            a[i] = (p, 80, s, e)
+        return a
+
+    chord = notes([(60, 0, 1), (64, 0, 1), (67, 0, 1)])        # C major: 3 pairs, no clash
+    clash = notes([(60, 0, 2), (61, 1, 2)])                     # C held, C# enters: 1 pair, a clash
+    melody = notes([(60, 0, 1), (61, 1, 2)])                    # one after the other: no pair
+    assert semitone_clash_share([chord, clash, melody]) == 1 / 4
+    assert np.isnan(semitone_clash_share([melody]))

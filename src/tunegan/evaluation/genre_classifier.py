@@ -20,6 +20,7 @@ import symusic
 
 from ..data.dataset import SplitData, TokenCache
 from ..data.labels import CORPUS_GENRE, mood_from_music, music_features
+from ..music import extract_notes
 from ..music.timing import mean_tempo
 from ..errors import DataError
 from .musical import piece_features
@@ -114,14 +115,15 @@ def crop_starts(data: SplitData, pieces: np.ndarray, n: int, length: int, *, tok
 
 
 def real_crop_features(cache: TokenCache, split: str, genres: Sequence[str], n_per_genre: int, length: int,
-                       *, seed: int = 0, with_mood: bool = False) -> dict:
-    """``{"x": (n, d), "y": (n,) genre index, "moods": [(crop mood, piece mood)]}`` for a split."""
+                       *, seed: int = 0, with_mood: bool = False, with_notes: bool = False) -> dict:
+    """``{"x": (n, d), "y": (n,) genre index, "moods": [(crop mood, piece mood)]}`` for a split;
+    ``with_notes``: also ``"notes"``, each crop's ``NOTE_DTYPE`` array (for two-sample tests)."""
     data, tok = cache.split(split), cache.tokenizer
     g_of = piece_genres(cache, split)
     labels = cache.piece_labels(split) if with_mood else None
     tempos = _tempo_table(tok)
     rng = np.random.default_rng([seed, zlib.crc32(split.encode())])
-    xs, ys, moods = [], [], []
+    xs, ys, moods, notes = [], [], [], []
     for gi, g in enumerate(genres):
         pieces = np.flatnonzero(g_of == g)
         if len(pieces) == 0:
@@ -134,7 +136,10 @@ def real_crop_features(cache: TokenCache, split: str, genres: Sequence[str], n_p
             ys.append(gi)
             if with_mood and labels[k].get("mood"):
                 moods.append((mood_from_music(score)["mood"], labels[k]["mood"]))
-    return {"x": np.vstack(xs), "y": np.asarray(ys), "moods": moods}
+            if with_notes:
+                notes.append(extract_notes(score))
+    out = {"x": np.vstack(xs), "y": np.asarray(ys), "moods": moods}
+    return out | ({"notes": notes} if with_notes else {})
 
 
 # --- the classifier -------------------------------------------------------------------------

@@ -340,3 +340,24 @@ def piece_features(score: symusic.Score) -> dict[str, float | np.ndarray]:
         "empty_measure_rate": empty_measure_rate(score),
         "groove_consistency": groove_consistency(score, steps_per_beat=4),
     }
+
+
+def semitone_clash_share(note_sets) -> float:
+    """Share of simultaneous note pairs exactly a semitone apart (a minor second within the octave),
+    over ``NOTE_DTYPE`` arrays (seconds). A pair is simultaneous when one note starts while the
+    other sounds (a shared onset counts once). NaN when no two notes ever sound together."""
+    clash = pairs = 0
+    for notes in note_sets:
+        if len(notes) < 2:
+            continue
+        order = np.argsort(notes["start"], kind="stable")
+        start, end, pitch = notes["start"][order], notes["end"][order], notes["pitch"][order].astype(np.int64)
+        for i in range(1, len(start)):
+            lo = np.searchsorted(start, start[i] - 60.0)  # notes longer than a minute are rare: bound the scan
+            j = np.arange(lo, i)
+            on = j[(end[j] > start[i]) | (start[j] == start[i])]
+            if len(on):
+                d = np.abs(pitch[on] - pitch[i])
+                pairs += len(on)
+                clash += int((d == 1).sum())
+    return clash / pairs if pairs else float("nan")

@@ -28,6 +28,9 @@ from ..music.mood import MOODS, mood_signs
 from ..data.dataset import TokenCache
 from ..data.labels import mood_from_music
 from ..errors import DataError, MusicOptionError
+from ..music import extract_notes
+from .musical import semitone_clash_share
+from .suite import two_sample
 from .genre_classifier import (FEATURE_NAMES, FEATURE_SETS, L2_GRID, accuracy_table, fit_classifier, piece_genres,
                                real_crop_features, share_ci, style_features)
 
@@ -157,7 +160,7 @@ def style_report(checkpoint, data, *, split: str = "test", samples_per_keyword: 
     say(f"classifier: {len(have)} genres, {train_crops} train crops each")
     tr = real_crop_features(cache, "train", have, train_crops, length, seed=seed)
     va = real_crop_features(cache, "validation", have, eval_crops, length, seed=seed)
-    te = real_crop_features(cache, split, have, eval_crops, length, seed=seed, with_mood=True)
+    te = real_crop_features(cache, split, have, eval_crops, length, seed=seed, with_mood=True, with_notes=True)
     clfs, classifiers = {}, {}
     for name, feats in FEATURE_SETS.items():
         clfs[name], val = fit_classifier(tr, va, have, l2_grid, feats)
@@ -176,6 +179,8 @@ def style_report(checkpoint, data, *, split: str = "test", samples_per_keyword: 
                                            sum(p == m for _, p in te["moods"])) for m in MOODS},
         "runs": [],
         "real_profile": {g: _profile(te["x"][te["y"] == i]) for i, g in enumerate(have)},
+        "real_clash": {g: semitone_clash_share([nt for nt, y in zip(te["notes"], te["y"]) if y == i])
+                       for i, g in enumerate(have)},
     }
     say("classifier accuracy on " + split + ": " + ", ".join(f"{k} {v['test']['share']:.3f}"
                                                            for k, v in classifiers.items()))
@@ -196,6 +201,14 @@ def style_report(checkpoint, data, *, split: str = "test", samples_per_keyword: 
             say(f"guidance {g_strength}: style={g}")
             scores = generate_scores(ckpt, n, length, style=g, guidance=g_strength, **kw)
             counts, run["profile"][g] = judge(scores)
+            # realism by style: a fresh classifier tells these samples from real test crops of that genre
+            gen_notes = [extract_notes(sc) for sc in scores]
+            real_notes = [nt for nt, y in zip(te["notes"], te["y"]) if y == have.index(g)]
+            folds = min(5, len(real_notes), len(gen_notes))
+            ts = two_sample(real_notes, gen_notes, seed=seed, folds=folds) if folds >= 2 else \
+                {"accuracy": math.nan, "ci_low": math.nan, "ci_high": math.nan, "n": len(real_notes) + len(gen_notes)}
+            run.setdefault("two_sample", {})[g] = {k: ts[k] for k in ("accuracy", "ci_low", "ci_high", "n")}
+            run.setdefault("clash", {})[g] = semitone_clash_share(gen_notes)
             for k, c in counts.items():
                 run["style"][k][g] = share_ci(int(c[have.index(g)]), n)
                 run["confusion"][k].append(c.tolist())
@@ -218,6 +231,10 @@ def style_report(checkpoint, data, *, split: str = "test", samples_per_keyword: 
 
 def _pct(x) -> str:
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.0f}%"
+
+
+def _pct1(x) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}%"
 
 
 def _ci(v: dict) -> str:
@@ -260,6 +277,18 @@ def format_markdown(report: dict) -> str:
     for g in styles:
         lines.append(f"| {g} | " + " | ".join(_ci(r["style"][k][g]) for r in runs for k in cls) + " | "
                      + " | ".join(_pct(report["unconditioned"]["genres"][k][g]) for k in cls) + " |")
+    if runs and runs[0].get("two_sample"):
+        lines += ["", "Realism by style: two-sample accuracy of a fresh classifier telling the samples from real "
+                  f"{split} crops of the same genre (50% = indistinguishable), and the share of simultaneous note "
+                  "pairs a semitone apart within the octave (harmonic clashes), real beside generated:", "",
+                  "| style | " + " | ".join(f"two-sample g={r['guidance']:g}" for r in runs) + " | real clashes | "
+                  + " | ".join(f"clashes g={r['guidance']:g}" for r in runs) + " |",
+                  "|---" * (2 * len(runs) + 2) + "|"]
+        for g in styles:
+            cells = [f"{_pct(r['two_sample'][g]['accuracy'])} ({_pct(r['two_sample'][g]['ci_low'])}–"
+                     f"{_pct(r['two_sample'][g]['ci_high'])})" for r in runs]
+            lines.append(f"| {g} | " + " | ".join(cells) + f" | {_pct1(report['real_clash'][g])} | "
+                         + " | ".join(_pct1(r["clash"][g]) for r in runs) + " |")
     if styles:
         lines.append("| **mean** | " + " | ".join(f"**{_pct(r['mean_share'][k])}**" for r in runs for k in cls)
                      + " |" * (len(cls) + 1))
