@@ -1,0 +1,84 @@
+"""Listening-like checks of what ``tunegan generate`` gives, per style: tempo, metre, dynamics.
+
+    python benchmarks/check_generation.py [--checkpoint default] [--samples 50] [--bars 16] [--json PATH]
+
+For each genre keyword the model knows (and with no keyword), ``--samples`` pieces are made the
+way the README's first command makes them, ``--seed-notes "C4 E4 G4" --style GENRE``, one seed
+each (0, 1, 2, ...), through :func:`tunegan.api.generate`. Reported per style:
+
+* tempo the piece plays at (median and range of its first tempo, BPM);
+* metres: the share of pieces whose time signature changes inside the piece, and the opening metres;
+* dynamics: the share with at least 4 distinct velocities (target: 90% for every style whose
+  training data has dynamics), and the median number of distinct velocities;
+* harmony: the share of simultaneous note pairs a semitone apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from common import save_json  # benchmarks/ is on sys.path when a script runs
+
+
+def check(checkpoint, style: str | None, samples: int, bars: int, seed_notes: str) -> dict:
+    from tunegan import api
+    from tunegan.evaluation.musical import semitone_clash_share
+    from tunegan.music import extract_notes
+
+    models = api.ModelCache("cpu")
+    songs = api.generate(checkpoint=checkpoint, seed_notes=seed_notes, style=style, bars=bars, samples=samples,
+                         seed=0, models=models, device="cpu")
+    tempos = [sorted(s.score.tempos, key=lambda t: t.time)[0].qpm if len(s.score.tempos) else 120.0 for s in songs]
+    metres = [[(t.numerator, t.denominator) for t in sorted(s.score.time_signatures, key=lambda t: t.time)] for s in songs]
+    # the decoded tokens say what the model wrote (a held metre is also written into the file)
+    tok = models.get(checkpoint).tokenizer
+    changes = []
+    for s in songs:
+        names = [tok.describe(t) for t in s.tokens]
+        ts = [n for n in names if n.startswith("TimeSig_")]
+        changes.append(len(set(ts)) > 1)
+    vel = [len(set(n.velocity for t in s.score.tracks for n in t.notes)) for s in songs]
+    notes = [extract_notes(s.score) for s in songs]
+    return {"style": style or "(none)", "samples": samples,
+            "tempo_median": float(np.median(tempos)), "tempo_min": float(min(tempos)), "tempo_max": float(max(tempos)),
+            "metre_change_share": float(np.mean(changes)),
+            "opening_metres": dict(Counter(f"{m[0][0]}/{m[0][1]}" if m else "none" for m in metres).most_common(4)),
+            "velocities_4plus_share": float(np.mean([v >= 4 for v in vel])), "velocities_median": float(np.median(vel)),
+            "semitone_clash_share": semitone_clash_share(notes)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--checkpoint", default=None, help="checkpoint, run folder or shipped name (default: the shipped model)")
+    ap.add_argument("--samples", type=int, default=50)
+    ap.add_argument("--bars", type=int, default=16)
+    ap.add_argument("--seed-notes", default="C4 E4 G4")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)
+    from tunegan import api
+
+    rows = api.styles(args.checkpoint)
+    genres = [r["keyword"] for r in rows if r["category"] == "genre"]
+    out = [check(args.checkpoint, g, args.samples, args.bars, args.seed_notes) for g in [None, *genres]]
+    print(f"{args.samples} pieces of {args.bars} bars per style from --seed-notes \"{args.seed_notes}\", "
+          f"checkpoint {args.checkpoint or 'default'}")
+    head = ("style", "BPM median", "BPM range", "metre changes", "openings", ">=4 velocities", "clashes")
+    print("  " + " | ".join(head))
+    for r in out:
+        print("  " + " | ".join([r["style"], f"{r['tempo_median']:.0f}", f"{r['tempo_min']:.0f}-{r['tempo_max']:.0f}",
+                                 f"{100 * r['metre_change_share']:.0f}%", str(r["opening_metres"]),
+                                 f"{100 * r['velocities_4plus_share']:.0f}%", f"{100 * r['semitone_clash_share']:.1f}%"]))
+    save_json({"checkpoint": args.checkpoint or "default", "rows": out}, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
