@@ -87,6 +87,55 @@ def test_evaluate_without_suite_keeps_the_likelihood_report(ckpt, tiny_cache):
     assert rep32["seq_len"] == 32 and 4 * 16 < rep32["likelihood"]["generator"]["tokens"] <= 4 * 32
 
 
+def held_out_folder(root, n=3, split="test"):
+    """A folder of ``n`` small MIDI files whose names the hash split puts in ``split`` (none in train)."""
+    from conftest import make_melody
+    from tunegan.data.sources import hash_split
+
+    root.mkdir(parents=True)
+    names = (f"held_{i}.mid" for i in range(10_000))
+    for k, name in zip(range(n), (m for m in names if hash_split(m) == split)):
+        make_melody([60 + k, 62, 64, 65, 67, 69, 71, 72] * 6).dump_midi(str(root / name))
+    return root
+
+
+def test_split_all_scores_every_piece_and_says_why_baselines_are_missing(ckpt, tmp_path, monkeypatch):
+    monkeypatch.setenv("TUNEGAN_CACHE", str(tmp_path / "tc"))
+    folder = held_out_folder(tmp_path / "held", split="train")  # the hash split would put all in train
+    rep = evaluate(ckpt, folder, split="all", suite_config=small_config())
+    assert rep["pieces"] == 3 and rep["split"] == "all"
+    assert list(rep["likelihood"]) == ["generator"] and rep["suite"] is None
+    md = format_markdown(rep)
+    assert "every piece (`--split all`)" in md and "pass --baselines-from" in md and "suite was left out" in md
+
+
+def test_baselines_from_another_cache(ckpt, tmp_path, tiny_cache, monkeypatch):
+    monkeypatch.setenv("TUNEGAN_CACHE", str(tmp_path / "tc"))
+    folder = held_out_folder(tmp_path / "held")
+    rep = evaluate(ckpt, folder, split="all", baselines_from=tiny_cache, suite_config=small_config(sweep=()))
+    assert {"generator", "trigram"} <= set(rep["likelihood"]) and rep["pieces"] == 3
+    from tunegan.data.dataset import TokenCache
+
+    assert rep["suite"]["novelty"]["index"]["pieces"] == len(TokenCache(tiny_cache).split("train"))
+    assert f"Baselines fitted on the train split of {tiny_cache}" in format_markdown(rep)
+
+
+def test_an_empty_train_split_leaves_baselines_out_instead_of_failing(ckpt, tmp_path, monkeypatch):
+    monkeypatch.setenv("TUNEGAN_CACHE", str(tmp_path / "tc"))
+    rep = evaluate(ckpt, held_out_folder(tmp_path / "held"), split="test", suite=False)
+    assert list(rep["likelihood"]) == ["generator"] and rep["pieces"] == 3
+    assert "the data's train split is empty" in rep["notes"][0]
+
+
+def test_cli_split_all_with_baselines_from(app, ckpt, tiny_cache, tmp_path, monkeypatch):
+    monkeypatch.setenv("TUNEGAN_CACHE", str(tmp_path / "tc"))
+    folder = held_out_folder(tmp_path / "held")
+    r = CliRunner().invoke(app, ["evaluate", "--checkpoint", str(ckpt), "--data", str(folder), "--split", "all",
+                                 "--baselines-from", str(tiny_cache), "--no-suite"])
+    assert r.exit_code == 0, r.output
+    assert "Baselines fitted on" in r.output and "| trigram |" in r.output
+
+
 def test_empty_folder_is_a_one_line_data_error(ckpt, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="no MIDI pieces found") as e:
@@ -144,6 +193,7 @@ def test_cli_evaluate_writes_and_prints(app, ckpt, tiny_cache, tmp_path):
     (["evaluate", "--data", "{cache}", "--checkpoint", "{other}"], "was tokenized with"),
     (["evaluate", "--data", "{cache}", "--checkpoint", "{ckpt}", "--samples", "3"], "samples must be within"),
     (["evaluate", "--data", "{cache}", "--checkpoint", "{ckpt}", "--length", "2000"], "ask for shorter samples"),
+    (["evaluate", "--data", "{cache}", "--checkpoint", "{ckpt}", "--split", "every"], "test or all"),
     (["compare", "{ckpt}", "{tmp}/nope", "--data", "{cache}"], "no such checkpoint"),
 ])
 def test_cli_errors_are_one_line_and_exit_1(app, ckpt, tiny_cache, tmp_path, args, message):

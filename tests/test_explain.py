@@ -79,3 +79,20 @@ def test_empty_and_non_midi_give_named_errors(tmp_path):
     with pytest.raises(MIDIError, match="not a MIDI file") as e:
         explain(text)
     assert "\n" not in str(e.value)
+
+
+def test_bars_follow_metre_changes_as_the_bar_grid_counts_them():
+    """3/4, then 2/4 from bar 3, then a 6/8 written mid-bar (it starts at the next bar line)."""
+    import numpy as np
+
+    from tunegan.music import bar_grid
+
+    s = _score([(k, 1, 60 + k % 5, 80) for k in range(16)], ts=(3, 4))
+    s.time_signatures.append(symusic.TimeSignature(6 * TPQ, 2, 4))
+    s.time_signatures.append(symusic.TimeSignature(7 * TPQ, 6, 8))
+    ticks = np.arange(16) * TPQ
+    grid = bar_grid(s, int(ticks[-1]))
+    b = np.searchsorted(grid.bars, ticks, side="right") - 1
+    expected = [f"{i + 1}:{1 + (t - grid.bars[i]) / grid.beat_ticks[i]:g}" for i, t in zip(b, ticks)]
+    assert [r.position for r in explain(s).notes] == expected
+    assert expected[6:12] == ["3:1", "3:2", "4:1", "4:3", "4:5", "5:1"]

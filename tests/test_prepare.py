@@ -74,12 +74,39 @@ def test_bad_files_skipped_with_reasons(tiny_corpus, tmp_path):
     rep = prepare([MidiFolder(str(tiny_corpus))], get_tokenizer("pitch"), tmp_path / "c", workers=2, labels=False)
     assert rep.pieces == 25 and rep.skipped == 5
     rows = {r["id"]: r for r in json.loads((tmp_path / "c" / "manifest.json").read_text())["pieces"]}
-    assert rows["empty.mid"]["reason"] == "no notes outside drum tracks"
-    assert rows["drums_only.mid"]["reason"] == "no notes outside drum tracks"
+    assert rows["empty.mid"]["reason"] == "no notes"
+    assert rows["drums_only.mid"]["reason"] == "only drum tracks, no pitched notes"
     assert rows["truncated.mid"]["reason"].startswith("corrupt MIDI")
     assert rows["not_midi.mid"]["reason"] == "not a MIDI file (no MThd header)"
     assert rows["all_out_of_range.mid"]["reason"] == "no notes on the 88 piano keys"
     assert rows["type1.mid"]["status"] == "ok"
+
+
+def test_label_errors_are_counted_and_bugs_surface(tiny_corpus, tmp_path, monkeypatch):
+    import tunegan.data.prepare as prep
+
+    real = prep.labels_for
+
+    def labels_for(piece, score):
+        if piece.id == "piece_03.mid":
+            raise DataError("composer.csv: the composer table cannot be read (Permission denied)")
+        return real(piece, score)
+
+    monkeypatch.setattr(prep, "labels_for", labels_for)
+    rep = prepare([MidiFolder(str(tiny_corpus))], get_tokenizer("pitch"), tmp_path / "c", workers=1)
+    assert rep.pieces == 24
+    manifest = json.loads((tmp_path / "c" / "manifest.json").read_text())
+    assert manifest["label_errors"] == {"composer.csv: the composer table cannot be read (Permission denied)": 1}
+    rows = {r["id"]: r for r in manifest["pieces"]}
+    assert rows["piece_03.mid"]["status"] == "ok" and "label_error" in rows["piece_03.mid"]
+    assert "mood" in rows["piece_04.mid"]["labels"] and "label_error" not in rows["piece_04.mid"]
+
+    def buggy(piece, score):
+        raise ZeroDivisionError("a bug in labelling")
+
+    monkeypatch.setattr(prep, "labels_for", buggy)
+    with pytest.raises(ZeroDivisionError):
+        prepare([MidiFolder(str(tiny_corpus))], get_tokenizer("pitch"), tmp_path / "c2", workers=1)
 
 
 def test_hash_split_is_deterministic():

@@ -11,6 +11,17 @@ A training run folder holds ``step-NNNNNNN/`` checkpoints plus two pointer files
 and ``best`` (lowest validation NLL). A checkpoint is first written to ``*.tmp`` and renamed,
 then the pointer is replaced with ``os.replace``: a kill at any moment leaves the last good
 checkpoint reachable. :func:`resolve_checkpoint` accepts a run folder or a checkpoint folder.
+
+Loading checks everything it reads and ends in a one-line :class:`CheckpointError` naming the file
+and what is wrong: an empty, truncated or foreign ``model.safetensors``, a ``meta.json`` that is not
+an object or lacks a field, weights of another network, a damaged ``train_state.pt``. ``meta.json``
+stores the tokenizer's vocabulary (``vocab``: its size and :func:`~tunegan.tokenizers.vocab_hash`);
+the tokenizer rebuilt at load time (MidiTok rebuilds REMI's) must match it and the network's output
+size, so a changed vocabulary fails loudly instead of generating garbage. Checkpoints written before
+the hash existed are checked by size alone.
+
+Pruning (``keep``) deletes only intact checkpoints older than the ``keep`` newest intact ones; what
+``latest`` and ``best`` point at, and damaged checkpoints, are never deleted (:func:`_prune`).
 """
 
 from __future__ import annotations
@@ -18,18 +29,23 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import struct
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .config import DiscriminatorConfig, GeneratorConfig, TrainConfig
-from .errors import CheckpointError
+from .errors import CheckpointError, TuneganError
 from .models import LSTMGenerator, PatchDiscriminator
-from .tokenizers import Tokenizer, tokenizer_from_state
+from .tokenizers import Tokenizer, tokenizer_from_state, vocab_hash
 
 FORMAT = "tunegan-checkpoint-1"
+REQUIRED_META = ("tokenizer", "generator_config")  # what loading needs beyond ``format``
+TRAIN_STATE = "train_state.pt"
 ASSETS = Path(__file__).parent / "assets"
 DEFAULT_MODEL = ASSETS / "default"
 
@@ -90,24 +106,88 @@ def save_checkpoint(
     full_meta = {"format": FORMAT, "step": step, "tokenizer": tokenizer.state(),
                  "generator_config": generator.config.to_dict(),
                  "discriminator_config": discriminator.config.to_dict() if discriminator is not None else None,
-                 **meta}
+                 **meta, "vocab": vocab_record(tokenizer)}
     (tmp / "meta.json").write_text(json.dumps(full_meta, indent=1))
     if train_state is not None:
-        torch.save(train_state, tmp / "train_state.pt")
+        torch.save(train_state, tmp / TRAIN_STATE)
     if final.exists():
         shutil.rmtree(final)
     os.replace(tmp, final)
     _atomic_write_text(run / "latest", name)
     if best:
         _atomic_write_text(run / "best", name)
-    _prune(run, keep)
+    _prune(run, keep, resumable=train_state is not None)
     return final
 
 
-def _prune(run: Path, keep: int) -> None:
-    protected = {(run / p).read_text().strip() for p in ("latest", "best") if (run / p).exists()}
-    steps = sorted(p for p in run.glob("step-*") if p.is_dir() and not p.name.endswith(".tmp"))
-    for p in steps[:-keep] if keep else steps:
+def vocab_record(tokenizer: Tokenizer) -> dict:
+    """``{"size": vocab_size, "sha1": vocab_hash}``: the vocabulary a checkpoint's network reads."""
+    return {"size": tokenizer.vocab_size, "sha1": vocab_hash(tokenizer)}
+
+
+def read_pointer(path: Path) -> str | None:
+    """The checkpoint name in a ``latest``/``best`` pointer file; None when it is missing or unreadable."""
+    try:
+        name = path.read_text().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return name or None
+
+
+def _step_of(path: Path) -> int | None:
+    tail = path.name[len("step-"):]
+    return int(tail) if tail.isdigit() else None
+
+
+def run_checkpoints(run: str | os.PathLike) -> list[Path]:
+    """The ``step-NNNNNNN`` checkpoint folders of a run folder, newest (highest step) first;
+    half-written ``*.tmp`` folders are left out. Whether each one loads is not checked."""
+    run = Path(run)
+    found = [(_step_of(p), p) for p in run.glob("step-*") if p.is_dir()]
+    return [p for step, p in sorted(((s, p) for s, p in found if s is not None), reverse=True)]
+
+
+def _weights_intact(f: Path) -> bool:
+    """Cheap check of a safetensors file (header only): its length is what its header says."""
+    try:
+        size = f.stat().st_size
+        with open(f, "rb") as fh:
+            (n,) = struct.unpack("<Q", fh.read(8))
+            if n > size - 8:
+                return False
+            header = json.loads(fh.read(n))
+        ends = [v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"]
+        return size == 8 + n + max(ends, default=0)
+    except (OSError, struct.error, ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return False
+
+
+def is_intact(ckpt: Path, *, resumable: bool = False) -> bool:
+    """Whether a checkpoint folder looks whole without loading it: ``meta.json`` is an object of this
+    format, ``model.safetensors`` is as long as its header says, and (``resumable``) ``train_state.pt``
+    is a whole zip archive (what ``torch.save`` writes). Loading checks more (:func:`load_checkpoint`)."""
+    try:
+        meta = json.loads((ckpt / "meta.json").read_text())
+    except (OSError, ValueError):
+        return False
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        return False
+    if not _weights_intact(ckpt / "model.safetensors"):
+        return False
+    return not resumable or zipfile.is_zipfile(ckpt / TRAIN_STATE)
+
+
+def _prune(run: Path, keep: int, *, resumable: bool = False) -> None:
+    """Delete checkpoints older than the ``keep`` newest intact ones (``keep=0``: all but the pointed-at).
+
+    Never deleted: what ``latest`` and ``best`` point at, the ``keep`` newest intact checkpoints
+    (:func:`is_intact`; with ``resumable``, only those with a whole ``train_state.pt`` count), and any
+    checkpoint that is not intact (a damaged one is left for a person to look at; it neither counts
+    towards ``keep`` nor pushes a loadable one out). So a run whose newest checkpoints are broken
+    never loses the newest ones that still load."""
+    protected = {read_pointer(run / p) for p in ("latest", "best")}
+    intact = [p for p in run_checkpoints(run) if is_intact(p, resumable=resumable)]
+    for p in intact[keep:] if keep else intact:
         if p.name not in protected:
             shutil.rmtree(p, ignore_errors=True)
 
@@ -126,11 +206,15 @@ def resolve_checkpoint(path: str | os.PathLike | None = None, which: str = "best
     if (p / "meta.json").exists():
         return p
     if p.is_dir():
+        broken = []
         for ptr in ((which, "latest") if which != "latest" else ("latest",)):
             if (p / ptr).exists():
-                target = p / (p / ptr).read_text().strip()
-                if (target / "meta.json").exists():
-                    return target
+                name = read_pointer(p / ptr)
+                if name and (p / name / "meta.json").exists():
+                    return p / name
+                broken.append(f"'{ptr}' points at {name or 'nothing readable'}, which has no meta.json")
+        if broken:
+            raise CheckpointError(f"{p}: {'; '.join(broken)}")
         raise CheckpointError(f"{p}: no checkpoint here (no meta.json, and no 'best' or 'latest' pointer)")
     raise CheckpointError(f"{p}: no such checkpoint")
 
@@ -142,38 +226,132 @@ def load_checkpoint(path: str | os.PathLike | None = None, *, which: str = "best
     Weights are read on the CPU and moved to ``device`` (``"auto"``, ``"cpu"``, ``"cuda"``...), so a
     checkpoint written on any device loads on any other."""
     ckpt = resolve_checkpoint(path, which)
-    try:
-        meta = json.loads((ckpt / "meta.json").read_text())
-    except json.JSONDecodeError as e:
-        raise CheckpointError(f"{ckpt}/meta.json: not valid JSON ({e})") from None
-    if meta.get("format") != FORMAT:
-        raise CheckpointError(f"{ckpt}: unknown checkpoint format {meta.get('format')!r} (expected {FORMAT})")
-    if not (ckpt / "model.safetensors").exists():
-        raise CheckpointError(f"{ckpt}: model.safetensors is missing")
+    meta = read_meta(ckpt)
+    tokenizer = _tokenizer(ckpt, meta)
     from .device import resolve_device
 
     dev = resolve_device(device)
-    tensors = load_file(str(ckpt / "model.safetensors"), device="cpu")
-    gen = LSTMGenerator(GeneratorConfig.from_dict(meta["generator_config"]))
-    gen.load_state_dict({k[len("generator."):]: v for k, v in tensors.items() if k.startswith("generator.")})
+    tensors = _read_weights(ckpt / "model.safetensors")
+    gen = _network(LSTMGenerator, GeneratorConfig, "generator", ckpt, meta, tensors)
+    _check_vocab(ckpt, meta, tokenizer, gen.config.vocab_size)
     gen.eval()
     disc = None
     if with_discriminator and meta.get("discriminator_config"):
-        d_state = {k[len("discriminator."):]: v for k, v in tensors.items() if k.startswith("discriminator.")}
-        if d_state:
-            disc = PatchDiscriminator(DiscriminatorConfig.from_dict(meta["discriminator_config"]))
-            disc.load_state_dict(d_state)
+        if any(k.startswith("discriminator.") for k in tensors):
+            disc = _network(PatchDiscriminator, DiscriminatorConfig, "discriminator", ckpt, meta, tensors)
+            if disc.config.vocab_size != tokenizer.vocab_size:
+                raise CheckpointError(f"{ckpt}/meta.json: the discriminator reads {disc.config.vocab_size} tokens, "
+                                      f"the '{tokenizer.name}' tokenizer has {tokenizer.vocab_size}")
             disc.eval()
-    train_state = None
-    if with_train_state:
-        f = ckpt / "train_state.pt"
-        if not f.exists():
-            raise CheckpointError(f"{ckpt}: train_state.pt is missing, so training cannot resume from it")
-        train_state = torch.load(f, weights_only=False, map_location="cpu")
+    train_state = _read_train_state(ckpt) if with_train_state else None
     gen.to(dev)
     if disc is not None:
         disc.to(dev)
-    return Checkpoint(ckpt, gen, tokenizer_from_state(meta["tokenizer"]), meta, disc, train_state)
+    return Checkpoint(ckpt, gen, tokenizer, meta, disc, train_state)
+
+
+def read_meta(ckpt: Path) -> dict:
+    """``ckpt/meta.json`` as a dict of this format with the fields loading needs, else CheckpointError."""
+    f = ckpt / "meta.json"
+    try:
+        meta = json.loads(f.read_text())
+    except OSError as e:
+        raise CheckpointError(f"{f}: cannot be read ({e.strerror or e})") from None
+    except UnicodeDecodeError:
+        raise CheckpointError(f"{f}: not a text file") from None
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{f}: not valid JSON ({e})") from None
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{f}: holds a JSON {type(meta).__name__}, not an object of checkpoint fields")
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(f"{ckpt}: unknown checkpoint format {meta.get('format')!r} (expected {FORMAT})")
+    missing = [k for k in REQUIRED_META if not isinstance(meta.get(k), dict)]
+    if missing:
+        what = "lacks" if all(k not in meta for k in missing) else "has no valid"
+        raise CheckpointError(f"{f}: {what} {' and '.join(repr(k) for k in missing)}")
+    return meta
+
+
+def _tokenizer(ckpt: Path, meta: dict) -> Tokenizer:
+    try:
+        return tokenizer_from_state(meta["tokenizer"])
+    except TuneganError as e:
+        raise CheckpointError(f"{ckpt}/meta.json: its tokenizer cannot be rebuilt ({e})") from None
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{ckpt}/meta.json: its 'tokenizer' is not a tokenizer state "
+                              f"({type(e).__name__}: {e})") from None
+
+
+def _read_weights(f: Path) -> dict[str, torch.Tensor]:
+    if not f.exists():
+        raise CheckpointError(f"{f.parent}: model.safetensors is missing")
+    if f.stat().st_size == 0:
+        raise CheckpointError(f"{f}: the file is empty (0 bytes)")
+    try:
+        return load_file(str(f), device="cpu")
+    except (SafetensorError, OSError, ValueError) as e:
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise CheckpointError(f"{f}: not a readable safetensors file, truncated or damaged ({why})") from None
+
+
+def _network(cls, config_cls, name: str, ckpt: Path, meta: dict, tensors: dict):
+    """``cls`` built from ``meta[name + "_config"]`` with its ``name.*`` weights, every key and shape checked."""
+    try:
+        d = meta[f"{name}_config"]
+        if not isinstance(d, dict):
+            raise TypeError(f"a JSON {type(d).__name__}")
+        net = cls(config_cls.from_dict(d))
+    except (TuneganError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{ckpt}/meta.json: '{name}_config' is not valid ({e})") from None
+    prefix = name + "."
+    state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+    want = net.state_dict()
+    f = ckpt / "model.safetensors"
+    if not state:
+        raise CheckpointError(f"{f}: holds no {name} weights (no '{prefix}*' tensors)")
+    missing, extra = [k for k in want if k not in state], [k for k in state if k not in want]
+    shapes = [k for k in want if k in state and tuple(state[k].shape) != tuple(want[k].shape)]
+    if missing or extra or shapes:
+        if shapes:
+            k = shapes[0]
+            why = f"'{k}' has shape {tuple(state[k].shape)}, the network needs {tuple(want[k].shape)}"
+        elif missing:
+            why = f"'{missing[0]}' is missing" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+        else:
+            why = f"'{extra[0]}' is not a weight of this network" + (f" (and {len(extra) - 1} more)" if len(extra) > 1 else "")
+        raise CheckpointError(f"{f}: the {name} weights are not those of the network in meta.json ({why}); "
+                              f"weights of another model?")
+    net.load_state_dict(state)
+    return net
+
+
+def _check_vocab(ckpt: Path, meta: dict, tokenizer: Tokenizer, outputs: int) -> None:
+    """The rebuilt tokenizer reads ids as the network learned them: its size equals the network's
+    output size and, when ``meta.json`` has one, its vocabulary hash equals the stored one."""
+    name, V = tokenizer.name, tokenizer.vocab_size
+    if V != outputs:
+        raise CheckpointError(f"{ckpt}: the '{name}' tokenizer rebuilt from meta.json has {V} tokens but the network "
+                              f"has {outputs} outputs (was its tokenizer config edited, or did the library that "
+                              f"builds it change?)")
+    stored = meta.get("vocab")
+    if isinstance(stored, dict) and stored.get("sha1") and stored["sha1"] != vocab_hash(tokenizer):
+        raise CheckpointError(f"{ckpt}: the '{name}' vocabulary rebuilt now differs from the one the model was "
+                              f"trained with ({V} tokens, other names or order: a tokenizer library release that "
+                              f"changed it, or an edited meta.json)")
+
+
+def _read_train_state(ckpt: Path) -> dict:
+    f = ckpt / TRAIN_STATE
+    if not f.exists():
+        raise CheckpointError(f"{ckpt}: {TRAIN_STATE} is missing, so training cannot resume from it")
+    try:
+        state = torch.load(f, weights_only=False, map_location="cpu")
+    except Exception as e:  # a damaged pickle/zip raises anything (UnpicklingError, RuntimeError, EOFError...)
+        why = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
+        raise CheckpointError(f"{f}: damaged, cannot be read ({why})") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{f}: holds a {type(state).__name__}, not a training state")
+    return state
 
 
 class ModelCache:
@@ -222,7 +400,7 @@ def export_checkpoint(path: str | os.PathLike, dest: str | os.PathLike, *, which
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     shutil.copy2(src / "model.safetensors", tmp / "model.safetensors")
-    meta = json.loads((src / "meta.json").read_text())
+    meta = read_meta(src)
     meta.update(notes or {})
     meta["exported_from"] = str(src)
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1))

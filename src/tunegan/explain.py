@@ -9,10 +9,15 @@ The summary gives the key (Krumhansl-Schmuckler: the pitch-class durations are c
 the Krumhansl-Kessler major and minor profiles in all 12 transpositions; the best Pearson
 correlation is the confidence), time signature, tempo, range, how much the melody moves by step,
 and melodic motifs that repeat. The melody is the highest note at each onset.
+
+Bars are counted arithmetically over each stretch of one metre (:class:`BarMap`), never enumerated,
+so a file that claims hours of silence still places every note in its true bar. A time signature
+takes effect at the first bar line at or after its tick (as :func:`tunegan.music.bar_grid` counts).
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -20,7 +25,9 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import symusic
 
-from .music import (NAMES_SHARP, KeyEstimate, as_score, bar_grid, first_tempo, first_time_signature, keys, note_name,
+from .errors import MIDIError
+from .midi import require_pitched_notes
+from .music import (NAMES_SHARP, KeyEstimate, as_score, first_tempo, first_time_signature, keys, note_name,
                     score_notes, tick_notes, ticks_to_seconds)
 
 # Note values in quarter notes; a note gets the name nearest its length on a log scale.
@@ -126,19 +133,63 @@ def format_beat(beat: float) -> str:
     return f"{round(beat, 2):g}"
 
 
+class BarMap:
+    """Where ticks fall in the bars of a tick-based score: one arithmetic stretch per metre.
+
+    ``starts`` (ticks, float64), ``first_bar`` (0-based index of each stretch's first bar),
+    ``numerators`` and ``beat_ticks`` (ticks per beat) per stretch, shape ``(n_stretches,)``.
+    A piece without a time signature at tick 0 starts in 4/4; a change takes effect at the first
+    bar line at or after it (several changes inside one bar: the last one wins).
+    """
+
+    def __init__(self, score: symusic.Score):
+        tpq = score.ticks_per_quarter
+        changes = sorted(((int(t.time), int(t.numerator), int(t.denominator)) for t in score.time_signatures
+                          if t.numerator > 0 and t.denominator > 0), key=lambda c: c[0])
+        if not changes or changes[0][0] > 0:
+            changes.insert(0, (0, 4, 4))
+        starts, first, nums, beat = [], [], [], []
+        start, bar, i = 0.0, 0, 0
+        while True:
+            while i + 1 < len(changes) and changes[i + 1][0] <= start + 1e-9:
+                i += 1
+            _, num, den = changes[i]
+            beat_len = tpq * 4 / den
+            starts.append(start), first.append(bar), nums.append(num), beat.append(beat_len)
+            if i + 1 == len(changes):
+                break
+            bar_len = num * beat_len
+            k = max(1, math.ceil((changes[i + 1][0] - start) / bar_len - 1e-9))  # bars until the next change applies
+            start, bar = start + k * bar_len, bar + k
+        self.starts, self.first_bar = np.array(starts), np.array(first, np.int64)
+        self.numerators, self.beat_ticks = np.array(nums, np.int64), np.array(beat)
+
+    def locate(self, ticks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(bar, beat)`` of tick positions: 0-based bar index (int64) and 1-based beat (float64)."""
+        ticks = np.asarray(ticks, dtype=np.float64)
+        seg = np.clip(np.searchsorted(self.starts, ticks + 1e-9, side="right") - 1, 0, len(self.starts) - 1)
+        beats = (ticks - self.starts[seg]) / self.beat_ticks[seg]  # beats since the stretch began
+        in_bars = np.floor(beats / self.numerators[seg] + 1e-9)
+        return self.first_bar[seg] + in_bars.astype(np.int64), 1 + beats - in_bars * self.numerators[seg]
+
+
 def explain(score_or_path: symusic.Score | str | os.PathLike | bytes) -> Explanation:
     """Table of notes and plain-words summary of a MIDI file or Score (drum tracks left out).
 
-    Raises ``MIDIError`` for an unreadable file and ``MIDIError("<name>: no notes")`` for an empty one.
+    Raises ``MIDIError`` for an unreadable file or one without a ticks-per-quarter resolution,
+    ``MIDIError("<name>: no notes")`` for an empty one and ``"<name>: only drum tracks, no pitched
+    notes"`` for a drum-only one.
     """
     score, name = as_score(score_or_path)
+    if score.ticks_per_quarter <= 0:
+        raise MIDIError(f"{name}: invalid resolution of {score.ticks_per_quarter} ticks per quarter note")
+    require_pitched_notes(score, name)
     notes = score_notes(score, name)
     tn = tick_notes(score)
     tick, dur, pitch, vel = (tn[k].astype(np.int64) for k in ("time", "duration", "pitch", "velocity"))
     tpq = score.ticks_per_quarter
-    grid = bar_grid(score, int(tick.max()))
-    bar_idx = np.searchsorted(grid.bars, tick, side="right") - 1
-    beats = 1 + (tick - grid.bars[bar_idx]) / grid.beat_ticks[bar_idx]
+    bar_map = BarMap(score)
+    bar_idx, beats = bar_map.locate(tick)
     starts = ticks_to_seconds(score, tick)
     rows = [
         NoteRow(position=f"{b + 1}:{format_beat(bt)}", bar=int(b + 1), beat=round(float(bt), 4),
@@ -161,7 +212,7 @@ def explain(score_or_path: symusic.Score | str | os.PathLike | bytes) -> Explana
         n_notes=len(rows), n_bars=int(bar_idx.max()) + 1, duration_s=round(float(notes["end"].max()), 3),
         lowest=f"{note_name(lo)} ({lo})", highest=f"{note_name(hi)} ({hi})", span_semitones=hi - lo,
         step_share=None if len(intervals) == 0 else round(float(np.mean(np.abs(intervals) <= STEP_MAX)), 3),
-        motifs=_motifs(intervals, melody, _positions(melody_ticks, grid)),
+        motifs=_motifs(intervals, melody, _positions(melody_ticks, bar_map)),
     )
     return Explanation(source=name, summary=summary, notes=rows, sentences=_sentences(summary))
 
@@ -172,10 +223,9 @@ def _skyline(tick: np.ndarray, pitch: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return tick[last_of_onset], pitch[last_of_onset]
 
 
-def _positions(ticks: np.ndarray, grid) -> list[str]:
+def _positions(ticks: np.ndarray, bar_map: BarMap) -> list[str]:
     """``"bar:beat"`` labels for tick positions."""
-    b = np.searchsorted(grid.bars, ticks, side="right") - 1
-    beats = 1 + (ticks - grid.bars[b]) / grid.beat_ticks[b]
+    b, beats = bar_map.locate(ticks)
     return [f"{i + 1}:{format_beat(x)}" for i, x in zip(b, beats)]
 
 

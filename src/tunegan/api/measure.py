@@ -29,26 +29,28 @@ def _suite_config(samples: int, length: int, primer: int, seed: int):
     return SuiteConfig(samples=samples, length=length, primer_len=primer, seed=seed)
 
 
-def _split(split: str) -> None:
-    if split not in SPLITS:
-        raise ConfigError(f"split must be train, validation or test (received '{split}')")
+def _split(split: str, *, all_ok: bool = False) -> None:
+    if split not in SPLITS and not (all_ok and split == "all"):
+        raise ConfigError(f"split must be train, validation{', test or all' if all_ok else ' or test'} "
+                          f"(received '{split}')")
 
 
 def evaluate(checkpoint: str | os.PathLike | None, data: str | os.PathLike, *, split: str = "test",
              out: str | os.PathLike | None = None, samples: int = 200, suite: bool = True,
              max_windows: int | None = None, context: int | None = None, seed: int = 0, length: int = 256,
              primer: int = 64, threads: int = 0, device: str | None = "auto",
-             log: Callable[[str], None] | None = None) -> dict:
+             baselines_from: str | os.PathLike | None = None, log: Callable[[str], None] | None = None) -> dict:
     """Likelihood beside n-gram baselines and, with ``suite``, whether samples sound like the data
-    (:func:`tunegan.evaluation.report.evaluate`). Returns the report dict (JSON-able with
-    :func:`tunegan.evaluation.report.to_jsonable`)."""
+    (:func:`tunegan.evaluation.report.evaluate`). ``split="all"`` scores every piece of ``data``;
+    ``baselines_from`` (a cache or MIDI source) gives the train split the baselines are fitted on.
+    Returns the report dict (JSON-able with :func:`tunegan.evaluation.report.to_jsonable`)."""
     from ..evaluation.report import evaluate as run
 
-    _split(split)
+    _split(split, all_ok=True)
     config = _suite_config(samples, length, primer, seed)
     _threads(threads)
     return run(checkpoint, data, split=split, max_windows=max_windows, seed=seed, samples=samples, suite=suite,
-               suite_config=config, out=out, log=log, context=context, device=device)
+               suite_config=config, out=out, log=log, context=context, device=device, baselines_from=baselines_from)
 
 
 def style_eval(checkpoint: str | os.PathLike | None, data: str | os.PathLike | Sequence[str], *, split: str = "test",

@@ -23,7 +23,8 @@ def _progress(msg: str) -> None:
 def evaluate(
     checkpoint: Optional[str] = typer.Option(None, help="Checkpoint, run folder or shipped model name (default: the shipped model)."),
     data: str = typer.Option(..., "--data", "-d", help="MAESTRO folder, folder of MIDI, NAME:PATH, or a prepared cache."),
-    split: str = typer.Option("test", help="Split to evaluate on: train | validation | test."),
+    split: str = typer.Option("test", help="Split to evaluate on: train | validation | test, or all (every piece of the data, e.g. a folder of held-out files)."),
+    baselines_from: Optional[str] = typer.Option(None, "--baselines-from", help="Fit the n-gram baselines (and look for copying) on this cache's or source's train split, e.g. the checkpoint's training cache."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write report.md, report.json, plots and MIDI samples into this folder."),
     json: Optional[Path] = typer.Option(None, "--json", help="Also write the report as JSON here."),
     markdown: Optional[Path] = typer.Option(None, "--markdown", help="Also write the Markdown report here."),
@@ -48,7 +49,7 @@ def evaluate(
 
     rep = api.evaluate(checkpoint, data, split=split, out=out, samples=samples, suite=suite, max_windows=max_windows,
                        context=context, seed=seed, length=length, primer=primer, threads=threads, device=device,
-                       log=_progress)
+                       baselines_from=baselines_from, log=_progress)
     md = format_markdown(rep)
     for path, text in ((json, lambda: _json.dumps(to_jsonable(rep), indent=1)), (markdown, lambda: md)):
         if path is not None:

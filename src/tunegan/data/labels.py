@@ -31,6 +31,7 @@ from typing import NamedTuple
 import numpy as np
 import symusic
 
+from ..errors import DataError
 from ..music import keys
 from ..music.keys import KeyEstimate, key_label, read_key
 from ..music.mood import mood_word
@@ -72,12 +73,16 @@ def _fold(name: str) -> list[str]:
 def _composer_table(path: str) -> dict[str, list[tuple[list[str], int]]]:
     """Surname -> [(folded tokens, birth year)] from the GiantMIDI table (tab-separated, BOM)."""
     table: dict[str, list[tuple[list[str], int]]] = {}
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        for row in csv.DictReader(f, delimiter="\t"):
-            birth = (row.get("birth") or "").strip()
-            tokens = _fold(row.get("composer_name") or "")
-            if birth.isdigit() and tokens:
-                table.setdefault(tokens[-1], []).append((tokens, int(birth)))
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            for row in csv.DictReader(f, delimiter="\t"):
+                birth = (row.get("birth") or "").strip()
+                tokens = _fold(row.get("composer_name") or "")
+                if birth.isdigit() and tokens:
+                    table.setdefault(tokens[-1], []).append((tokens, int(birth)))
+    except (OSError, csv.Error, UnicodeDecodeError) as e:
+        why = e.strerror if isinstance(e, OSError) and e.strerror else str(e).splitlines()[0]
+        raise DataError(f"{path}: the composer table cannot be read ({why})") from None
     return table
 
 
@@ -226,6 +231,8 @@ def labels_for(piece, score: symusic.Score, *, composer_table: str | Path | None
     ``composer_table``: the GiantMIDI composers csv for ``era`` of composed pieces; when ``None``
     it is looked for next to the piece's file (:func:`find_composer_table`).
     Returns a new JSON-ready dict; the source's own (human) labels are kept as they are.
+    Raises :class:`~tunegan.errors.DataError` for labels that cannot be derived (an unreadable
+    composer table, source valence/arousal that are not numbers); ``prepare`` records the reason.
     """
     out = dict(piece.labels)
     out.setdefault("corpus", piece.corpus)
@@ -258,7 +265,12 @@ def labels_for(piece, score: symusic.Score, *, composer_table: str | Path | None
         out.setdefault("mode", parsed[1])
         out.setdefault("key_source", "label")
     if out.get("valence") is not None and out.get("arousal") is not None:
-        out.setdefault("mood", mood_word(float(out["valence"]), float(out["arousal"])))
+        try:
+            valence, arousal = float(out["valence"]), float(out["arousal"])
+        except (TypeError, ValueError):
+            raise DataError(f"valence and arousal labels must be numbers (received {out['valence']!r}, "
+                            f"{out['arousal']!r})") from None
+        out.setdefault("mood", mood_word(valence, arousal))
         out.setdefault("mood_source", "human")
     else:
         out.update(mood_from_music(score, mood_constants), mood_source="estimated")

@@ -12,7 +12,13 @@ Files are tokenized in parallel worker processes; the parent only appends finish
 memory stays at one piece per worker. For a bar-based tokenizer (REMI) each score is first made
 ready for bars (:func:`.openings.for_bar_tokens`: metres without a token rewritten as metres with
 one, the tempo and metre at tick 0, no leading empty bars). A piece that fails (corrupt, empty,
-drum-only, or a bar no supported metre can fill) is skipped with its reason in the manifest. Re-running
+drum-only, or a bar no supported metre can fill) is skipped with its reason in the manifest, and so
+is a piece that is mostly empty time: one where more than :data:`MAX_EMPTY_SECONDS` (3 minutes) pass
+without a new note, from its first onset to the end of its last note (a 155-hour held note would
+otherwise become half a million tokens of empty bars; the longest such stretch in MAESTRO v3 is 49 s).
+Labels (:mod:`.labels`) that cannot be derived for a piece (a named :class:`~tunegan.errors.TuneganError`)
+fall back to the source's own, with the reason on the piece's row (``label_error``) and counted in
+the manifest (``label_errors``); any other exception is a bug and stops the build. Re-running
 with the same sources and the same tokenizer config reuses the cache: files whose size and mtime
 are unchanged are not read again, others are compared by content hash (computed by the workers
 from the bytes they parse, so a build reads each file once).
@@ -32,14 +38,21 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError, TuneganError
+from ..errors import DataError, MIDIError, TuneganError
+from ..midi import require_pitched_notes
+from ..music.score import tick_notes
+from ..music.timing import ticks_to_seconds
 from ..tokenizers import Tokenizer, tokenizer_from_state
+from .labels import labels_for
 from .openings import for_bar_tokens
 from .registry import open_source
 from .sources import SPLITS, Piece, Source
 
 MANIFEST = "manifest.json"
-CACHE_VERSION = 2  # 2: bar-based caches get fitted metres and fixed openings (.openings)
+CACHE_VERSION = 3  # 2: bar-based caches get fitted metres and fixed openings (.openings);
+                   # 3: unreleased notes ended (tunegan.midi), mostly-empty pieces skipped
+MAX_EMPTY_SECONDS = 180.0  # a piece with a longer stretch without a new note is skipped as mostly empty
+EMPTY_REASON = "mostly empty time: over 3 minutes without a new note"
 TOKEN_DTYPE = np.uint16
 
 # Errors that mean "this one file is bad": skipped and counted, never fatal for a dataset build.
@@ -54,37 +67,71 @@ def _init_worker(tok_state: dict) -> None:
     _worker_tok = tokenizer_from_state(tok_state)
 
 
-def _labels_for(piece: Piece, score) -> dict:
+def longest_empty_stretch(score) -> float:
+    """Seconds of the longest stretch without a new note onset (drum tracks left out), from the
+    first onset to the end of the last note: gaps between consecutive onsets, and the last onset to
+    the last offset. 0 for a score without notes."""
+    n = tick_notes(score)
+    if len(n) == 0:
+        return 0.0
+    onsets = np.unique(n["time"]).astype(np.int64)
+    end = int((n["time"].astype(np.int64) + n["duration"]).max())
+    secs = ticks_to_seconds(score, np.append(onsets, max(end, int(onsets[-1]))))
+    return float(np.diff(secs).max()) if len(secs) > 1 else 0.0
+
+
+def _check_piece(score, name: str) -> float:
+    """Raise MIDIError for a piece with nothing to learn from: no pitched notes, or mostly empty time
+    (see the module docstring). Returns its longest stretch without a new note (seconds)."""
+    require_pitched_notes(score, name)
+    empty = longest_empty_stretch(score)
+    if empty > MAX_EMPTY_SECONDS:
+        raise MIDIError(EMPTY_REASON)
+    return empty
+
+
+def _labels_for(piece: Piece, score) -> tuple[dict, str | None]:
+    """``(labels, None)``, or the source's own labels and the reason when they cannot be derived
+    (a named error: an unreadable composer table, a source label that is not a number...)."""
     try:
-        from .labels import labels_for
-    except ImportError:
-        return dict(piece.labels)
-    try:
-        return labels_for(piece, score)
-    except Exception:  # labels are a bonus; never lose a piece over them
-        return dict(piece.labels)
+        return labels_for(piece, score), None
+    except TuneganError as e:
+        return dict(piece.labels), _one_line(e)
+
+
+def _one_line(e: BaseException) -> str:
+    return str(e).splitlines()[0] if str(e) else type(e).__name__
 
 
 def _encode_one(job: tuple[int, Source, Piece, bool]):
-    """Worker: load + fingerprint + tokenize one piece -> (index, tokens | None, reason, labels, sha1)."""
+    """Worker: load + fingerprint + tokenize one piece -> (index, tokens | None, reason, labels, sha1,
+    extra fields for the piece's manifest row)."""
     i, source, piece, want_labels = job
     sha1 = None
+    name = str(piece.path if piece.path else piece.id)
     try:
         score, sha1 = source.load_fingerprinted(piece)
+        empty = _check_piece(score, name)
         score = for_bar_tokens(score, _worker_tok)
         tokens = _worker_tok.encode(score)
-        if len(tokens) == 0:
-            return i, None, "no tokens", None, sha1
-        labels = _labels_for(piece, score) if want_labels else dict(piece.labels)
-        return i, np.asarray(tokens, dtype=TOKEN_DTYPE), None, labels, sha1
     except BAD_FILE_ERRORS as e:
-        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        reason = _one_line(e)
         # drop the file name: the manifest row already names the piece
-        if piece.path and reason.startswith(str(piece.path)):
-            reason = reason[len(str(piece.path)):].lstrip(": ")
+        for prefix in {name, str(piece.path)}:
+            if prefix and reason.startswith(prefix + ":"):
+                reason = reason[len(prefix):].lstrip(": ")
         if sha1 is None:
             sha1 = _safe_fingerprint(source, piece)
-        return i, None, reason, None, sha1
+        return i, None, reason, None, sha1, {}
+    if len(tokens) == 0:
+        return i, None, "no tokens", None, sha1, {}
+    extra = {"longest_empty_s": round(empty, 2)}
+    labels = dict(piece.labels)
+    if want_labels:  # outside the bad-file net: a bug in labelling stops the build
+        labels, problem = _labels_for(piece, score)
+        if problem:
+            extra["label_error"] = problem
+    return i, np.asarray(tokens, dtype=TOKEN_DTYPE), None, labels, sha1, extra
 
 
 def _safe_fingerprint(source: Source, piece: Piece) -> str:
@@ -200,20 +247,24 @@ def prepare(
     piece_ix = {sp: [] for sp in SPLITS}
     bos = np.array([tokenizer.bos_id], dtype=TOKEN_DTYPE)
     reasons: Counter = Counter()
+    label_errors: Counter = Counter()
     workers = workers or os.cpu_count() or 1
     ctx = mp.get_context("fork" if hasattr(os, "fork") else "spawn")
     job_args = [(i, s, p, labels) for i, (s, p) in enumerate(jobs)]
+    pool = None
     try:
         if workers > 1:
             pool = ctx.Pool(workers, initializer=_init_worker, initargs=(tok_state,))
             results = pool.imap(_encode_one, job_args, chunksize=4)
         else:
-            pool = None
             _init_worker(tok_state)
             results = map(_encode_one, job_args)
-        for done, (i, tokens, reason, lab, sha1) in enumerate(results, 1):
+        for done, (i, tokens, reason, lab, sha1, extra) in enumerate(results, 1):
             row = rows[i]
             row["sha1"] = sha1
+            row.update(extra)
+            if "label_error" in extra:
+                label_errors[extra["label_error"]] += 1
             if tokens is None:
                 row.update(status="skipped", reason=reason)
                 reasons[reason] += 1
@@ -230,6 +281,8 @@ def prepare(
             pool.close()
             pool.join()
     finally:
+        if pool is not None:  # after an error (a bug surfacing from a worker): stop the others
+            pool.terminate()
         for f in files.values():
             f.close()
 
@@ -251,7 +304,7 @@ def prepare(
         "stat_key": _cache_key(tok_state, rows, meta, "stat"), "tokenizer": tok_state,
         "vocab_size": tokenizer.vocab_size, "bos_id": tokenizer.bos_id, "pad_id": tokenizer.pad_id,
         "sources": [s.spec() for s in srcs], "counts": counts, "corpora": corpora, "n_ok": n_ok,
-        "n_skipped": len(jobs) - n_ok, "skip_reasons": dict(reasons),
+        "n_skipped": len(jobs) - n_ok, "skip_reasons": dict(reasons), "label_errors": dict(label_errors),
         "seconds": round(time.perf_counter() - t0, 3), "pieces": rows,
     }
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))

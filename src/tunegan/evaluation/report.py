@@ -4,6 +4,14 @@ The data may be a MAESTRO copy, any folder of MIDI, or a cache from ``tunegan pr
 folders are tokenized with the checkpoint's own tokenizer into a cache under
 ``$TUNEGAN_CACHE`` (default ``~/.cache/tunegan``), reused on later runs.
 
+What is scored is one split of the data, or with ``split="all"`` every piece of it (a folder of
+held-out files). The training reference (the n-gram baselines are fitted on it, the suite's novelty
+looks for copying in it) is the data's own train split, or with ``baselines_from`` the train split
+of other data (e.g. the checkpoint's training cache). With ``split="all"`` the data's own train split
+is being scored, so only ``baselines_from`` gives a reference. Without a usable one the baselines
+(and the sample suite, whose novelty test needs it) are left out and ``notes`` says why, instead of
+failing.
+
 :func:`evaluate` measures next-token likelihood beside n-gram baselines and the checkpoint's own
 discriminator (:mod:`.likelihood`), and with ``suite=True`` the sample-based suite of
 :mod:`.suite` (musical statistics, novelty, two-sample test, quality–diversity sweep).
@@ -29,7 +37,7 @@ import numpy as np
 
 from ..checkpoint import load_checkpoint
 from ..errors import DataError
-from .data import open_data
+from .data import ALL, EvalData, all_pieces, open_data
 
 PAPER_CLAIM = {
     "value": 0.9182,
@@ -55,62 +63,96 @@ def evaluate(checkpoint: str | os.PathLike | None, data: str | os.PathLike, *, s
              seed: int = 0, samples: int = 200, suite: bool = True, suite_config=None,
              out: str | os.PathLike | None = None, name: str | None = None,
              log: Callable[[str], None] | None = None, context: int | None = None,
-             device: str | None = "auto") -> dict:
-    """Evaluate one checkpoint on one split (networks on ``device``).
+             device: str | None = "auto", baselines_from: str | os.PathLike | None = None) -> dict:
+    """Evaluate one checkpoint on one split, or every piece (``split="all"``), networks on ``device``.
 
     Always: next-token NLL (nats/token), perplexity, top-1/top-5 of the generator beside
-    baselines fitted on the data's train split (``likelihood``), and the discriminator's
-    accuracy on real vs generated sequences (``discriminator``). With ``suite``: the
-    sample-based suite of :func:`tunegan.evaluation.suite.run_suite` (key ``suite``) with
-    ``samples`` samples per set; a ``suite_config`` (:class:`~.suite.SuiteConfig`) replaces
-    ``samples`` and ``seed`` there. With ``out``: the report folder of :func:`write_report`.
-    ``max_windows`` caps the windows scored for the likelihood (a quick look; the report says
-    so). ``timing`` gives the seconds of each stage. ``context``: tokens per scored window (default:
-    the span the model trained on, ``seq_len`` x ``tbptt_chunks``); each window starts from the
-    initial state, so a longer one gives the model more music to predict from.
+    baselines fitted on the training reference (``likelihood``; see the module docstring and
+    ``baselines``), and the discriminator's accuracy on real vs generated sequences
+    (``discriminator``). With ``suite``: the sample-based suite of
+    :func:`tunegan.evaluation.suite.run_suite` (key ``suite``) with ``samples`` samples per set; a
+    ``suite_config`` (:class:`~.suite.SuiteConfig`) replaces ``samples`` and ``seed`` there. With
+    ``out``: the report folder of :func:`write_report`. ``baselines_from``: a cache or a MIDI source
+    whose train split is the training reference. ``max_windows`` caps the windows scored for the
+    likelihood (a quick look; the report says so). ``timing`` gives the seconds of each stage.
+    ``context``: tokens per scored window (default: the span the model trained on, ``seq_len`` x
+    ``tbptt_chunks``); each window starts from the initial state, so a longer one gives the model
+    more music to predict from. ``notes`` lists what was left out and why.
     """
-    from .likelihood import discriminator_accuracy, likelihood_table
+    from .likelihood import discriminator_accuracy, likelihood_table, model_scores
 
     say = log or (lambda msg: None)
     t0 = time.perf_counter()
     ckpt = load_checkpoint(checkpoint, device=device)
     cache = open_data(data, ckpt, cache_dir=cache_dir)
-    test = cache.split(split)
+    test = all_pieces(cache) if split == ALL else cache.split(split)
     if test.n_tokens < 3:
         raise DataError(f"{data}: the '{split}' split has no usable music")
-    train = cache.split("train")
-    if train.n_tokens < 3:
-        raise DataError(f"{data}: the train split is empty, so the baselines cannot be fitted")
-    valid = cache.split("validation") if split != "validation" else None
+    reference, ref_name, notes = _training_reference(ckpt, cache, data, split, baselines_from, cache_dir)
     tc = ckpt.meta.get("train_config") or {}
     seq_len = int(context or int(tc.get("seq_len", 64)) * int(tc.get("tbptt_chunks", 1)))
     if seq_len < 2:
         raise DataError(f"context must be at least 2 tokens (received {seq_len})")
     name = name or model_name(ckpt.path)
     seconds = {"data": round(time.perf_counter() - t0, 2)}
-    say(f"{name}: likelihood of the {split} split beside n-gram baselines")
-    table = likelihood_table(ckpt, train, valid, test, seq_len, max_windows=max_windows)
+    what = "every piece" if split == ALL else f"the {split} split"
+    if reference is not None:
+        say(f"{name}: likelihood of {what} beside n-gram baselines fitted on {ref_name}")
+        valid = reference.split("validation") if not (reference is cache and split == "validation") else None
+        table = likelihood_table(ckpt, reference.split("train"), valid, test, seq_len, max_windows=max_windows)
+    else:
+        say(f"{name}: likelihood of {what} (no baselines: {notes[0]})")
+        scores, targets, _ = model_scores(ckpt, test, seq_len, max_windows=max_windows)
+        table = {"generator": scores.summary(targets, ckpt.tokenizer.note_counts())}
     disc = discriminator_accuracy(ckpt, test, seq_len, n=n_disc, seed=seed)
     seconds["likelihood"] = round(time.perf_counter() - t0 - seconds["data"], 2)
     rep = {
         "checkpoint": str(ckpt.path), "name": name, "tokenizer": ckpt.tokenizer.state(), "data": str(data),
         "cache": str(cache.root), "split": split, "seq_len": seq_len, "pieces": len(test), "tokens": test.n_tokens,
-        "max_windows": max_windows,
+        "max_windows": max_windows, "baselines_from": ref_name,
         "mode": (ckpt.meta.get("train_config") or {}).get("mode"), "step": ckpt.meta.get("step"),
-        "likelihood": table, "discriminator": disc, "paper_claim": PAPER_CLAIM, "suite": None,
+        "likelihood": table, "discriminator": disc, "paper_claim": PAPER_CLAIM, "suite": None, "notes": notes,
     }
     ev = None
-    if suite:
+    if suite and reference is None:
+        notes.append("The sample-based suite was left out too: its novelty test looks for copying in the "
+                     "training data.")
+    elif suite:
         from .suite import SuiteConfig, run_suite
 
         config = suite_config or SuiteConfig(samples=samples, seed=seed)
-        rep["suite"], ev = run_suite(ckpt, cache, split, config, model=name, log=say)
+        view = cache if (reference is cache and split != ALL) else EvalData(split, test, reference, ckpt.tokenizer)
+        rep["suite"], ev = run_suite(ckpt, view, split, config, model=name, log=say)
     seconds["total"] = round(time.perf_counter() - t0, 2)
     rep["seconds"] = seconds["total"]
-    rep["timing"] = seconds | ({f"suite_{k}": v for k, v in rep["suite"]["seconds"].items()} if suite else {})
+    rep["timing"] = seconds | ({f"suite_{k}": v for k, v in rep["suite"]["seconds"].items()} if rep["suite"] else {})
     if out is not None:
         write_report(rep, out, samples=ev, tokenizer=ckpt.tokenizer)
     return rep
+
+
+def _training_reference(ckpt, cache, data, split: str, baselines_from, cache_dir):
+    """``(cache whose train split is the reference, or None; what to call it; notes)``."""
+    notes: list[str] = []
+    hint = ""
+    trained_on = (ckpt.meta.get("cache") or {}).get("root")
+    if trained_on:
+        hint = f" (this checkpoint was trained on `{trained_on}`)"
+    if baselines_from is not None:
+        ref = open_data(baselines_from, ckpt, cache_dir=None if cache_dir is None else Path(cache_dir) / "baselines")
+        if ref.split("train").n_tokens >= 3:
+            return ref, f"the train split of {baselines_from}", notes
+        notes.append(f"No baselines: the train split of {baselines_from} has no music.")
+        return None, None, notes
+    if split == ALL:
+        notes.append("No baselines: every piece of the data is scored, so none is left to fit them on; pass "
+                     f"--baselines-from CACHE_OR_SOURCE{hint}.")
+        return None, None, notes
+    if cache.split("train").n_tokens < 3:
+        notes.append(f"No baselines: the data's train split is empty; pass --baselines-from CACHE_OR_SOURCE{hint}, "
+                     f"or --split all to score every piece.")
+        return None, None, notes
+    return cache, "the data's train split", notes
 
 
 # --- writing -----------------------------------------------------------------------------
@@ -196,15 +238,19 @@ def fmt(x, spec: str = ".3f", missing: str = "–") -> str:
 def format_markdown(rep: dict) -> str:
     """The report of :func:`evaluate` as Markdown."""
     lines = [f"# Evaluation of `{rep['checkpoint']}`", "",
-             f"Data: `{rep['data']}` split `{rep['split']}`: {rep['pieces']} pieces, {rep['tokens']} tokens; "
+             f"Data: `{rep['data']}` {_split_words(rep['split'])}: {rep['pieces']} pieces, {rep['tokens']} tokens; "
              f"representation `{rep['tokenizer']['name']}`, windows of {rep['seq_len']}.", "",
              "## Next-token prediction", "",
              "| model | NLL (nats/token) | perplexity | top-1 | top-5 |", "|---|---|---|---|---|"]
     for name, m in rep["likelihood"].items():
         lines.append(f"| {name} | {fmt(m['nll'])} | {fmt(m['perplexity'], '.2f')} | {fmt(m['top1'], '.1%')} "
                      f"| {fmt(m['top5'], '.1%')} |")
+    if rep.get("baselines_from"):
+        lines += ["", f"Baselines fitted on {rep['baselines_from']}."]
     if rep.get("max_windows"):
         lines += ["", f"Only the first {rep['max_windows']} windows were scored (`--max-windows`)."]
+    for note in rep.get("notes") or []:
+        lines += ["", note]
     d = rep.get("discriminator") or {}
     if d:
         lines += ["", f"Discriminator on {d['n_real']} real vs {d['n_fake']} generated sequences: accuracy "
@@ -216,6 +262,10 @@ def format_markdown(rep: dict) -> str:
     if rep.get("timing"):
         lines += ["", "Time (s): " + ", ".join(f"{k} {v:g}" for k, v in rep["timing"].items()) + "."]
     return "\n".join(lines) + "\n"
+
+
+def _split_words(split: str) -> str:
+    return "every piece (`--split all`)" if split == ALL else f"split `{split}`"
 
 
 def suite_markdown(s: dict) -> list[str]:
