@@ -149,3 +149,35 @@ def test_seconds_and_samples_through_the_api(pitch):
     assert len(songs) == 3 and [s.seed for s in songs] == [1, 2, 3]
     ends = [max((n.time + n.duration for t in s.score.tracks for n in t.notes), default=0) for s in songs]
     assert all(e <= songs[0].score.tpq * 4 + 1 for e in ends)  # 2 s at 120 BPM = 4 quarters
+
+
+@pytest.mark.parametrize("ts", [(8, 4), (1, 8)])
+def test_a_primer_in_an_unsupported_metre_is_fitted_not_refused(remi, tmp_path, ts):
+    """8/4 is written as bars of 4/4 (the rule prepare applies), not refused."""
+    from conftest import make_melody
+    from tunegan import api
+
+    primer = make_melody([60 + i % 12 for i in range(16)], step=0.5, time_signature=ts)
+    path = tmp_path / "p.mid"
+    primer.dump_midi(str(path))
+    [song] = api.generate(checkpoint=remi.path, primer=path, length=16, seed=0, device="cpu")
+    names = [remi.tokenizer.describe(t) for t in song.tokens[:song.prime_len]]  # the primer, as tokenized
+    metres = {n for n in names if n.startswith("TimeSig_")}
+    assert metres and all(m[8:] in remi.tokenizer.config.time_signatures for m in metres)
+    if ts == (8, 4):
+        assert metres == {"TimeSig_4/4"}
+
+
+def test_a_drum_only_primer_is_named(remi, tmp_path):
+    import symusic
+
+    from tunegan import api
+    from tunegan.errors import MIDIError
+
+    s = symusic.Score(480)
+    drums = symusic.Track("drums", 0, True)
+    drums.notes.append(symusic.Note(0, 240, 36, 100))
+    s.tracks.append(drums)
+    s.dump_midi(str(tmp_path / "d.mid"))
+    with pytest.raises(MIDIError, match="only drum tracks, no pitched notes"):
+        api.generate(checkpoint=remi.path, primer=tmp_path / "d.mid", length=4, device="cpu")

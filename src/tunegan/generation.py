@@ -302,13 +302,17 @@ def prime_tokens(model, *, seed_notes=None, primer=None, tempo: float | None = N
         body = tok.encode(seed_score(pitches, tempo=tempo or 120.0, time_signature=time_signature or (4, 4),
                                      velocity=list(velocities) if velocities else 80))
     elif primer is not None:
-        from .midi import read_midi
+        from .data.openings import for_bar_tokens
+        from .midi import read_midi, require_pitched_notes
 
         score = primer if isinstance(primer, symusic.Score) else read_midi(primer)
+        name = primer if not isinstance(primer, symusic.Score) else "primer"
+        require_pitched_notes(score, str(name))
         try:
-            body = tok.encode(score)
+            # the rule prepare applies to training pieces: metres without a token rewritten as
+            # metres with one (8/4 as two bars of 4/4), the opening at tick 0
+            body = tok.encode(for_bar_tokens(score, tok))
         except TuneganError as e:
-            name = primer if not isinstance(primer, symusic.Score) else "primer"
             raise type(e)(f"{name}: {e}") from None
         body = body[:max_tokens]
     return np.concatenate([[tok.bos_id], body]).astype(np.int64)

@@ -95,6 +95,9 @@ def _fits(score: symusic.Score, supported: set[Metre]) -> bool:
     return True
 
 
+COMMON_METRES = {(4, 4), (3, 4), (2, 4), (2, 2), (6, 8), (3, 8), (12, 8)}
+
+
 class _Fitter:
     """Lengths the supported metres can fill, in units of their greatest common length."""
 
@@ -126,7 +129,8 @@ class _Fitter:
                 return 1.0
             c = 2.0 if m[1] == like[1] else 3.0
             c += 0.5 * (_compound(m) != _compound(like))
-            return c + 0.1 * abs(math.log2(m[1] / like[1]))
+            # ties go to the everyday metres: 8/4 becomes 4/4 + 4/4, not 7/4 + 1/4
+            return c + 0.1 * abs(math.log2(m[1] / like[1])) + 0.01 * (m not in COMMON_METRES)
 
         best: list[tuple[float, Metre | None]] = [(0.0, None)] + [(math.inf, None)] * total
         for k in range(1, total + 1):
