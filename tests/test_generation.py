@@ -181,3 +181,56 @@ def test_a_drum_only_primer_is_named(remi, tmp_path):
     s.dump_midi(str(tmp_path / "d.mid"))
     with pytest.raises(MIDIError, match="only drum tracks, no pitched notes"):
         api.generate(checkpoint=remi.path, primer=tmp_path / "d.mid", length=4, device="cpu")
+
+
+@pytest.mark.parametrize("kw, fragment", [
+    ({"guidance": 2.0}, "give --style or --mood with it"),
+    ({"bars": 4, "seconds": 3.0}, "either bars or seconds"),
+    ({"mood": 5}, "mood must be a word"),
+])
+def test_contradictory_or_ignored_options_are_errors(kw, fragment):
+    with pytest.raises(MusicOptionError, match=fragment):
+        GenerationOptions(**kw)
+
+
+def test_mood_is_normalised():
+    assert GenerationOptions(mood=" Calm ").mood == "calm"
+
+
+def test_a_metre_without_a_token_is_refused(remi):
+    with pytest.raises(MusicOptionError, match="13/16 has no token in this model"):
+        build_constraints(remi, GenerationOptions(time_signature="13/16"))
+
+
+def test_bars_fewer_than_the_starting_music_holds(remi):
+    from tunegan import api
+
+    with pytest.raises(MusicOptionError, match="already holds"):
+        api.generate(checkpoint=remi.path, seed_notes=" ".join(["C4"] * 14), bars=2, device="cpu")
+
+
+def test_the_last_bar_ends_at_its_bar_line(remi):
+    from tunegan import api
+
+    [song] = api.generate(checkpoint=remi.path, bars=2, time_signature="4/4", seed=3, device="cpu")
+    assert max((n.time + n.duration for t in song.score.tracks for n in t.notes), default=0) <= 2 * 4 * song.score.tpq
+
+
+def test_output_paths_are_checked_before_any_work(remi, tmp_path):
+    from typer.testing import CliRunner
+
+    from tunegan.cli import app
+
+    r = CliRunner().invoke(app, ["generate", "--checkpoint", str(remi.path), "--length", "4", "-o", str(tmp_path)])
+    assert r.exit_code == 1 and r.output.startswith("error: midi output") and "Traceback" not in r.output
+
+
+def test_tuple_fields_take_command_line_values():
+    from tunegan.config import TrainConfig
+    from tunegan.errors import ConfigError
+    from tunegan.tokenizers.remi import RemiConfig
+
+    assert RemiConfig.parse_overrides({"tempo_range": "40,200"}) == {"tempo_range": (40, 200)}
+    assert RemiConfig.parse_overrides({"beat_res": "[[0,4,8],[4,12,4]]"})["beat_res"] == ((0, 4, 8), (4, 12, 4))
+    with pytest.raises(ConfigError, match="betas must be two numbers"):
+        TrainConfig(**TrainConfig.parse_overrides({"betas": "0.9"}))

@@ -63,6 +63,11 @@ def check_attribute(name: str, value: str | None) -> str | None:
     return v
 
 
+def knows_attributes(model) -> bool:
+    """Whether a checkpoint was trained with attribute keywords."""
+    return any(w in (model.meta.get("conditions") or {}).get("keywords", []) for w in ATTRIBUTE_KEYWORDS)
+
+
 def pace_of(bpm: float) -> str:
     return "slow" if bpm < PACE_BINS[0] else "mid" if bpm < PACE_BINS[1] else "fast"
 

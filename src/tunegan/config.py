@@ -97,11 +97,41 @@ def _convert(owner: str, name: str, type_text: str, value):
 
             items = json.loads(text) if text is not None and text.startswith("[") else (
                 text.split(",") if text is not None else list(value))
-            inner = base[base.index("[") + 1:-1].split(",")[0].strip()
+            inner = _first_type_argument(base)
+            if inner is None:  # a bare tuple: nested lists become tuples, the config validates the rest
+                return _as_tuples(items)
             return tuple(_convert(owner, name, inner, v) for v in items)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError):  # json.JSONDecodeError is a ValueError
         pass
     raise bad(f"{owner}.{name} must be {'true or false' if base == 'bool' else 'a' + ('n' if base[0] in 'aeiou' else '') + ' ' + base} (received {value!r})")
+
+
+def _first_type_argument(type_text: str) -> str | None:
+    """``"tuple[float, float]" -> "float"``; ``"tuple[tuple[int, int], ...]" -> "tuple[int, int]"``; None for ``tuple``."""
+    if "[" not in type_text:
+        return None
+    inside, depth = type_text[type_text.index("[") + 1:-1], 0
+    for i, ch in enumerate(inside):
+        depth += ch == "["
+        depth -= ch == "]"
+        if ch == "," and depth == 0:
+            return inside[:i].strip()
+    return inside.strip()
+
+
+def _as_tuples(x):
+    """Lists -> tuples, recursively; a string item that reads as JSON (a number) becomes that value."""
+    if isinstance(x, (list, tuple)):
+        return tuple(_as_tuples(v) for v in x)
+    if isinstance(x, str):
+        import json
+
+        try:
+            v = json.loads(x.strip())
+            return v if isinstance(v, (int, float)) and not isinstance(v, bool) else x.strip()
+        except ValueError:
+            return x.strip()
+    return x
 
 
 @dataclass(frozen=True)
@@ -240,3 +270,5 @@ class TrainConfig(ConfigBase):
         self._check("device", isinstance(self.device, str) and self.device.split(":")[0] in ("auto", "cpu", "cuda", "mps"),
                     "auto, cpu, cuda, cuda:N or mps")
         object.__setattr__(self, "betas", tuple(self.betas))
+        self._check("betas", len(self.betas) == 2 and all(isinstance(b, (int, float)) and 0 <= b < 1 for b in self.betas),
+                    "two numbers within [0, 1), like 0.9,0.999")

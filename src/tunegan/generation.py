@@ -95,12 +95,18 @@ class GenerationOptions(ConfigBase):
         if self.time_signature is not None:
             set_("time_signature", parse_time_signature(self.time_signature))
         set_("style", tuple(split_words(self.style if not isinstance(self.style, tuple) else list(self.style))))
-        if self.mood is not None and not str(self.mood).strip():
-            set_("mood", None)
+        if self.mood is not None:
+            if not isinstance(self.mood, str):
+                raise MusicOptionError(f"mood must be a word like calm (received {self.mood!r})")
+            set_("mood", " ".join(self.mood.lower().split()) or None)
+        if self.bars is not None and self.seconds is not None:
+            raise MusicOptionError("give either bars or seconds for the length, not both")
         from .attributes import check_attribute
 
         for name in ("mode", "density", "pace"):
             set_(name, check_attribute(name, getattr(self, name)))
+        if self.guidance != 1.0 and not self.keywords:
+            raise MusicOptionError("guidance strengthens a style or mood: give --style or --mood with it")
 
     @property
     def keywords(self) -> bool:
@@ -149,16 +155,22 @@ def build_constraints(model, options: GenerationOptions) -> Constraints:
         allowed = (pitches < 0) | np.isin(pitches % 12, sorted(scale_pitch_classes(*parse_key(options.key))))
         bias[torch.from_numpy(~allowed)] = float("-inf")
     force: dict[int, int] = tok.forced_tokens(options.time_signature) if tok.has_bars else {}
+    if tok.own_metre and not tok.has_bars and (options.time_signature is not None or options.bars is not None):
+        raise MusicOptionError(f"'{tok.name}' tokens cannot hold a metre or count bars (a token may span a bar "
+                               "line): leave --time-signature and --bars out, use --seconds or --length")
     if options.time_signature is not None and tok.has_bars:
+        if not tok.metre_supported(options.time_signature):
+            n, d = options.time_signature
+            raise MusicOptionError(f"time signature {n}/{d} has no token in this model; use one of "
+                                   f"{', '.join(tok.config.time_signatures)}")
         bias[torch.as_tensor(tok.metre_tokens(), dtype=torch.long)] = float("-inf")  # the held one is forced
         bias[torch.as_tensor(tok.positions_beyond(options.time_signature), dtype=torch.long)] = float("-inf")
     cond = None
     if options.keywords:
-        from .attributes import ATTRIBUTE_KEYWORDS, wanted
+        from .attributes import knows_attributes, wanted
 
         asked = {k: v for k, v in (("mode", options.mode), ("density", options.density), ("pace", options.pace)) if v}
-        knows = any(w in (model.meta.get("conditions") or {}).get("keywords", []) for w in ATTRIBUTE_KEYWORDS)
-        attrs = wanted(options.mood, tempo=options.tempo, **asked) if knows else asked
+        attrs = wanted(options.mood, tempo=options.tempo, **asked) if knows_attributes(model) else asked
         cond = keyword_ids(model, style=list(options.style), mood=options.mood, attributes=attrs)
     return Constraints(bias, force, cond, options.guidance)
 
@@ -338,12 +350,21 @@ def sample_pieces(model, options: GenerationOptions, seeds: Sequence[int], *, se
                 Opening(options.tempo, options.time_signature, held) for s in seeds]
     primes = [prime_tokens(model, seed_notes=seed_notes, primer=primer, tempo=o.tempo, time_signature=o.time_signature,
                            velocities=o.velocities) for o in openings]
+    if options.bars is not None and model.tokenizer.has_bars:
+        held_bars = max(model.tokenizer.count_bars(p[1:]) for p in primes)
+        if held_bars >= options.bars:
+            raise MusicOptionError(f"the starting music already holds {held_bars} bars; ask for more than that "
+                                   f"with --bars, or give --length")
+    from .attributes import knows_attributes, pace_of
+
+    paced = knows_attributes(model) and options.pace is None
     groups: dict = {}
-    for i, (o, p) in enumerate(zip(openings, primes)):
-        groups.setdefault((len(p), o.time_signature if o.hold else None), []).append(i)
+    for i, (o, p) in enumerate(zip(openings, primes)):  # a drawn tempo sets the pace of an attribute model
+        pace = pace_of(o.tempo) if paced and o.tempo is not None else options.pace
+        groups.setdefault((len(p), o.time_signature if o.hold else None, pace), []).append(i)
     new: list = [None] * len(seeds)
-    for (_, metre), rows in groups.items():
-        opts = replace(options, time_signature=metre)
+    for (_, metre, pace), rows in groups.items():
+        opts = replace(options, time_signature=metre, pace=pace)
         for i, add in zip(rows, sample_tokens(model, np.stack([primes[i] for i in rows]), opts, [seeds[i] for i in rows])):
             new[i] = add
     return list(zip(primes, new, openings))

@@ -17,7 +17,7 @@ A process that generates many times passes a :class:`~tunegan.checkpoint.ModelCa
 from ..checkpoint import ModelCache
 from .measure import compare, evaluate, style_eval
 from .models import export, prepare, train
-from .music import Generation, explain, generate, load_model, prime_tokens, render, seed_score, styles
+from .music import Generation, check_outputs, explain, generate, load_model, prime_tokens, render, seed_score, styles
 
-__all__ = ["ModelCache", "Generation", "generate", "render", "explain", "styles", "load_model", "prime_tokens",
+__all__ = ["ModelCache", "Generation", "generate", "check_outputs", "render", "explain", "styles", "load_model", "prime_tokens",
            "seed_score", "prepare", "train", "export", "evaluate", "style_eval", "compare"]

@@ -13,11 +13,11 @@ import torch
 
 from ..checkpoint import Checkpoint, ModelCache, load_checkpoint
 from ..errors import MusicOptionError
-from ..generation import GenerationOptions, check_seed, prime_tokens, sample_pieces, target_seconds
+from ..generation import MAX_SEED, GenerationOptions, check_seed, prime_tokens, sample_pieces, target_seconds
 from ..midi import write_midi
 from ..music import extract_notes, seed_score
 
-__all__ = ["Generation", "load_model", "seed_score", "prime_tokens", "generate", "render", "explain", "styles"]
+__all__ = ["Generation", "load_model", "seed_score", "prime_tokens", "generate", "check_outputs", "render", "explain", "styles"]
 
 
 
@@ -104,6 +104,14 @@ def generate(
         raise MusicOptionError(f"transpose must be within -48 and 48 semitones (received {transpose})")
     program = M.parse_instrument(instrument) if instrument is not None else None
     base_seed = check_seed(seed) if seed is not None else int(np.random.SeedSequence().entropy % (2**31))
+    if base_seed + samples - 1 > MAX_SEED:
+        raise MusicOptionError(f"seed {base_seed} leaves no room for {samples} samples (sample i uses seed + i, at most "
+                               f"2**63-1): use a smaller seed")
+    if models is not None and device not in (None, "auto"):
+        from ..device import resolve_device
+
+        if resolve_device(device) != models.device:
+            raise MusicOptionError(f"device '{device}' differs from the model cache's ({models.device})")
     model = load_model(checkpoint, models=models, device=device)
     tok = model.tokenizer
     pieces = sample_pieces(model, options, [base_seed + i for i in range(samples)], seed_notes=seed_notes,
@@ -120,6 +128,10 @@ def generate(
             score = M.set_time_signature(score, *o.time_signature)
         if target_s is not None:
             score = score.clip(0, M.seconds_to_tick(score, target_s), clip_end=True)
+        elif options.bars is not None and tok.has_bars:  # notes of the last bar end at its bar line
+            grid = M.bar_grid(score, int(score.end()))
+            if len(grid.bars) > options.bars:
+                score = score.clip(0, int(grid.bars[options.bars]), clip_end=True)
         if transpose:
             score = M.transpose_score(score, int(transpose))
         if program is not None:
@@ -128,6 +140,16 @@ def generate(
                                   settings | {"opening": {"tempo": o.tempo, "time_signature": o.time_signature,
                                                           "metre_held": o.hold, "prior": o.prior, "drawn": list(o.drawn)}}))
     return results
+
+
+def check_outputs(*, midi=None, wav=None, png=None, musicxml=None, sheet=None) -> None:
+    """Check output paths before any work (writable, not a folder, a suffix the format supports):
+    one-line :class:`MusicOptionError` otherwise."""
+    from ..outputs.limits import check_output
+
+    for kind, path in (("midi", midi), ("wav", wav), ("png", png), ("musicxml", musicxml), ("sheet", sheet)):
+        if path is not None:
+            check_output(path, kind)
 
 
 def render(midi: str | os.PathLike | symusic.Score | bytes, *, wav=None, png=None, musicxml=None, sheet=None,

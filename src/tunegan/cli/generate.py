@@ -51,6 +51,7 @@ def generate(
     """Continue your starting notes (or a primer, or nothing) and write MIDI (plus WAV/PNG/MusicXML)."""
     from .. import api
 
+    api.check_outputs(midi=output, wav=wav, png=png, musicxml=musicxml)  # before any work
     songs = api.generate(**_given(seed_notes=seed_notes, primer=primer, length=length, seconds=seconds, bars=bars,
                                   temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, samples=samples,
                                   checkpoint=checkpoint, key=key, transpose=transpose, tempo=tempo,

@@ -41,6 +41,9 @@ class Tokenizer(ABC):
     #: :meth:`forced_tokens` work (``--bars`` counts bar tokens, ``--time-signature`` holds a metre).
     has_pitches: ClassVar[bool]
     has_bars: ClassVar[bool]
+    #: The decoded Score carries the metre the tokens wrote (REMI and its BPE form), so a metre
+    #: cannot be stamped on afterwards: it must be held while sampling (``has_bars``) or not asked.
+    own_metre: ClassVar[bool] = False
     #: ``augment`` takes ``velocity_shift``: the tokens carry velocity bins (REMI, performance).
     has_velocities: ClassVar[bool] = False
 
@@ -115,6 +118,11 @@ class Tokenizer(ABC):
     def metre_tokens(self) -> np.ndarray:
         """int64 ids of the tokens that set a time signature (never sampled while a metre is held:
         the held one is written after every bar line by :meth:`forced_tokens`). Only for ``has_bars``."""
+        self.require("bars", "--time-signature")
+        raise NotImplementedError
+
+    def metre_supported(self, time_signature: tuple[int, int]) -> bool:
+        """Whether the vocabulary can write ``time_signature``. Only for ``has_bars``."""
         self.require("bars", "--time-signature")
         raise NotImplementedError
 

@@ -110,6 +110,7 @@ class RemiTokenizer(Tokenizer):
     config_cls = RemiConfig
     has_pitches = True
     has_bars = True
+    own_metre = True
     has_velocities = True
 
     def __init__(self, config: RemiConfig | None = None):
@@ -236,12 +237,16 @@ class RemiTokenizer(Tokenizer):
         token nearest ``tempo`` (each left out when not given or not in the vocabulary)."""
         vocab = self.miditok.vocab
         out = [self.bar_id]
-        if time_signature is not None and f"TimeSig_{time_signature[0]}/{time_signature[1]}" in vocab:
+        time_signature = time_signature or (4, 4)  # the model always saw a metre after a bar line
+        if f"TimeSig_{time_signature[0]}/{time_signature[1]}" in vocab:
             out.append(vocab[f"TimeSig_{time_signature[0]}/{time_signature[1]}"])
         if tempo is not None and self.config.use_tempos:
             tempos = [(abs(float(n[6:]) - tempo), i) for i, n in enumerate(self._names) if n.startswith("Tempo_")]
             out += [vocab["Position_0"], min(tempos)[1]]
         return np.array(out, dtype=np.int64)
+
+    def metre_supported(self, time_signature: tuple[int, int]) -> bool:
+        return self.config.use_time_signatures and f"{time_signature[0]}/{time_signature[1]}" in self.config.time_signatures
 
     def metre_tokens(self) -> np.ndarray:
         """int64 ids of the ``TimeSig_*`` tokens."""

@@ -63,6 +63,7 @@ class RemiBpeTokenizer(RemiTokenizer):
     forced_tokens = Tokenizer.forced_tokens
     positions_beyond = Tokenizer.positions_beyond
     metre_tokens = Tokenizer.metre_tokens
+    metre_supported = Tokenizer.metre_supported
     opening_tokens = Tokenizer.opening_tokens
 
     @property
