@@ -241,10 +241,13 @@ def format_markdown(rep: dict) -> str:
              f"Data: `{rep['data']}` {_split_words(rep['split'])}: {rep['pieces']} pieces, {rep['tokens']} tokens; "
              f"representation `{rep['tokenizer']['name']}`, windows of {rep['seq_len']}.", "",
              "## Next-token prediction", "",
-             "| model | NLL (nats/token) | perplexity | top-1 | top-5 |", "|---|---|---|---|---|"]
+             "| model | NLL (nats/token) | NLL per note (nats) | perplexity | top-1 | top-5 |",
+             "|---|---|---|---|---|---|"]
     for name, m in rep["likelihood"].items():
-        lines.append(f"| {name} | {fmt(m['nll'])} | {fmt(m['perplexity'], '.2f')} | {fmt(m['top1'], '.1%')} "
-                     f"| {fmt(m['top5'], '.1%')} |")
+        lines.append(f"| {name} | {fmt(m['nll'])} | {fmt(m.get('nll_per_note', math.nan))} | "
+                     f"{fmt(m['perplexity'], '.2f')} | {fmt(m['top1'], '.1%')} | {fmt(m['top5'], '.1%')} |")
+    lines += ["", "NLL per note is the total NLL of the scored tokens over the notes they start: the figure to "
+              "compare across representations (per token only within one)."]
     if rep.get("baselines_from"):
         lines += ["", f"Baselines fitted on {rep['baselines_from']}."]
     if rep.get("max_windows"):
