@@ -70,9 +70,35 @@ def read_midi(source: str | os.PathLike | bytes, *, name: str | os.PathLike | No
         raise MIDIError(f"{name}: corrupt MIDI ({msg})") from None
     if score.ticks_per_quarter <= 0:
         raise MIDIError(f"{name}: invalid resolution of {score.ticks_per_quarter} ticks per quarter note")
-    if has_unreleased_notes(data):
+    if _drops_notes(data, score) and has_unreleased_notes(data):
         score = _end_unreleased_notes(data, score)
     return score
+
+
+_ALL_NOTE_OFFS = b"".join(b"\x00" + bytes([0x80 | ch, note, 0x40]) for ch in range(16) for note in range(128))
+
+
+def _drops_notes(data: bytes, score: symusic.Score) -> bool:
+    """A cheap first test for never-released notes: symusic drops them, so the same file with a
+    note-off for every channel and pitch added at the end of each track reads as more notes.
+    One more C++ parse instead of a Python scan of every event; True when the file cannot be
+    patched (then :func:`has_unreleased_notes` decides)."""
+    try:
+        out, pos = [data[:8 + struct.unpack(">I", data[4:8])[0]]], 8 + struct.unpack(">I", data[4:8])[0]
+        while pos + 8 <= len(data):
+            kind, length = data[pos:pos + 4], struct.unpack(">I", data[pos + 4:pos + 8])[0]
+            body = data[pos + 8:pos + 8 + length]
+            pos += 8 + length
+            if kind == b"MTrk":
+                eot = body.rfind(b"\xff\x2f\x00")
+                if eot < 1:
+                    return True
+                # the end-of-track meta keeps its own delta; the note-offs go right before it
+                body = body[:eot] + _ALL_NOTE_OFFS[1:] + b"\x00" + body[eot:]
+            out.append(kind + struct.pack(">I", len(body)) + body)
+        return symusic.Score.from_midi(b"".join(out)).note_num() != score.note_num()
+    except Exception:  # noqa: BLE001 - any trouble patching: let the exact scan decide
+        return True
 
 
 def has_unreleased_notes(data: bytes) -> bool:
