@@ -277,6 +277,9 @@ def format_markdown(report: dict) -> str:
     for g in styles:
         lines.append(f"| {g} | " + " | ".join(_ci(r["style"][k][g]) for r in runs for k in cls) + " | "
                      + " | ".join(_pct(report["unconditioned"]["genres"][k][g]) for k in cls) + " |")
+    if styles:
+        lines.append("| **mean** | " + " | ".join(f"**{_pct(r['mean_share'][k])}**" for r in runs for k in cls)
+                     + " |" * (len(cls) + 1))
     if runs and runs[0].get("two_sample"):
         lines += ["", "Realism by style: two-sample accuracy of a fresh classifier telling the samples from real "
                   f"{split} crops of the same genre (50% = indistinguishable), and the share of simultaneous note "
@@ -289,9 +292,6 @@ def format_markdown(report: dict) -> str:
                      f"{_pct(r['two_sample'][g]['ci_high'])})" for r in runs]
             lines.append(f"| {g} | " + " | ".join(cells) + f" | {_pct1(report['real_clash'][g])} | "
                          + " | ".join(_pct1(r["clash"][g]) for r in runs) + " |")
-    if styles:
-        lines.append("| **mean** | " + " | ".join(f"**{_pct(r['mean_share'][k])}**" for r in runs for k in cls)
-                     + " |" * (len(cls) + 1))
     for r in runs if styles else []:
         for k in cls:
             lines += ["", f"Confusion at guidance {r['guidance']:g}, `{k}` (rows: requested, columns: heard as):", ""]
