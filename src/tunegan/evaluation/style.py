@@ -264,7 +264,7 @@ def format_markdown(report: dict) -> str:
         cells = [_ci(c["test"]["per_genre"][g] if g else c["test"]) for c in cls.values()]
         lines.append(f"| {g or '**all genres**'} | " + " | ".join(cells) + " |")
     lines += ["", "L2 / validation accuracy: " + "; ".join(
-        f"{k}: L2 {c['l2']:g} ({', '.join(f'{l:g}: {_pct(a)}' for l, a in c['validation_accuracy'].items())})"
+        f"{k}: L2 {c['l2']:g} ({', '.join(f'{float(l):g}: {_pct(a)}' for l, a in c['validation_accuracy'].items())})"
         for k, c in cls.items()), ""]
     for k, c in cls.items():
         lines += [f"Confusion, `{k}` (rows: true genre, columns: predicted):", ""]
