@@ -92,6 +92,7 @@ def test_openings_are_drawn_with_the_seed_and_asked_values_win():
 def test_the_metre_rule():
     """A style whose pieces change metre often may change it; others hold theirs."""
     assert holds_metre(PRIORS["waltz"]) and not holds_metre(PRIORS["prog"])
+    assert holds_metre({"metre_change_share": 0.9, "off_metre_share": 0.02})  # a rare odd bar keeps the metre
     assert not plan_opening(fake_model(), GenerationOptions(style="prog"), 0).hold
     assert plan_opening(fake_model(), GenerationOptions(style="prog", time_signature="7/8"), 0).hold
 

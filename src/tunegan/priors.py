@@ -5,9 +5,11 @@ and whether their metre changes inside a piece. Stored in a checkpoint (``meta.j
 Only for bar-based representations (``tokenizer.has_bars``): the opening is read from a piece's
 first ``TimeSig_*`` and ``Tempo_*`` tokens, loudness from its ``Velocity_*`` tokens.
 
-The metre rule: a style holds its metre through a piece unless at least
-:data:`METRE_CHANGE_SHARE` of its training pieces change metre inside (measured per keyword;
-pieces are counted as changing when they hold two or more different time-signature tokens).
+The metre rule: a style holds its metre through a piece unless its training pieces really change
+metre: unless, on average over its pieces, at least :data:`METRE_CHANGE_SHARE` of a piece's bars
+are in another metre than the piece's most common one (``off_metre_share``). A pop song with one
+two-beat bar in a hundred keeps 4/4; a score whose metre changes every few bars may change.
+``metre_change_share`` (pieces with two or more metres at all) is reported beside it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections import Counter
 
 import numpy as np
 
-METRE_CHANGE_SHARE = 0.2   # a style whose pieces change metre this often may change it in generation
+METRE_CHANGE_SHARE = 0.1   # a style whose bars are off its main metre this often may change it in generation
 MIN_PIECES = 5             # a keyword needs this many training pieces for a prior of its own
 OPENING_TOKENS = 32        # tokens of a piece searched for its opening tempo and metre
 
@@ -43,9 +45,11 @@ def piece_facts(tokens: np.ndarray, kinds, vocab_size: int) -> dict:
     first_ts = next((ts[t] for t in head if t in ts), None)
     first_tempo = next((tempo[t] for t in head if t in tempo), None)
     counts = np.bincount(tokens, minlength=vocab_size)
-    metres = sum(1 for t in ts if counts[t])
+    per_metre = [int(counts[t]) for t in ts if counts[t]]
+    off = 1.0 - max(per_metre) / sum(per_metre) if per_metre else 0.0  # a TimeSig token opens every bar
     vels = Counter({vel[t]: int(counts[t]) for t in vel if counts[t]})
-    return {"time_signature": first_ts, "tempo": first_tempo, "metres": metres, "velocities": vels}
+    return {"time_signature": first_ts, "tempo": first_tempo, "metres": len(per_metre), "off_metre": off,
+            "velocities": vels}
 
 
 def _summary(facts: list[dict]) -> dict:
@@ -56,6 +60,7 @@ def _summary(facts: list[dict]) -> dict:
             "time_signature": dict(Counter(f["time_signature"] for f in facts if f["time_signature"])),
             "tempo": dict(Counter(f"{f['tempo']:g}" for f in facts if f["tempo"] is not None)),
             "metre_change_share": round(float(np.mean([f["metres"] > 1 for f in facts])) if facts else 0.0, 4),
+            "off_metre_share": round(float(np.mean([f["off_metre"] for f in facts])) if facts else 0.0, 4),
             "velocity": {str(k): v for k, v in sorted(vel.items())}}
 
 
@@ -105,4 +110,4 @@ def draw(table: dict[str, int], rng: np.random.Generator) -> str | None:
 
 def holds_metre(prior: dict) -> bool:
     """The metre rule (module docstring)."""
-    return float(prior.get("metre_change_share", 0.0)) < METRE_CHANGE_SHARE
+    return float(prior.get("off_metre_share", prior.get("metre_change_share", 0.0))) < METRE_CHANGE_SHARE

@@ -68,11 +68,24 @@ def train(data: str | os.PathLike, out: str | os.PathLike, *, overrides: dict | 
     return metrics
 
 
-def export(checkpoint: str | os.PathLike, out: str | os.PathLike, *, command: str | None = None) -> Path:
+def export(checkpoint: str | os.PathLike, out: str | os.PathLike, *, command: str | None = None,
+           priors_from: str | os.PathLike | None = None) -> Path:
     """Copy a checkpoint's weights and metadata (no optimizer state) to ``out`` for shipping;
-    ``command`` (what trained it) is kept in its ``meta.json``. Returns the folder."""
+    ``command`` (what trained it) is kept in its ``meta.json``; ``priors_from``: a cache (made with the
+    checkpoint's tokenizer) whose train split gives the style priors anew (:mod:`tunegan.priors`).
+    Returns the folder."""
     from ..checkpoint import export_checkpoint, load_checkpoint
 
-    dst = export_checkpoint(checkpoint, out, notes={"trained_by": command} if command else {})
+    notes = {"trained_by": command} if command else {}
+    if priors_from is not None:
+        from ..data.dataset import TokenCache
+        from ..errors import TokenizerMismatchError
+        from ..priors import opening_priors
+
+        ck, cache = load_checkpoint(checkpoint, with_discriminator=False), TokenCache(priors_from)
+        if cache.tokenizer.state() != ck.tokenizer.state():
+            raise TokenizerMismatchError(f"{priors_from} was made with another tokenizer than the checkpoint's")
+        notes["priors"] = opening_priors(cache, ck.meta.get("conditions"))
+    dst = export_checkpoint(checkpoint, out, notes=notes)
     load_checkpoint(dst)  # what was written loads
     return dst
