@@ -142,12 +142,13 @@ def generate(
     return results
 
 
-def check_outputs(*, midi=None, wav=None, png=None, musicxml=None, sheet=None) -> None:
+def check_outputs(*, midi=None, wav=None, png=None, musicxml=None, sheet=None, json=None, markdown=None) -> None:
     """Check output paths before any work (writable, not a folder, a suffix the format supports):
     one-line :class:`MusicOptionError` otherwise."""
     from ..outputs.limits import check_output
 
-    for kind, path in (("midi", midi), ("wav", wav), ("png", png), ("musicxml", musicxml), ("sheet", sheet)):
+    for kind, path in (("midi", midi), ("wav", wav), ("png", png), ("musicxml", musicxml), ("sheet", sheet),
+                       ("json", json), ("markdown", markdown)):
         if path is not None:
             check_output(path, kind)
 

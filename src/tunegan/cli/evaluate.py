@@ -47,6 +47,7 @@ def evaluate(
     from .. import api
     from ..evaluation.report import format_markdown, to_jsonable
 
+    api.check_outputs(json=json, markdown=markdown)  # before the run, not after it
     rep = api.evaluate(checkpoint, data, split=split, out=out, samples=samples, suite=suite, max_windows=max_windows,
                        context=context, seed=seed, length=length, primer=primer, threads=threads, device=device,
                        baselines_from=baselines_from, log=_progress)
@@ -114,6 +115,7 @@ def style_eval(
     from ..evaluation.report import to_jsonable
     from ..evaluation.style import format_markdown
 
+    api.check_outputs(json=out / "style_report.json", markdown=out / "style_report.md")  # before the run
     rep = api.style_eval(checkpoint, data, split=split, samples_per_keyword=samples_per_keyword, length=length,
                          guidance=guidance, seed=seed, temperature=temperature, train_crops=train_crops,
                          eval_crops=eval_crops, genres=style, moods=mood, mood_by_genre=mood_by_genre, key=key,

@@ -44,6 +44,8 @@ MAX_MINUTES_CAP = 24 * 60.0  # max_minutes itself must be below a day
 DEFAULT_US_PER_QUARTER = 500_000  # 120 bpm, the MIDI default before the first tempo event
 SUFFIXES = {  # output kind -> file suffixes it can write
     "midi": (".mid", ".midi"),
+    "json": (".json",),
+    "markdown": (".md", ".markdown", ".txt"),
     "wav": (".wav",),
     "png": (".png", ".pdf", ".svg"),  # the piano-roll picture
     "musicxml": (".musicxml", ".xml", ".mxl"),
