@@ -99,9 +99,10 @@ class CropAttributes:
         self.ids = {k: index[k] for k in ATTRIBUTE_KEYWORDS if k in index}
         self.pitches = tokenizer.token_pitches()
         self.bar_id = tokenizer.bar_id
-        names = [tokenizer.describe(i) for i in range(tokenizer.vocab_size)]
-        self.tempo = np.array([float(n[6:]) if n.startswith("Tempo_") else np.nan for n in names])
-        self.bar_quarters = np.array([_ts_quarters(n[8:]) if n.startswith("TimeSig_") else np.nan for n in names])
+        self.tempo = token_tempos(tokenizer)
+        self.bar_quarters = np.full(tokenizer.vocab_size, np.nan)
+        for i, ts in tokenizer.tokens_of_kind("TimeSig").items():
+            self.bar_quarters[i] = _ts_quarters(ts)
         self.piece_tempos = np.asarray(piece_tempos, dtype=np.float64)
         self.inner = inner  # another relabel applied first (CropMood)
 
@@ -135,6 +136,14 @@ class CropAttributes:
         return out
 
 
+def token_tempos(tokenizer) -> np.ndarray:
+    """float64 ``(vocab_size,)``: the BPM of each ``Tempo`` token, NaN for every other token."""
+    out = np.full(tokenizer.vocab_size, np.nan)
+    for i, v in tokenizer.tokens_of_kind("Tempo").items():
+        out[i] = float(v)
+    return out
+
+
 def _ts_quarters(text: str) -> float:
     num, _, den = text.partition("/")
     return int(num) * 4.0 / int(den)
@@ -142,8 +151,7 @@ def _ts_quarters(text: str) -> float:
 
 def piece_mean_tempos(split, tokenizer) -> np.ndarray:
     """Mean of each piece's tempo tokens (BPM; NaN without any), float64 ``(n_pieces,)``."""
-    names = [tokenizer.describe(i) for i in range(tokenizer.vocab_size)]
-    tempo = np.array([float(n[6:]) if n.startswith("Tempo_") else np.nan for n in names])
+    tempo = token_tempos(tokenizer)
     out = np.full(len(split), np.nan)
     for i in range(len(split)):
         t = tempo[split.piece(i)]

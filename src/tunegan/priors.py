@@ -25,17 +25,8 @@ OPENING_TOKENS = 32        # tokens of a piece searched for its opening tempo an
 
 def _kinds(tokenizer) -> tuple[dict[int, str], dict[int, float], dict[int, int]]:
     """Token id -> metre text, -> tempo (bpm), -> velocity, from the tokenizer's token names."""
-    ts, tempo, vel = {}, {}, {}
-    for i in range(tokenizer.vocab_size):
-        name = tokenizer.describe(i)
-        kind, _, value = name.partition("_")
-        if kind == "TimeSig":
-            ts[i] = value
-        elif kind == "Tempo":
-            tempo[i] = float(value)
-        elif kind == "Velocity":
-            vel[i] = int(value)
-    return ts, tempo, vel
+    return (tokenizer.tokens_of_kind("TimeSig"), {i: float(v) for i, v in tokenizer.tokens_of_kind("Tempo").items()},
+            {i: int(v) for i, v in tokenizer.tokens_of_kind("Velocity").items()})
 
 
 def piece_facts(tokens: np.ndarray, kinds, vocab_size: int) -> dict:

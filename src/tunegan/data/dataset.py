@@ -72,7 +72,7 @@ def augment_kwargs(tokenizer: Tokenizer | None, *, max_transpose: int = 0, time_
     if tokenizer is None:
         return {}
     kw = {"max_transpose": max_transpose, "time_stretch": time_stretch}
-    if getattr(tokenizer, "has_velocities", False):
+    if tokenizer.has_velocities:
         kw["velocity_shift"] = velocity_shift
     return {k: v for k, v in kw.items() if v}
 

@@ -23,12 +23,11 @@ def _token_tables(tok) -> dict:
     kind = np.array([n.split("_", 1)[0] for n in names])
     quarters = np.zeros(len(names))
     tempo = np.full(len(names), np.nan)
-    for i, n in enumerate(names):
-        if n.startswith("TimeSig_"):
-            num, den = n.split("_", 1)[1].split("/")
-            quarters[i] = 4 * int(num) / int(den)
-        elif n.startswith("Tempo_"):
-            tempo[i] = float(n.split("_", 1)[1])
+    for i, ts in tok.tokens_of_kind("TimeSig").items():
+        num, den = ts.split("/")
+        quarters[i] = 4 * int(num) / int(den)
+    for i, qpm in tok.tokens_of_kind("Tempo").items():
+        tempo[i] = float(qpm)
     return {"bar": kind == "Bar", "ts": kind == "TimeSig", "tempo": kind == "Tempo", "pitch": kind == "Pitch",
             "quarters": quarters, "qpm": tempo, "names": names}
 
@@ -60,7 +59,7 @@ def opening_report(cache) -> dict:
 
     cache = cache if isinstance(cache, TokenCache) else TokenCache(cache)
     tok = cache.tokenizer
-    if not hasattr(tok, "bar_id") or not hasattr(tok, "miditok"):
+    if not tok.own_metre:  # REMI and its BPE form: bar, metre and tempo tokens
         raise DataError(f"{cache.root}: opening_report needs a REMI cache (this one is '{tok.name}')")
     tables = _token_tables(tok)
     default_qpm = float(tok.miditok.default_tempo)

@@ -63,8 +63,7 @@ def style_features(score: symusic.Score) -> np.ndarray:
 
 def _tempo_table(tokenizer) -> dict[int, float]:
     """Token id -> bpm of the tokenizer's ``Tempo_x`` tokens (empty for tokenizers without them)."""
-    names = {i: tokenizer.describe(i) for i in range(tokenizer.vocab_size)}
-    return {i: float(n[6:]) for i, n in names.items() if n.startswith("Tempo_")}
+    return {i: float(v) for i, v in tokenizer.tokens_of_kind("Tempo").items()}
 
 
 def decode_crop(tokenizer, tokens: np.ndarray, context: np.ndarray, tempos: dict[int, float]) -> symusic.Score:

@@ -91,6 +91,13 @@ class Tokenizer(ABC):
         self.require("pitches", "a key or scale")
         raise NotImplementedError(f"{type(self).__name__} declares has_pitches but has no token_pitches")
 
+    def tokens_of_kind(self, kind: str) -> dict[int, str]:
+        """``{id: value}`` of the single tokens named ``KIND_value`` (``"Tempo"`` -> ``{57: "121.29", ...}``),
+        from :meth:`describe`; merged tokens (``"A_x+B_y"``) are left out. Empty when there are none."""
+        prefix = kind + "_"
+        return {i: n[len(prefix):] for i in range(self.vocab_size)
+                if (n := self.describe(i)).startswith(prefix) and "+" not in n}
+
     def note_counts(self) -> np.ndarray:
         """int64 ``(vocab_size,)``: how many notes each token starts (1 for a pitch or note-on token,
         0 otherwise; more for a merged token). Divides a piece's total NLL into NLL per note."""

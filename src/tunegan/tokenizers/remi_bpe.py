@@ -54,7 +54,7 @@ class RemiBpeTokenizer(RemiTokenizer):
             self.miditok._model = HFTokenizer.from_str(self.config.bpe_model)
             self.miditok._vocab_learned_bytes_to_tokens = {}
             self.miditok._MusicTokenizer__create_vocab_learned_bytes_to_tokens()
-        self._counts = self._merged_counts() if self.trained else None
+        self._counts = None  # notes per merged token: computed on first use (evaluation), not at every load
 
     # merged tokens: no token-level pitch or bar controls (the base class says so, one line each)
     token_pitches = Tokenizer.token_pitches
@@ -123,6 +123,8 @@ class RemiBpeTokenizer(RemiTokenizer):
     def note_counts(self) -> np.ndarray:
         """Notes each token starts: the ``Pitch`` tokens it merges."""
         self._need_training()
+        if self._counts is None:
+            self._counts = self._merged_counts()
         return self._counts.copy()
 
     def augment(self, tokens, rng, *, max_transpose=0, time_stretch=0.0, velocity_shift=0):
