@@ -88,6 +88,12 @@ class Summary:
     span_semitones: int
     step_share: float | None  # share of melodic moves of <= 2 semitones; None with < 2 onsets
     motifs: list[Motif] = field(default_factory=list)
+    form: str = ""                   # "AABA", or "" when no phrase returns (tunegan.music.form)
+    phrase_bars: int = 0
+    repeats: list[str] = field(default_factory=list)  # "bars 9-12 repeat bars 1-4 exactly"
+    self_similarity: float | None = None  # share of bars repeating an earlier bar
+    ends_on_tonic: bool = False
+    loop_bars: int | None = None     # bars of a loop marked with loopStart/loopEnd
 
 
 @dataclass
@@ -213,8 +219,24 @@ def explain(score_or_path: symusic.Score | str | os.PathLike | bytes) -> Explana
         lowest=f"{note_name(lo)} ({lo})", highest=f"{note_name(hi)} ({hi})", span_semitones=hi - lo,
         step_share=None if len(intervals) == 0 else round(float(np.mean(np.abs(intervals) <= STEP_MAX)), 3),
         motifs=_motifs(intervals, melody, _positions(melody_ticks, bar_map)),
+        **_form(score),
     )
     return Explanation(source=name, summary=summary, notes=rows, sentences=_sentences(summary))
+
+
+def _form(score: symusic.Score) -> dict:
+    from .music.form import ends_on_tonic, find_form, loop_end
+    from .music.timing import bar_grid
+
+    end = loop_end(score)
+    loop_bars = None
+    if end is not None:
+        grid = bar_grid(score, end)
+        loop_bars = int(np.searchsorted(grid.bars, end))
+    f = find_form(score, n_bars=loop_bars)
+    sim = None if np.isnan(f.self_similarity) else round(float(f.self_similarity), 3)
+    return dict(form=f.letters, phrase_bars=f.phrase_bars, repeats=[r.describe() for r in f.repeats],
+                self_similarity=sim, ends_on_tonic=ends_on_tonic(score), loop_bars=loop_bars)
 
 
 def _skyline(tick: np.ndarray, pitch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -284,6 +306,16 @@ def _sentences(s: Summary) -> list[str]:
             lines.append(f"Motif: {m.first_notes} (moves {moves}) appears {m.count} times, first at {m.first_position}.")
     else:
         lines.append("Motifs: no melodic pattern of 4 or more notes repeats.")
+    if s.form:
+        lines.append(f"Form: {s.form}, in phrases of {s.phrase_bars} bars: {'; '.join(s.repeats)}.")
+    else:
+        lines.append("Form: no phrase of 2, 4 or 8 bars returns.")
+    if s.self_similarity is not None:
+        lines.append(f"Repetition: {s.self_similarity:.0%} of bars repeat an earlier bar exactly or nearly.")
+    lines.append("Ending: on the tonic." if s.ends_on_tonic else "Ending: not on the tonic (the last chord's lowest "
+                 "note is another note of the key, or outside it).")
+    if s.loop_bars:
+        lines.append(f"Loop: marked to repeat every {s.loop_bars} bars (loopStart/loopEnd).")
     return lines
 
 

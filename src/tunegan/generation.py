@@ -54,6 +54,13 @@ class GenerationOptions(ConfigBase):
     style, mood, guidance: keywords of a conditional model; guidance > 1 = a stronger style.
     mode, density, pace: attributes of a model trained with them (:mod:`tunegan.attributes`):
                      major/minor, low/mid/high, slow/mid/fast; a mood sets the ones left open.
+    form:            letters, one per phrase (``"AABA"``, ``"verse-chorus"``; :mod:`tunegan.form`):
+                     a returning letter replays its phrase; ``phrase_bars`` bars each (default
+                     ``bars / phrases``, else 8 for folk and 4 otherwise).
+    variation:       0..1: how many notes of a returning phrase the model re-samples (0 = exact).
+    ending:          ``"cadence"`` (the default when the length is in bars: the last bar is the
+                     tonic chord, held) or ``"none"`` (stop where the length runs out).
+    loop:            the last bar leads back into the first; the result is an exact number of bars.
     """
 
     length: int | None = None
@@ -71,6 +78,11 @@ class GenerationOptions(ConfigBase):
     density: str | None = None
     pace: str | None = None
     guidance: float = 1.0
+    form: str | None = None
+    phrase_bars: int | None = None
+    variation: float = 0.0
+    ending: str | None = None
+    loop: bool = False
 
     def __post_init__(self):
         from .conditioning import split_words
@@ -107,10 +119,71 @@ class GenerationOptions(ConfigBase):
             set_(name, check_attribute(name, getattr(self, name)))
         if self.guidance != 1.0 and not self.keywords:
             raise MusicOptionError("guidance strengthens a style or mood: give --style or --mood with it")
+        self._check_form(set_)
+
+    def _check_form(self, set_) -> None:
+        from .form import parse_form
+
+        _finite("variation", self.variation, 0, 1)
+        if self.ending is not None and self.ending not in ("cadence", "none"):
+            raise MusicOptionError(f"ending must be cadence or none (received {self.ending!r})")
+        if not isinstance(self.loop, bool):
+            raise MusicOptionError(f"loop must be true or false (received {self.loop!r})")
+        if self.loop and self.ending == "cadence":
+            raise MusicOptionError("a loop leads back to its start instead of closing: leave --ending out with --loop")
+        if self.phrase_bars is not None and (not isinstance(self.phrase_bars, int) or not 1 <= self.phrase_bars <= 32):
+            raise MusicOptionError(f"phrase bars must be within 1 and 32 (received {self.phrase_bars})")
+        if self.form is None:
+            if self.phrase_bars is not None or self.variation:
+                raise MusicOptionError("--phrase-bars and --variation shape the phrases of a form: give --form with them")
+        else:
+            set_("form", parse_form(self.form))
+            if self.length is not None or self.seconds is not None:
+                raise MusicOptionError("with --form the length is in phrases: leave --length and --seconds out "
+                                       "(or give --bars)")
+            n = len(self.form)
+            if self.bars is not None and self.phrase_bars is not None and self.bars != n * self.phrase_bars:
+                raise MusicOptionError(f"--bars {self.bars} disagrees with --form {self.form}: {n} phrases of "
+                                       f"{self.phrase_bars} bars make {n * self.phrase_bars} bars")
+            if self.bars is not None and self.phrase_bars is None:
+                if self.bars % n:
+                    raise MusicOptionError(f"--bars {self.bars} does not split into the {n} phrases of {self.form}: "
+                                           f"give a multiple of {n} or --phrase-bars")
+                set_("phrase_bars", self.bars // n)
+        if self.loop and (self.length is not None or self.seconds is not None):
+            raise MusicOptionError("a loop is a whole number of bars: give --bars (or nothing) instead of "
+                                   "--length or --seconds")
+
+    @property
+    def structured(self) -> bool:
+        """Made bar by bar with :mod:`tunegan.form` (form, loop or a closing cadence)."""
+        return self.bars is not None and (self.form is not None or self.loop or self.ending != "none")
 
     @property
     def keywords(self) -> bool:
         return bool(self.style or self.mood or self.mode or self.density or self.pace)
+
+
+def for_model(model, options: GenerationOptions) -> GenerationOptions:
+    """``options`` completed for ``model``: a bar-based model's length in bars (from the form, or
+    8 bars when no length is given), the phrase length by style. Form, loop and a cadence ask
+    for bar tokens (one-line error otherwise)."""
+    from dataclasses import replace
+
+    from .form import DEFAULT_BARS, default_phrase_bars
+
+    tok = model.tokenizer
+    if not tok.has_bars:
+        for asked, name in ((options.form, "--form"), (options.loop, "--loop"), (options.ending == "cadence", "--ending cadence")):
+            if asked:
+                tok.require("bars", name)
+        return options
+    if options.form is not None and options.bars is None:
+        size = options.phrase_bars or default_phrase_bars(options.style)
+        return replace(options, bars=len(options.form) * size, phrase_bars=size)
+    if options.bars is None and options.length is None and options.seconds is None:
+        return replace(options, bars=DEFAULT_BARS)
+    return options
 
 
 def check_seed(seed) -> int:
@@ -340,6 +413,7 @@ def sample_pieces(model, options: GenerationOptions, seeds: Sequence[int], *, se
     """
     from dataclasses import replace
 
+    options = for_model(model, options)
     n_notes = 0
     if seed_notes is not None:
         from .music import parse_notes
@@ -365,6 +439,13 @@ def sample_pieces(model, options: GenerationOptions, seeds: Sequence[int], *, se
     new: list = [None] * len(seeds)
     for (_, metre, pace), rows in groups.items():
         opts = replace(options, time_signature=metre, pace=pace)
+        if options.structured:
+            from .form import sample_structured
+
+            c = build_constraints(model, opts)
+            for i in rows:
+                new[i] = sample_structured(model, primes[i], opts, check_seed(seeds[i]), c)
+            continue
         for i, add in zip(rows, sample_tokens(model, np.stack([primes[i] for i in rows]), opts, [seeds[i] for i in rows])):
             new[i] = add
     return list(zip(primes, new, openings))

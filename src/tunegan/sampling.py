@@ -72,7 +72,7 @@ class TokenStream:
     def take(self, steps: int, *, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
              forbid: list[int] | None = None, allowed_mask: torch.Tensor | None = None,
              rng: torch.Generator | list[torch.Generator] | None = None,
-             force: dict[int, int] | None = None) -> torch.Tensor:
+             force: dict[int, int] | None = None, until: int | None = None) -> torch.Tensor:
         """Sample ``steps`` more tokens -> int64 ``(batch, steps)`` (on the CPU).
 
         forbid:       token ids never sampled (e.g. padding).
@@ -80,6 +80,7 @@ class TokenStream:
         rng:          a CPU generator for the whole batch, or one per row.
         force:        ``{previous id: next id}``: after ``previous`` the next token is ``next`` (e.g. a
                       metre's time-signature token after every bar line).
+        until:        stop early, once every row has sampled this token (fewer columns are returned).
         """
         B, V = self.last.shape
         dev = self.device
@@ -94,6 +95,7 @@ class TokenStream:
         greedy = temperature <= 0
         scale = 1.0 if greedy or temperature == 1.0 else 1.0 / temperature
         block = 256  # Gumbel noise is drawn for this many steps at once
+        done = torch.zeros(B, dtype=torch.bool, device=dev) if until is not None else None
         for t in range(steps):
             if t % block == 0 and not greedy:
                 # Gumbel-max: argmax(logits + Gumbel noise) is a draw from softmax(logits)
@@ -121,7 +123,27 @@ class TokenStream:
             if self.use_guidance:
                 self.u_last, self.u_state = self.g.step(nxt, self.u_state, cond_emb=self.u_cond_emb,
                                                         weights=self.weights)
+            if done is not None:
+                done |= nxt == until
+                if bool(done.all()):
+                    return out[:, :t + 1].cpu()
         return out.cpu()
+
+    @torch.no_grad()
+    def feed(self, tokens) -> None:
+        """Run given tokens (int64 ``(batch, n)``, or a sequence of ids for a batch of one) through
+        the model as if they had been sampled: the next :meth:`take` continues after them."""
+        tokens = torch.as_tensor(tokens, dtype=torch.long).to(self.device)
+        if tokens.dim() == 1:
+            tokens = tokens.unsqueeze(0)
+        for t in range(tokens.shape[1]):
+            nxt = tokens[:, t]
+            self.prev = nxt
+            self.last, self.state = self.g.step(nxt, self.state, cond=self.cond, cond_emb=self.cond_emb,
+                                                weights=self.weights)
+            if self.use_guidance:
+                self.u_last, self.u_state = self.g.step(nxt, self.u_state, cond_emb=self.u_cond_emb,
+                                                        weights=self.weights)
 
 
 def sample(generator: LSTMGenerator, prime: torch.Tensor, steps: int, *, cond: torch.Tensor | None = None,

@@ -13,7 +13,7 @@ import torch
 
 from ..checkpoint import Checkpoint, ModelCache, load_checkpoint
 from ..errors import MusicOptionError
-from ..generation import MAX_SEED, GenerationOptions, check_seed, prime_tokens, sample_pieces, target_seconds
+from ..generation import MAX_SEED, GenerationOptions, check_seed, for_model, prime_tokens, sample_pieces, target_seconds
 from ..midi import write_midi
 from ..music import extract_notes, seed_score
 
@@ -73,6 +73,11 @@ def generate(
     mode: str | None = None,
     density: str | None = None,
     pace: str | None = None,
+    form: str | None = None,
+    phrase_bars: int | None = None,
+    variation: float = 0.0,
+    ending: str | None = None,
+    loop: bool = False,
     models: ModelCache | None = None,
     device: str | None = "auto",
 ) -> list[Generation]:
@@ -90,6 +95,11 @@ def generate(
                    the model for bar-based representations).
     style, mood, guidance: keywords for a conditional model (see ``tunegan styles``).
     mode, density, pace: "minor", "low", "slow"...: attributes of a model trained with them.
+    form, phrase_bars, variation: phrases that return ("AABA"; see :mod:`tunegan.form`).
+    ending:        "cadence" (default for bar-based models: the last bar is the tonic, held) or "none".
+    loop:          the last bar leads back into the first; the MIDI is an exact number of bars
+                   with ``loopStart``/``loopEnd`` markers, and rendered audio wraps its tail.
+    A bar-based model makes 8 bars when no length is given.
     The samples are made as one batch (see :func:`tunegan.generation.sample_tokens`).
     """
     from .. import music as M
@@ -97,7 +107,8 @@ def generate(
     options = GenerationOptions(length=length, bars=bars, seconds=seconds, temperature=temperature, top_k=top_k,
                                 top_p=top_p, key=key, tempo=tempo, time_signature=time_signature,
                                 style=tuple(style) if isinstance(style, (list, tuple)) else (style or ()),
-                                mood=mood, guidance=guidance, mode=mode, density=density, pace=pace)
+                                mood=mood, guidance=guidance, mode=mode, density=density, pace=pace, form=form,
+                                phrase_bars=phrase_bars, variation=variation, ending=ending, loop=loop)
     if not isinstance(samples, int) or not 1 <= samples <= 64:
         raise MusicOptionError(f"samples must be within 1 and 64 (received {samples})")
     if not -48 <= int(transpose) <= 48:
@@ -114,6 +125,7 @@ def generate(
             raise MusicOptionError(f"device '{device}' differs from the model cache's ({models.device})")
     model = load_model(checkpoint, models=models, device=device)
     tok = model.tokenizer
+    options = for_model(model, options)
     pieces = sample_pieces(model, options, [base_seed + i for i in range(samples)], seed_notes=seed_notes,
                            primer=primer)
     target_s = target_seconds(tok, options)
@@ -132,12 +144,19 @@ def generate(
             grid = M.bar_grid(score, int(score.end()))
             if len(grid.bars) > options.bars:
                 score = score.clip(0, int(grid.bars[options.bars]), clip_end=True)
+        if options.loop and tok.has_bars:
+            from ..music.form import mark_loop
+
+            score = mark_loop(score, options.bars)
         if transpose:
             score = M.transpose_score(score, int(transpose))
         if program is not None:
             score = M.set_instrument(score, program)
+        form_info = {"form": options.form, "phrase_bars": options.phrase_bars, "bars": options.bars,
+                     "loop": options.loop, "ending": None if not options.structured else
+                     ("loop" if options.loop else options.ending or "cadence")}
         results.append(Generation(score, tokens, len(prime) - 1, base_seed + i,
-                                  settings | {"opening": {"tempo": o.tempo, "time_signature": o.time_signature,
+                                  settings | form_info | {"opening": {"tempo": o.tempo, "time_signature": o.time_signature,
                                                           "metre_held": o.hold, "prior": o.prior, "drawn": list(o.drawn)}}))
     return results
 

@@ -43,6 +43,11 @@ def generate(
     mode: Optional[str] = typer.Option(None, help="major or minor (models trained with attributes)"),
     density: Optional[str] = typer.Option(None, help="low, mid or high: notes per beat (models trained with attributes)"),
     pace: Optional[str] = typer.Option(None, help="slow, mid or fast (models trained with attributes)"),
+    form: Optional[str] = typer.Option(None, help="phrases that return: AABA, ABAB, AABB, ABAC, verse-chorus..."),
+    phrase_bars: Optional[int] = typer.Option(None, "--phrase-bars", help="bars per phrase of --form (default by style: 4, or 8 for folk)"),
+    variation: Optional[float] = typer.Option(None, help="0..1: how much a returning phrase changes (default 0 = exact)"),
+    ending: Optional[str] = typer.Option(None, help="cadence (default: end on the tonic, held) or none"),
+    loop: Optional[bool] = typer.Option(None, "--loop/--no-loop", help="music whose last bar leads back into its first"),
     device: Optional[str] = typer.Option(None, help="auto | cpu | cuda | mps (default auto)"),
     wav: Optional[Path] = typer.Option(None, help="also write audio (WAV)"),
     png: Optional[Path] = typer.Option(None, help="also write a piano-roll picture"),
@@ -56,7 +61,8 @@ def generate(
                                   temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, samples=samples,
                                   checkpoint=checkpoint, key=key, transpose=transpose, tempo=tempo,
                                   time_signature=time_signature, instrument=instrument, style=style, mood=mood,
-                                  guidance=guidance, mode=mode, density=density, pace=pace, device=device))
+                                  guidance=guidance, mode=mode, density=density, pace=pace, form=form,
+                                  phrase_bars=phrase_bars, variation=variation, ending=ending, loop=loop, device=device))
 
     def numbered(p: Optional[Path], i: int) -> Optional[Path]:
         if p is None or len(songs) == 1:
@@ -71,7 +77,9 @@ def generate(
             extras = [str(p) for p in rep.written]
             for w in rep.warnings:
                 typer.echo(f"warning: {w}", err=True)
-        typer.echo(f"wrote {path} ({song.score.note_num()} notes, seed {song.seed})"
+        shape = f", form {song.options['form']}" if song.options.get("form") else ""
+        shape += ", loops" if song.options.get("loop") else ""
+        typer.echo(f"wrote {path} ({song.score.note_num()} notes, seed {song.seed}{shape})"
                    + (f"; {', '.join(extras)}" if extras else ""))
 
 

@@ -193,6 +193,29 @@ def _render_raw(source, tmp: Path, sample_rate: int, soundfont, engine: str, max
         raise MusicOptionError(f"sample rate {sample_rate} Hz is outside 8000..192000")
     sf2 = find_soundfont(soundfont) if engine != "numpy" else None
     score, name = bounded_score(source, max_minutes, on_warning)
+    raw = _render_score(score, name, tmp, sample_rate, sf2, soundfont, engine, on_warning)
+    from ..music.form import loop_end
+    from ..music.timing import ticks_to_seconds
+
+    if (end := loop_end(score)) is not None and end > 0:
+        return _wrap_loop(raw, int(round(float(ticks_to_seconds(score, np.array([end]))[0]) * sample_rate)), tmp)
+    return raw
+
+
+def _wrap_loop(raw: _Raw, frames: int, tmp: Path) -> _Raw:
+    """A loop's audio: exactly ``frames`` long (the loop's length), the sound ringing on past its
+    end added onto its start, as it sounds when the loop plays again."""
+    audio = np.concatenate(list(raw.blocks())) if raw.frames else np.zeros((0, raw.channels), np.float32)
+    out = np.zeros((frames, raw.channels), np.float32)
+    for at in range(0, len(audio), max(frames, 1)):
+        part = audio[at:at + frames]
+        out[:len(part)] += part
+    path = tmp / "loop.f32"
+    out.astype("<f4").tofile(path)
+    return _Raw(path, raw.channels, frames, float(np.abs(out).max()) if frames else 0.0)
+
+
+def _render_score(score, name, tmp: Path, sample_rate: int, sf2, soundfont, engine: str, on_warning) -> _Raw:
     all_notes = score_notes(score, name, include_drums=True)  # raises MIDIError when there are no notes at all
     if engine != "numpy":
         exe = shutil.which("fluidsynth")
