@@ -29,6 +29,7 @@ from .timing import bar_grid
 NEAR = 0.7          # bars alike at least this much repeat
 PHRASE_NEAR = 0.7   # phrases alike (mean over their bars) at least this much return
 GRID = 12           # onsets within a bar on a grid of 1/12 quarter note
+MAX_FORM_BARS = 512 # form is looked for in the first this many bars
 
 
 def _bars(score: symusic.Score) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -43,9 +44,11 @@ def _bars(score: symusic.Score) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def bar_sets(score: symusic.Score, n_bars: int | None = None) -> list[frozenset]:
-    """One set of ``(onset, pitch)`` per bar, from bar 1 to the last bar with a note (or ``n_bars``)."""
+    """One set of ``(onset, pitch)`` per bar, from bar 1 to the last bar with a note (or ``n_bars``),
+    at most :data:`MAX_FORM_BARS` bars."""
     idx, onset, pitch, _ = _bars(score)
     n = n_bars if n_bars is not None else (int(idx.max()) + 1 if len(idx) else 0)
+    n = min(n, MAX_FORM_BARS)
     out: list[set] = [set() for _ in range(n)]
     for b, o, p in zip(idx.tolist(), onset.tolist(), pitch.tolist()):
         if b < n:
@@ -111,7 +114,12 @@ class FormReport:
 
 
 def _phrase_similarity(bars: list[frozenset], i: int, j: int, size: int) -> float:
-    return float(np.mean([bar_similarity(bars[i + k], bars[j + k]) for k in range(size)]))
+    """Mean similarity of the aligned bars of two phrases; 0 when more than a quarter of them
+    (rounded down) are unlike (< 0.6): one changed bar (a cadence) is allowed in four."""
+    sims = [bar_similarity(bars[i + k], bars[j + k]) for k in range(size)]
+    if sum(s < 0.6 for s in sims) > size // 4:
+        return 0.0
+    return float(np.mean(sims))
 
 
 def _label(bars: list[frozenset], size: int) -> tuple[str, list[Repeat]]:
