@@ -205,3 +205,27 @@ def test_the_seam_is_ranked_against_the_inner_bar_lines():
     s = seam(score, 4)
     assert s.gap == pytest.approx(1.0) and s.inner_gap == pytest.approx(1.0) and s.gap_rank == 1.0
     assert s.interval == abs(60 - 70) and s.interval_rank == 0.0  # a larger leap than any inside
+
+
+# -- the studio ------------------------------------------------------------------------------------
+def test_the_studio_splits_the_length_into_the_form_and_marks_the_phrases(remi, tmp_path):
+    from tunegan.studio import handlers as H
+
+    kw = H.to_generate_kwargs(H.Settings(bars=16, form="AABA", loop=True))
+    assert kw["form"] == "AABA" and kw["phrase_bars"] == 4 and kw["loop"] and "bars" not in kw
+    with pytest.raises(H.StudioInputError, match="measure the length in bars"):
+        H.to_generate_kwargs(H.Settings(length_unit="seconds", form="AABA"))
+    with pytest.raises(H.StudioInputError, match="a loop is a whole number of bars"):
+        H.to_generate_kwargs(H.Settings(length_unit="seconds", loop=True))
+    r = H.make_music(H.Settings(notes="C4 E4 G4", bars=8, form="ABAB", time_signature="4/4", seed=1,
+                                sheet_music=False), checkpoint=remi.path, out_dir=tmp_path)
+    assert "in the form ABAB" in r.status() and r.settings["bars"] == 8
+    assert any(line.startswith("Form: ") for line in r.summary)
+    from PIL import Image
+
+    plain = tmp_path / "plain.png"
+    from tunegan.outputs import plot_pianoroll
+
+    plot_pianoroll(symusic.Score(str(r.midi)), plain, width=10, height=4)
+    marked, unmarked = np.asarray(Image.open(r.pianoroll)), np.asarray(Image.open(plain))
+    assert marked.shape == unmarked.shape and (marked != unmarked).any()  # the phrases are drawn

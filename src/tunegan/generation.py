@@ -439,7 +439,7 @@ def sample_pieces(model, options: GenerationOptions, seeds: Sequence[int], *, se
     new: list = [None] * len(seeds)
     for (_, metre, pace), rows in groups.items():
         opts = replace(options, time_signature=metre, pace=pace)
-        if options.structured:
+        if options.structured and model.tokenizer.has_bars:
             from .form import sample_structured
 
             c = build_constraints(model, opts)

@@ -153,7 +153,7 @@ def generate(
         if program is not None:
             score = M.set_instrument(score, program)
         form_info = {"form": options.form, "phrase_bars": options.phrase_bars, "bars": options.bars,
-                     "loop": options.loop, "ending": None if not options.structured else
+                     "loop": options.loop, "ending": None if not (options.structured and tok.has_bars) else
                      ("loop" if options.loop else options.ending or "cadence")}
         results.append(Generation(score, tokens, len(prime) - 1, base_seed + i,
                                   settings | form_info | {"opening": {"tempo": o.tempo, "time_signature": o.time_signature,

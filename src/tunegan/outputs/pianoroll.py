@@ -40,21 +40,24 @@ def plot_pianoroll(
     name: str | None = None,
     max_minutes: float | None = MAX_MINUTES,
     on_warning: Warn | None = None,
+    phrases: tuple[str, int] | None = None,
 ) -> Path:
     """Draw the notes of ``score_or_path`` to a PNG (or .pdf/.svg, any format matplotlib knows by suffix).
 
     ``width``/``height`` are in inches, ``dpi`` in pixels per inch; ``name`` is what the default title
-    calls the piece. Raises ``MIDIError`` for an unreadable or empty file. Returns the written path.
+    calls the piece; ``phrases`` = ``(form letters, bars per phrase)`` shades and letters the
+    phrases. Raises ``MIDIError`` for an unreadable or empty file. Returns the written path.
     """
     fig = pianoroll_figure(score_or_path, width=width, height=height, dpi=dpi, title=title, name=name,
-                           max_minutes=max_minutes, on_warning=on_warning)
+                           max_minutes=max_minutes, on_warning=on_warning, phrases=phrases)
     with writing(path) as part:
         fig.savefig(str(part), dpi=dpi)
     return Path(path)
 
 
 def pianoroll_figure(score_or_path, *, width: float = 12, height: float = 5, dpi: int = 100, title: str | None = None,
-                     name: str | None = None, max_minutes: float | None = MAX_MINUTES, on_warning: Warn | None = None):
+                     name: str | None = None, max_minutes: float | None = MAX_MINUTES, on_warning: Warn | None = None,
+                     phrases: tuple[str, int] | None = None):
     """The :class:`matplotlib.figure.Figure` that :func:`plot_pianoroll` saves (not tied to pyplot)."""
     if width <= 0 or height <= 0 or dpi <= 0:
         raise MusicOptionError(f"picture size {width}x{height} in at {dpi} dpi must be positive")
@@ -73,6 +76,8 @@ def pianoroll_figure(score_or_path, *, width: float = 12, height: float = 5, dpi
     drawn = _draw_notes(ax, notes, lo, hi, end_s, int(width * dpi)) if len(notes) > MAX_RECTS else _draw_rects(ax, notes)
     fig.colorbar(drawn, ax=ax, pad=0.01, fraction=0.04, label="velocity (loudness)")
     _draw_grid(ax, score, end_s)
+    if phrases and phrases[0]:
+        _draw_phrases(ax, score, end_s, *phrases)
     ax.set_xlim(0, end_s * 1.01)
     ax.set_ylim(lo - 1.5, hi + 1.5)
     ticks = range(lo, hi + 1) if hi - lo <= 14 else [p for p in range(lo - 1, hi + 2) if p % 12 == 0]
@@ -122,6 +127,20 @@ def _velocity_colours():
     from matplotlib.colors import Normalize
 
     return colormaps["viridis"], Normalize(vmin=1, vmax=127)
+
+
+def _draw_phrases(ax, score: symusic.Score, end_s: float, letters: str, phrase_bars: int) -> None:
+    """Each phrase shaded by its letter (a returning letter in the same colour), its letter on top."""
+    grid = bar_grid(score, int(score.end()) + 1)
+    starts = ticks_to_seconds(score, grid.bars[::phrase_bars][:len(letters) + 1])
+    edges = list(starts[:len(letters)]) + [end_s]
+    colours = ("#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860")
+    for i, letter in enumerate(letters[:len(edges) - 1]):
+        a, b = edges[i], edges[i + 1] if i + 1 < len(edges) else end_s
+        colour = colours[(ord(letter) - ord("A")) % len(colours)]
+        ax.axvspan(a, b, color=colour, alpha=0.08, zorder=0, linewidth=0)
+        ax.text((a + b) / 2, 0.97, letter, transform=ax.get_xaxis_transform(), ha="center", va="top",
+                fontsize=12, fontweight="bold", color=colour)
 
 
 def _draw_grid(ax, score: symusic.Score, end_s: float) -> None:

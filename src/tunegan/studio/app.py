@@ -74,7 +74,7 @@ def build_studio(checkpoint=None, *, work_dir: str | os.PathLike | None = None, 
 
         inputs = [c["notes"], c["midi_file"], c["length_unit"], c["bars"], c["seconds"], c["tempo"], c["key"],
                   c["time_signature"], c["adventurousness"], c["instrument"], c["style"], c["mood"],
-                  c["style_strength"], c["transpose"], c["seed"], c["sheet_music"], history]
+                  c["style_strength"], c["transpose"], c["seed"], c["sheet_music"], c["form"], c["loop"], history]
         outputs = [o["audio"], o["pianoroll"], o["sheet"], o["sheet_note"], o["summary"], o["table"], o["files"],
                    status, history, o["history"]]
 
@@ -90,14 +90,16 @@ def build_studio(checkpoint=None, *, work_dir: str | os.PathLike | None = None, 
 
         def generate(notes=None, midi_file=None, length_unit="bars", bars=8, seconds=15, tempo=100, key=H.ANY_KEY,
                      time_signature="4/4", adventurousness=1.0, instrument=H.INSTRUMENTS[0], style=None,
-                     mood=H.ANY_MOOD, style_strength=1.0, transpose=0, seed=None, sheet_music=True, history=None):
+                     mood=H.ANY_MOOD, style_strength=1.0, transpose=0, seed=None, sheet_music=True, form=H.FREE_FORM,
+                     loop=False, history=None):
             """Make a new piece. Returns audio (WAV), piano roll (PNG), sheet music (PNG or None), a note about
             the sheet music, a summary, the note table, the downloads (MIDI, WAV, MusicXML), a status line and
             the recent results."""
             s = H.Settings(notes=notes, midi_file=midi_file, length_unit=length_unit, bars=bars, seconds=seconds,
                            tempo=tempo, key=key, time_signature=time_signature, adventurousness=adventurousness,
                            instrument=instrument, style=style or [], mood=mood, style_strength=style_strength,
-                           transpose=transpose, seed=seed, sheet_music=bool(sheet_music))
+                           transpose=transpose, seed=seed, sheet_music=bool(sheet_music), form=form,
+                           loop=bool(loop))
             return run(s, history)
 
         def another(*args):
@@ -153,6 +155,12 @@ def _inputs(styles: list[str], moods: list[str]) -> dict:
                                           info="Beats per bar: 4/4 for most songs, 3/4 for a waltz.")
         c["instrument"] = gr.Dropdown(list(H.INSTRUMENTS), value=H.INSTRUMENTS[0], label="Instrument",
                                       info="Which General MIDI sound plays the music.")
+    with gr.Row():
+        c["form"] = gr.Dropdown(list(H.FORMS), value=H.FREE_FORM, label="Form",
+                                info="Phrases that come back: in AABA the opening phrase returns twice, with a "
+                                     "new one (B) between. The length is split into the phrases.")
+        c["loop"] = gr.Checkbox(value=False, label="Loop",
+                                info="Music whose end leads back into its start, for games and videos.")
     with gr.Accordion("Style and mood", open=True, visible=bool(styles or moods), elem_id="style-box"):
         with gr.Row():
             c["style"] = gr.Dropdown(styles, value=[], multiselect=True, label="Style", visible=bool(styles),

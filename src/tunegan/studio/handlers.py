@@ -45,6 +45,8 @@ INSTRUMENTS = ("Acoustic Grand Piano", "Electric Piano 1", "Harpsichord", "Music
                "Church Organ", "Acoustic Guitar (nylon)", "Electric Guitar (clean)", "Violin", "Cello",
                "String Ensemble 1", "Harp", "Trumpet", "Alto Sax", "Clarinet", "Flute", "Pan Flute")
 ANY_MOOD = "(any mood)"
+FREE_FORM = "(free)"
+FORMS = (FREE_FORM, "AABA", "ABAB", "AABB", "ABAC", "verse-chorus")
 SOMETHING_WRONG = ("Something went wrong while making your music. Please try again; if it keeps happening, "
                    "try other settings or restart the studio.")
 MUSESCORE_HINT = ("Sheet music needs the free program MuseScore 3 (on Debian/Ubuntu: `sudo apt install musescore3`; "
@@ -77,6 +79,8 @@ class Settings:
     transpose: float = 0
     seed: float | None = None        # None: a new random seed
     sheet_music: bool = True
+    form: str = FREE_FORM            # one of FORMS
+    loop: bool = False
 
 
 @dataclass
@@ -102,7 +106,9 @@ class Result:
     def status(self) -> str:
         s = self.settings
         length = f"{int(s['bars'])} bars" if s["length_unit"] == "bars" else f"{s['seconds']:g} seconds"
-        return (f"Made {length} at {s['tempo']:g} beats per minute in {self.seconds_taken:.1f} s (seed {self.seed}). "
+        shape = (f" in the form {s['form']}" if s.get("form") not in (None, FREE_FORM) else "") + \
+            (", looping" if s.get("loop") else "")
+        return (f"Made {length}{shape} at {s['tempo']:g} beats per minute in {self.seconds_taken:.1f} s (seed {self.seed}). "
                 "Press **Another version** for a new take with the same settings.")
 
 
@@ -211,10 +217,31 @@ def to_generate_kwargs(s: Settings, conditions: dict | None = None) -> dict:
         except TuneganError as e:
             raise StudioInputError(f"{what}: {e}.") from None
         kw[target] = value
+    kw.update(_form(s, kw))
     if s.seed not in (None, ""):
         kw["seed"] = int(_number(s.seed, "Seed", 0, SEED_MAX, "", "; leave it empty for a surprise"))
     kw.update(_keywords(s, conditions))
     return kw
+
+
+def _form(s: Settings, kw: dict) -> dict:
+    """Form and loop: the length in bars is split into the form's phrases (at least one bar each)."""
+    from ..form import parse_form
+
+    out: dict = {}
+    if s.form not in (None, "", FREE_FORM):
+        try:
+            letters = parse_form(s.form)
+        except TuneganError as e:
+            raise StudioInputError(f"Form: {e}.") from None
+        if "bars" not in kw:
+            raise StudioInputError("Form: measure the length in bars, so it can be split into phrases.")
+        out |= {"form": s.form, "phrase_bars": max(1, round(kw.pop("bars") / len(letters)))}
+    if s.loop:
+        if "seconds" in kw:
+            raise StudioInputError("Loop: measure the length in bars; a loop is a whole number of bars.")
+        out["loop"] = True
+    return out
 
 
 def _keywords(s: Settings, conditions: dict | None) -> dict:
@@ -260,7 +287,8 @@ def make_music(s: Settings, *, checkpoint=None, out_dir: str | Path, models=None
     name = f"tunegan-{song.seed}"
     midi = song.write_midi(folder / f"{name}.mid")
     wav = render_wav(song.score, folder / f"{name}.wav")
-    roll = plot_pianoroll(song.score, folder / f"{name}-pianoroll.png", width=10, height=4)
+    phrases = (song.options["form"], song.options["phrase_bars"]) if song.options.get("form") else None
+    roll = plot_pianoroll(song.score, folder / f"{name}-pianoroll.png", width=10, height=4, phrases=phrases)
     xml = to_musicxml(song.score, folder / f"{name}.musicxml", title=f"tunegan, seed {song.seed}")
     sheet, note = None, ""
     if not s.sheet_music:
@@ -276,6 +304,8 @@ def make_music(s: Settings, *, checkpoint=None, out_dir: str | Path, models=None
     table = [[r.position, r.name, r.duration, f"{r.dynamic} ({r.velocity})"] for r in expl.notes[:MAX_TABLE_ROWS]]
     prune(out_dir)
     settings = asdict(s) | {"seed": song.seed, "midi_file": Path(s.midi_file).name if s.midi_file else None}
+    if song.options.get("bars") and s.length_unit == "bars":
+        settings["bars"] = song.options["bars"]  # a form's phrases may round the length
     return Result(song.seed, midi, wav, roll, xml, sheet, note, table, expl.sentences, settings,
                   time.perf_counter() - t0)
 
