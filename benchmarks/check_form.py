@@ -23,6 +23,10 @@ Reported per genre, each as mean and the 10th-90th percentile range over pieces:
   piece's own bar-to-bar steps at least as large (``rank``: 1 = smaller than all, 0 = larger);
 * **two-sample accuracy** of form off and form on against the first ``--bars`` bars of the real
   test pieces (the evaluation's classifier, :func:`tunegan.evaluation.suite.two_sample`).
+* **loop audio** (``--audio N``: the first N loops of each genre rendered to WAV with fluidsynth,
+  the soundfont found as ``tunegan render`` finds it): at the wrap point (last sample -> first),
+  the jump between the two samples against the 99th percentile of sample-to-sample steps inside,
+  and the loudness (RMS) of the 50 ms either side of the seam against the same at the inner bar lines.
 """
 
 from __future__ import annotations
@@ -66,15 +70,40 @@ def measure(scores, bars: int, loop_bars: int | None = None) -> dict:
     return out
 
 
-def check(checkpoint, cache, genre: str, samples: int, bars: int, loop_bars: int, variation: float) -> dict:
+def loop_audio(scores, n: int, tmp: Path) -> dict:
+    """The seam of rendered loops, as heard: a click (a jump at the wrap point) and a change in loudness."""
+    from tunegan import api
+    from tunegan.music import bar_grid, ticks_to_seconds
+    from tunegan.outputs.audio import read_wav
+
+    jumps, seam_db, inner_db = [], [], []
+    for i, s in enumerate(scores[:n]):
+        path = tmp / f"loop-{i}.wav"
+        api.render(s, wav=path, engine="fluidsynth")
+        audio, sr = read_wav(path)
+        mono = audio.mean(axis=1) if audio.ndim == 2 else audio
+        steps = np.abs(np.diff(mono))
+        jumps.append(float(abs(mono[0] - mono[-1]) / max(np.percentile(steps, 99), 1e-9)))
+        w = int(0.05 * sr)
+        rms = lambda a: 20 * np.log10(max(float(np.sqrt(np.mean(a ** 2))), 1e-6))  # noqa: E731
+        seam_db.append(rms(mono[:w]) - rms(mono[-w:]))
+        grid = bar_grid(s, int(s.end()))
+        at = (ticks_to_seconds(s, grid.bars[1:]) * sr).astype(int)
+        inner_db += [rms(mono[a:a + w]) - rms(mono[a - w:a]) for a in at if w <= a < len(mono) - w]
+    return {"loops": len(jumps), "wrap_jump_over_p99_step": _spread(jumps),
+            "seam_loudness_change_db": _spread(np.abs(seam_db)), "inner_bar_loudness_change_db": _spread(np.abs(inner_db))}
+
+
+def check(checkpoint, cache, genre: str, samples: int, bars: int, loop_bars: int, variation: float,
+          audio: int = 0, split: str = "test") -> dict:
     from tunegan import api
     from tunegan.evaluation.suite import two_sample
     from tunegan.music import extract_notes
 
     models = api.ModelCache("cpu")
     tok = cache.tokenizer
-    test = cache.split("test")
-    real = [tok.decode(test.piece(i)) for i, lab in enumerate(cache.piece_labels("test")) if (lab or {}).get("genre") == genre]
+    test = cache.split(split)
+    real = [tok.decode(test.piece(i)) for i, lab in enumerate(cache.piece_labels(split)) if (lab or {}).get("genre") == genre]
     common = dict(checkpoint=checkpoint, style=genre, samples=samples, seed=0, models=models, device="cpu")
     t = time.perf_counter()
     off = [g.score for g in api.generate(bars=bars, ending="none", **common)]
@@ -92,6 +121,11 @@ def check(checkpoint, cache, genre: str, samples: int, bars: int, loop_bars: int
         folds = min(5, len(real_first), len(gen))
         ts = two_sample(real_first, gen, folds=folds, seed=0)
         row[name]["two_sample"] = {k: ts[k] for k in ("accuracy", "ci_low", "ci_high", "n")}
+    if audio:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            row["loop_audio"] = loop_audio(loops, audio, Path(tmp))
     return row
 
 
@@ -109,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--variation", type=float, default=0.0)
     ap.add_argument("--genres", default=None, help="comma-separated (default: every genre of the model in the cache)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--audio", type=int, default=0, help="render this many loops per genre and measure the seam")
+    ap.add_argument("--split", default="test", help="where the real pieces come from (choose settings on validation)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     import torch
@@ -118,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     from tunegan.data.dataset import TokenCache
 
     cache = TokenCache(args.data)
-    have = {(lab or {}).get("genre") for lab in cache.piece_labels("test")}
+    have = {(lab or {}).get("genre") for lab in cache.piece_labels(args.split)}
     genres = args.genres.split(",") if args.genres else [r["keyword"] for r in api.styles(args.checkpoint)
                                                          if r["category"] == "genre" and r["keyword"] in have]
     rows = []
@@ -126,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         if g not in FORMS:
             print(f"skipping {g}: no form chosen for it in FORMS", file=sys.stderr)
             continue
-        rows.append(check(args.checkpoint, cache, g, args.samples, args.bars, args.loop_bars, args.variation))
+        rows.append(check(args.checkpoint, cache, g, args.samples, args.bars, args.loop_bars, args.variation,
+                          args.audio, args.split))
         r = rows[-1]
         print(f"{g} ({r['real_pieces']} real test pieces, {args.samples} samples each, form {r['form']}, "
               f"{r['generate_seconds']} s)")
@@ -141,7 +178,12 @@ def main(argv: list[str] | None = None) -> int:
                   f"{s['gap']['mean']:.2f} q (inner {s['inner_gap']['mean']:.2f}), rank {s['gap_rank']['mean']:.2f}")
         print(f"  two-sample accuracy vs real: form off {100 * r['form_off']['two_sample']['accuracy']:.0f}%, "
               f"form on {100 * r['form_on']['two_sample']['accuracy']:.0f}%")
-    save_json({"checkpoint": args.checkpoint or "default", "data": str(args.data), "bars": args.bars,
+        if "loop_audio" in r:
+            a = r["loop_audio"]
+            print(f"  loop audio ({a['loops']} WAVs): jump at the wrap {a['wrap_jump_over_p99_step']['mean']:.2f}x the 99th "
+                  f"percentile step; loudness change at the seam {a['seam_loudness_change_db']['mean']:.1f} dB, at inner "
+                  f"bar lines {a['inner_bar_loudness_change_db']['mean']:.1f} dB")
+    save_json({"checkpoint": args.checkpoint or "default", "data": str(args.data), "split": args.split, "bars": args.bars,
                "loop_bars": args.loop_bars, "variation": args.variation, "rows": rows}, args.json)
     return 0
 
