@@ -229,3 +229,14 @@ def test_the_studio_splits_the_length_into_the_form_and_marks_the_phrases(remi, 
     plot_pianoroll(symusic.Score(str(r.midi)), plain, width=10, height=4)
     marked, unmarked = np.asarray(Image.open(r.pianoroll)), np.asarray(Image.open(plain))
     assert marked.shape == unmarked.shape and (marked != unmarked).any()  # the phrases are drawn
+
+
+def test_a_primer_counts_as_the_first_bars_of_the_form(remi, tmp_path):
+    from conftest import make_melody
+
+    make_melody([60, 62, 64, 65, 67, 69, 71, 72], step=0.5).dump_midi(str(tmp_path / "p.mid"))  # 2 bars of 4/4
+    [song] = api.generate(checkpoint=remi.path, primer=tmp_path / "p.mid", form="AB", phrase_bars=3, ending="none",
+                          time_signature="4/4", seed=0, device="cpu")
+    assert remi.tokenizer.count_bars(song.tokens) == 6
+    with pytest.raises(MusicOptionError, match="more than a phrase"):
+        api.generate(checkpoint=remi.path, primer=tmp_path / "p.mid", form="ABA", phrase_bars=1, device="cpu")

@@ -308,5 +308,8 @@ def sample_structured(model, prime: np.ndarray, options, seed: int, constraints)
             source.setdefault(letter, first)
             piece.sample_until(upto)
     if closing and not piece.stopped and piece.done_bars() == total - 1:
-        piece.loop_back() if options.loop else piece.cadence()
+        if piece.seq and piece.seq[-1] == piece.bar_id:  # a fresh last bar: it closes the piece
+            piece.loop_back() if options.loop else piece.cadence()
+        else:  # the starting music fills part of the only bar: it is continued, not closed
+            piece.sample_until(total)
     return piece.new_tokens()
