@@ -429,6 +429,9 @@ def sample_pieces(model, options: GenerationOptions, seeds: Sequence[int], *, se
         if held_bars >= options.bars:
             raise MusicOptionError(f"the starting music already holds {held_bars} bars; ask for more than that "
                                    f"with --bars, or give --length")
+        if options.form is not None and held_bars > options.phrase_bars:
+            raise MusicOptionError(f"the starting music holds {held_bars} bars, more than a phrase of the form "
+                                   f"({options.phrase_bars} bars): give a shorter primer or a larger --phrase-bars")
     from .attributes import knows_attributes, pace_of
 
     paced = knows_attributes(model) and options.pace is None
