@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(check(args.checkpoint, cache, g, args.samples, args.bars, args.loop_bars, args.variation,
                           args.audio, args.split))
         r = rows[-1]
-        print(f"{g} ({r['real_pieces']} real test pieces, {args.samples} samples each, form {r['form']}, "
+        print(f"{g} ({r['real_pieces']} real {args.split} pieces, {args.samples} samples each, form {r['form']}, "
               f"{r['generate_seconds']} s)")
         print(f"  self-similarity over {args.bars} bars: real {_fmt(r['real']['self_similarity'])}, form off "
               f"{_fmt(r['form_off']['self_similarity'])}, form on {_fmt(r['form_on']['self_similarity'])}")
