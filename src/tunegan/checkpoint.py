@@ -363,6 +363,7 @@ class ModelCache:
 
         self.device = resolve_device(device)
         self._models: dict[str, Checkpoint] = {}
+        self._critics: dict[str, tuple] = {}
 
     def get(self, checkpoint: str | os.PathLike | None = None) -> Checkpoint:
         key = str(resolve_checkpoint(checkpoint).resolve())
@@ -370,8 +371,18 @@ class ModelCache:
             self._models[key] = load_checkpoint(key, with_discriminator=False, device=self.device)
         return self._models[key]
 
+    def critic(self, checkpoint: str | os.PathLike | None = None) -> tuple:
+        """``(critic network, meta["critic"])`` of a checkpoint (see :mod:`tunegan.training.critic`)."""
+        from .training.critic import load_critic
+
+        key = str(resolve_checkpoint(checkpoint).resolve())
+        if key not in self._critics:
+            self._critics[key] = load_critic(key, device=self.device, name=str(checkpoint or "default"))
+        return self._critics[key]
+
     def clear(self) -> None:
         self._models.clear()
+        self._critics.clear()
 
 
 def weights_hash(path: str | os.PathLike) -> str:

@@ -164,9 +164,11 @@ class DiscriminatorConfig(ConfigBase):
     num_layers: int = 1       # stacked conv layers (the paper: 1)
     negative_slope: float = 0.2  # LeakyReLU slope
     num_conditions: int = 0   # keyword vocabulary for a projection discriminator (0 = unconditioned)
+    dilation: int = 1         # layer i looks dilation**i tokens apart: patches at several scales (1 = plain)
 
     def __post_init__(self):
         self._check("vocab_size", isinstance(self.vocab_size, int) and self.vocab_size >= 2, "an integer >= 2")
+        self._check("dilation", isinstance(self.dilation, int) and 1 <= self.dilation <= 4, "an integer within 1 and 4")
         self._check("channels", isinstance(self.channels, int) and self.channels >= 1, "an integer >= 1")
         self._check("kernel_size", isinstance(self.kernel_size, int) and self.kernel_size >= 1 and self.kernel_size % 2 == 1,
                     "an odd integer >= 1")
@@ -175,13 +177,15 @@ class DiscriminatorConfig(ConfigBase):
         self._check("num_conditions", isinstance(self.num_conditions, int) and self.num_conditions >= 0, "an integer >= 0")
 
 
-MODES = ("paper", "mle", "gan")
+MODES = ("paper", "mle", "gan", "critic")
 
 
 @dataclass(frozen=True)
 class TrainConfig(ConfigBase):
     """Training run. ``mode``: ``paper`` (the published GAN step), ``mle`` (teacher forcing),
-    ``gan`` (MLE pretraining, then Gumbel-softmax adversarial fine-tuning)."""
+    ``gan`` (MLE pretraining, then Gumbel-softmax adversarial fine-tuning), ``critic`` (a
+    discriminator trained post hoc against the frozen generator of ``init_from``:
+    :mod:`tunegan.training.critic`)."""
 
     mode: str = "mle"
     epochs: int = 10                # passes over the data (gan: total, including pretraining)
@@ -232,6 +236,10 @@ class TrainConfig(ConfigBase):
     amp: bool = False               # CUDA only: mixed precision (bfloat16/float16 autocast) for the forward passes
     attributes: bool = False        # conditional: each crop also gets the mode, density and pace measured on its own
                                     # tokens as keywords (tunegan.attributes; bar-based tokenizers with pitches)
+    critic_fakes: int = 512         # critic: fresh samples of the frozen generator each epoch (as many real crops)
+    critic_patience: int = 3        # critic: stop after this many epochs without a better held-out accuracy
+    critic_primed_share: float = 0.5  # critic: share of samples continuing a real opening (the rest from the style's own)
+    critic_val: int = 256           # critic: held-out real crops (validation split) and as many held-out samples
     max_cpu_minutes: float = 0.0    # > 0: stop (validate and save) once the process has used this much CPU time:
                                     # runs compared "at equal CPU time" get the same budget on a busy machine
 
@@ -266,6 +274,11 @@ class TrainConfig(ConfigBase):
         self._check("tbptt_chunks", self.tbptt_chunks == 1 or self.mode in ("mle", "gan"),
                     "1 in paper mode (its step has no next-token loss to carry state for)")
         self._check("max_cpu_minutes", self.max_cpu_minutes >= 0, ">= 0")
+        for name in ("critic_fakes", "critic_patience", "critic_val"):
+            self._check(name, isinstance(getattr(self, name), int) and getattr(self, name) >= 1, "an integer >= 1")
+        self._check("critic_primed_share", 0 <= self.critic_primed_share <= 1, "within [0, 1]")
+        self._check("init_from", self.mode != "critic" or bool(self.init_from),
+                    "the generator to criticise in critic mode (--init-from default, or a run folder)")
         self._check("attributes", not self.attributes or self.conditional, "false unless conditional")
         self._check("device", isinstance(self.device, str) and self.device.split(":")[0] in ("auto", "cpu", "cuda", "mps"),
                     "auto, cpu, cuda, cuda:N or mps")

@@ -58,6 +58,13 @@ def train(data: str | os.PathLike, out: str | os.PathLike, *, overrides: dict | 
 
     tc = TrainConfig(**TrainConfig.parse_overrides(overrides or {}))
     cache = TokenCache(data)
+    if tc.mode == "critic":
+        from ..training.critic import train_critic
+
+        say = (lambda m: None) if quiet else (console.print if console is not None else print)
+        metrics = train_critic(tc, cache, out, discriminator=DiscriminatorConfig.parse_overrides(discriminator or {}),
+                               resume=resume, say=say)
+        return metrics | {"is_main": True}
     V = cache.tokenizer.vocab_size
     gc = GeneratorConfig(**{"vocab_size": V, **GeneratorConfig.parse_overrides(generator or {})})
     dc = DiscriminatorConfig(**{"vocab_size": V, **DiscriminatorConfig.parse_overrides(discriminator or {})})

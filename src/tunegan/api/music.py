@@ -78,6 +78,7 @@ def generate(
     variation: float = 0.0,
     ending: str | None = None,
     loop: bool = False,
+    candidates: int = 1,
     models: ModelCache | None = None,
     device: str | None = "auto",
 ) -> list[Generation]:
@@ -99,6 +100,9 @@ def generate(
     ending:        "cadence" (default for bar-based models: the last bar is the tonic, held) or "none".
     loop:          the last bar leads back into the first; the MIDI is an exact number of bars
                    with ``loopStart``/``loopEnd`` markers, and rendered audio wraps its tail.
+    candidates:    make this many candidates per sample and keep the one the checkpoint's critic
+                   finds most real (``tunegan train --mode critic``); candidate j of sample i uses
+                   seed ``seed + i + samples * j`` (j = 0 is the plain sample).
     A bar-based model makes 8 bars when no length is given.
     The samples are made as one batch (see :func:`tunegan.generation.sample_tokens`).
     """
@@ -111,11 +115,13 @@ def generate(
                                 phrase_bars=phrase_bars, variation=variation, ending=ending, loop=loop)
     if not isinstance(samples, int) or not 1 <= samples <= 64:
         raise MusicOptionError(f"samples must be within 1 and 64 (received {samples})")
+    if not isinstance(candidates, int) or isinstance(candidates, bool) or not 1 <= candidates <= 64:
+        raise MusicOptionError(f"candidates must be within 1 and 64 (received {candidates})")
     if not -48 <= int(transpose) <= 48:
         raise MusicOptionError(f"transpose must be within -48 and 48 semitones (received {transpose})")
     program = M.parse_instrument(instrument) if instrument is not None else None
     base_seed = check_seed(seed) if seed is not None else int(np.random.SeedSequence().entropy % (2**31))
-    if base_seed + samples - 1 > MAX_SEED:
+    if base_seed + samples * candidates - 1 > MAX_SEED:
         raise MusicOptionError(f"seed {base_seed} leaves no room for {samples} samples (sample i uses seed + i, at most "
                                f"2**63-1): use a smaller seed")
     if models is not None and device not in (None, "auto"):
@@ -126,8 +132,23 @@ def generate(
     model = load_model(checkpoint, models=models, device=device)
     tok = model.tokenizer
     options = for_model(model, options)
-    pieces = sample_pieces(model, options, [base_seed + i for i in range(samples)], seed_notes=seed_notes,
-                           primer=primer)
+    critic_scores = [None] * samples
+    if candidates > 1:
+        critic, info = (models or ModelCache(device)).critic(checkpoint)
+        n = samples * candidates
+        pool = sample_pieces(model, options, [base_seed + k for k in range(n)], seed_notes=seed_notes, primer=primer)
+        from ..training.critic import score_tokens
+
+        scores = score_tokens(critic, int(info["seq_len"]), tok.vocab_size,
+                              [np.concatenate([p[1:], a]) for p, a, _ in pool], tok.pad_id)
+        best = [max(range(candidates), key=lambda j: (scores[i + samples * j], -j)) for i in range(samples)]
+        pieces = [pool[i + samples * j] for i, j in enumerate(best)]
+        critic_scores = [float(scores[i + samples * j]) for i, j in enumerate(best)]
+        chosen_seeds = [base_seed + i + samples * j for i, j in enumerate(best)]
+    else:
+        pieces = sample_pieces(model, options, [base_seed + i for i in range(samples)], seed_notes=seed_notes,
+                               primer=primer)
+        chosen_seeds = [base_seed + i for i in range(samples)]
     target_s = target_seconds(tok, options)
     settings = {"temperature": temperature, "top_k": top_k, "top_p": top_p, "key": key, "style": style, "mood": mood}
     results = []
@@ -155,8 +176,9 @@ def generate(
         form_info = {"form": options.form, "phrase_bars": options.phrase_bars, "bars": options.bars,
                      "loop": options.loop, "ending": None if not (options.structured and tok.has_bars) else
                      ("loop" if options.loop else options.ending or "cadence")}
-        results.append(Generation(score, tokens, len(prime) - 1, base_seed + i,
-                                  settings | form_info | {"opening": {"tempo": o.tempo, "time_signature": o.time_signature,
+        results.append(Generation(score, tokens, len(prime) - 1, chosen_seeds[i],
+                                  settings | form_info | {"candidates": candidates, "critic_score": critic_scores[i]}
+                                  | {"opening": {"tempo": o.tempo, "time_signature": o.time_signature,
                                                           "metre_held": o.hold, "prior": o.prior, "drawn": list(o.drawn)}}))
     return results
 

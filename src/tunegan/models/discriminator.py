@@ -2,7 +2,8 @@
 
 Input ``(batch, time, vocab)`` one-hot (real) or softmax/one-hot samples (generated); a single
 ``(time, vocab)`` sequence gets a batch dimension. Conv1D with "same" padding + LeakyReLU scores
-local patches; global average pooling over time averages the patch features; a dense layer gives
+local patches (with ``dilation`` > 1, each layer looks further apart: patches at several
+scales); global average pooling over time averages the patch features; a dense layer gives
 one logit per sequence. ``forward`` returns the logit (the loss applies the sigmoid stably);
 :meth:`prob` returns the published sigmoid output.
 """
@@ -22,8 +23,9 @@ class PatchDiscriminator(nn.Module):
         c = config
         layers: list[nn.Module] = []
         width = c.vocab_size
-        for _ in range(c.num_layers):
-            layers += [nn.Conv1d(width, c.channels, c.kernel_size, padding="same"), nn.LeakyReLU(c.negative_slope)]
+        for i in range(c.num_layers):
+            layers += [nn.Conv1d(width, c.channels, c.kernel_size, padding="same", dilation=c.dilation ** i),
+                       nn.LeakyReLU(c.negative_slope)]
             width = c.channels
         self.conv = nn.Sequential(*layers)
         self.out = nn.Linear(c.channels, 1)

@@ -1,0 +1,204 @@
+"""A critic worth listening to: the PatchGAN discriminator trained post hoc against a frozen generator.
+
+``tunegan train --mode critic --init-from CHECKPOINT -d CACHE -o RUN`` keeps the generator as it
+is and trains a discriminator (the paper's design: Conv1D + LeakyReLU over local patches,
+averaged, a dense logit; here deeper and dilated by default, :data:`CRITIC_SHAPE`) to tell real
+token windows from the generator's. Each epoch draws ``critic_fakes`` fresh samples the way
+users get them (:mod:`tunegan.generation`): a ``critic_primed_share`` continue the opening of a
+real training piece, the rest open as the piece's genre opens (its keyword, its priors); every
+sample asks for the genre of the real piece it was drawn beside, so real and generated music
+carry the same mix of styles. Real and generated windows of ``seq_len`` tokens start within the
+first ``seq_len`` tokens of their piece.
+
+Held out: real windows of the validation split against as many fresh samples primed from
+validation pieces, each epoch. Training stops once the held-out accuracy has not improved for
+``critic_patience`` epochs; the best epoch is saved (the generator unchanged, the critic as the
+checkpoint's discriminator) with its held-out accuracy and calibration in ``meta["critic"]``:
+expected calibration error over 10 bins and the Brier score. :func:`score_tokens` is how
+generation ranks candidates with it.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import CheckpointError, DataError
+
+CRITIC_SHAPE = {"channels": 128, "kernel_size": 5, "num_layers": 3, "dilation": 2}
+PRIME_TOKENS = 32  # real tokens a primed sample continues
+
+
+def _windows(pieces: list[np.ndarray], seq_len: int, rng: np.random.Generator, bos: int) -> np.ndarray:
+    """One window of ``seq_len`` tokens per piece (BOS left out), starting within its first ``seq_len``."""
+    out = np.empty((len(pieces), seq_len), np.int64)
+    for i, p in enumerate(pieces):
+        body = p[1:] if len(p) and p[0] == bos else p
+        start = int(rng.integers(0, min(len(body) - seq_len, seq_len) + 1))
+        out[i] = body[start:start + seq_len]
+    return out
+
+
+def _pieces(cache, split: str, seq_len: int) -> tuple[list[np.ndarray], list[str | None]]:
+    """Pieces long enough for a window, and their genres."""
+    data, labels = cache.split(split), cache.piece_labels(split)
+    keep = [i for i in range(len(data)) if len(data.piece(i)) >= seq_len + 1]
+    if not keep:
+        raise DataError(f"{cache.root}: no {split} piece holds {seq_len} tokens; lower --seq-len")
+    return [data.piece(i) for i in keep], [(labels[i] or {}).get("genre") for i in keep]
+
+
+def generated_windows(model, pieces: list[np.ndarray], genres: list[str | None], n: int, seq_len: int,
+                      primed_share: float, seed: int) -> np.ndarray:
+    """``n`` windows of fresh samples: beside a random real piece each, asking for its genre; a
+    share continuing that piece's first :data:`PRIME_TOKENS` tokens, the rest from the genre's opening."""
+    from ..evaluation.style import model_keywords
+    from ..generation import GenerationOptions, sample_pieces, sample_tokens
+
+    rng = np.random.default_rng([seed, 23])
+    known = set(model_keywords(model, "genre")) if model.conditions else set()
+    pick = rng.integers(0, len(pieces), n)
+    primed = rng.random(n) < primed_share
+    length = 2 * seq_len
+    out = np.empty((n, seq_len), np.int64)
+    groups: dict = {}
+    for i, k in enumerate(pick):
+        g = genres[k] if genres[k] in known else None
+        groups.setdefault((g, bool(primed[i])), []).append(i)
+    for (g, is_primed), rows in groups.items():
+        opts = GenerationOptions(length=length, style=(g,) if g else ())
+        seeds = [int(seed) * 100_003 + r for r in rows]
+        if is_primed:
+            primes = np.stack([pieces[pick[r]][:PRIME_TOKENS + 1] for r in rows])
+            new = sample_tokens(model, primes, opts, seeds)
+            full = [np.concatenate([p[1:], t]) for p, t in zip(primes, new)]
+        else:
+            full = [np.concatenate([p[1:], t]) for p, t, _ in sample_pieces(model, opts, seeds)]
+        for r, f in zip(rows, full):
+            f = f[:length] if len(f) >= seq_len else np.concatenate([f, np.full(seq_len - len(f), model.tokenizer.pad_id)])
+            start = int(rng.integers(0, min(len(f) - seq_len, seq_len) + 1))
+            out[r] = f[start:start + seq_len]
+    return out
+
+
+def _onehot(x: np.ndarray, vocab: int, device) -> torch.Tensor:
+    return torch.nn.functional.one_hot(torch.from_numpy(x).to(device), vocab).float()
+
+
+@torch.no_grad()
+def logits_of(critic, windows: np.ndarray, vocab: int, *, batch: int = 64) -> np.ndarray:
+    """The critic's logit (> 0: real) for each window ``(n, T)``."""
+    critic.eval()
+    dev = next(critic.parameters()).device
+    return np.concatenate([critic(_onehot(windows[i:i + batch], vocab, dev)).cpu().numpy()
+                           for i in range(0, len(windows), batch)]) if len(windows) else np.zeros(0)
+
+
+def calibration(p_real: np.ndarray, is_real: np.ndarray, bins: int = 10) -> dict:
+    """Accuracy at 0.5, expected calibration error (``bins`` equal-width bins of the probability of
+    the predicted class) and Brier score of probabilities ``p_real`` for labels ``is_real``."""
+    p_real, is_real = np.asarray(p_real, float), np.asarray(is_real, bool)
+    pred = p_real >= 0.5
+    conf = np.where(pred, p_real, 1 - p_real)
+    correct = pred == is_real
+    edges = np.linspace(0.5, 1.0, bins + 1)
+    which = np.clip(np.searchsorted(edges, conf, side="right") - 1, 0, bins - 1)
+    ece = sum(abs(correct[which == b].mean() - conf[which == b].mean()) * np.mean(which == b)
+              for b in range(bins) if np.any(which == b))
+    return {"accuracy": float(correct.mean()), "ece": float(ece), "brier": float(np.mean((p_real - is_real) ** 2)),
+            "n": int(len(p_real))}
+
+
+def train_critic(tc, cache, out, *, discriminator: dict | None = None, resume: bool = False, say=print) -> dict:
+    """The whole run (module docstring); returns ``{step, epochs, critic: {...}}``."""
+    from ..checkpoint import load_checkpoint, save_checkpoint
+    from ..config import DiscriminatorConfig
+    from ..device import resolve_device
+    from ..models import PatchDiscriminator
+    from .adversarial import AdversarialLoss
+
+    if resume:
+        raise CheckpointError("critic training starts from its generator each time (it takes minutes): leave --resume out")
+    torch.set_num_threads(tc.threads or torch.get_num_threads())
+    device = resolve_device(tc.device)
+    model = load_checkpoint(tc.init_from, with_discriminator=False, device=device)
+    if model.tokenizer.state() != cache.tokenizer.state():
+        raise DataError(f"{cache.root} was tokenized with '{cache.tokenizer.name}', the generator reads "
+                        f"'{model.tokenizer.name}' tokens: prepare the data with the generator's tokenizer")
+    V = model.tokenizer.vocab_size
+    shape = {**CRITIC_SHAPE, **(discriminator or {}), "vocab_size": V, "num_conditions": 0}
+    torch.manual_seed(tc.seed)
+    critic = PatchDiscriminator(DiscriminatorConfig(**shape)).to(device)
+    opt = torch.optim.Adam(critic.parameters(), lr=tc.lr, betas=tc.betas)
+    loss = AdversarialLoss(critic, opt, grad_clip=tc.grad_clip)
+    train, train_genres = _pieces(cache, "train", tc.seq_len)
+    val, val_genres = _pieces(cache, "validation", tc.seq_len)
+    n_val = tc.critic_val
+    val_real = _windows([val[i] for i in np.random.default_rng([tc.seed, 5]).integers(0, len(val), n_val)],
+                        tc.seq_len, np.random.default_rng([tc.seed, 6]), model.tokenizer.bos_id)
+    best, best_epoch, history, t0 = None, 0, [], time.perf_counter()
+    for epoch in range(1, tc.epochs + 1):
+        rng = np.random.default_rng([tc.seed, epoch])
+        n = tc.critic_fakes
+        real = _windows([train[i] for i in rng.integers(0, len(train), n)], tc.seq_len, rng, model.tokenizer.bos_id)
+        fake = generated_windows(model, train, train_genres, n, tc.seq_len, tc.critic_primed_share, tc.seed + epoch)
+        losses = []
+        order = rng.permutation(n)
+        for b in range(0, n, tc.batch_size):
+            idx = order[b:b + tc.batch_size]
+            losses.append(loss.discriminator_step(_onehot(real[idx], V, device), _onehot(fake[idx], V, device))["d_loss"])
+        held = generated_windows(model, val, val_genres, n_val, tc.seq_len, tc.critic_primed_share, 10**6 + tc.seed + epoch)
+        p = 1 / (1 + np.exp(-np.concatenate([logits_of(critic, val_real, V), logits_of(critic, held, V)])))
+        cal = calibration(p, np.r_[np.ones(n_val, bool), np.zeros(n_val, bool)])
+        row = {"epoch": epoch, "loss": float(np.mean(losses)), **{f"val_{k}": v for k, v in cal.items()},
+               "seconds": round(time.perf_counter() - t0, 1)}
+        history.append(row)
+        say(f"epoch {epoch}: critic loss {row['loss']:.4f}, held-out accuracy {cal['accuracy']:.3f}, "
+            f"ECE {cal['ece']:.3f}, Brier {cal['brier']:.3f}")
+        if best is None or cal["accuracy"] > best["accuracy"]:
+            best, best_epoch = cal, epoch
+            meta = {k: v for k, v in model.meta.items() if k not in ("format", "step", "tokenizer", "generator_config",
+                                                                      "discriminator_config", "vocab", "critic")}
+            meta["critic"] = {**cal, "epoch": epoch, "seq_len": tc.seq_len, "trained_against": str(model.path),
+                              "fakes_per_epoch": n, "primed_share": tc.critic_primed_share, "history": history}
+            save_checkpoint(out, step=int(model.meta.get("step") or 0), generator=model.generator,
+                            discriminator=critic, tokenizer=model.tokenizer, meta=meta, best=True, keep=1)
+        elif epoch - best_epoch >= tc.critic_patience:
+            say(f"held-out accuracy has not improved for {tc.critic_patience} epochs: stopping")
+            break
+    (Path(out) / "critic_log.json").write_text(__import__("json").dumps(history, indent=1))
+    return {"step": int(model.meta.get("step") or 0), "epochs": len(history), "critic": best,
+            "best_val_nll": float("nan")}
+
+
+def load_critic(checkpoint, device="cpu", *, name: str | None = None):
+    """``(critic, meta["critic"])`` of a checkpoint made by ``train --mode critic`` (one-line
+    :class:`CheckpointError` for a checkpoint without one)."""
+    from ..checkpoint import load_checkpoint
+
+    ck = load_checkpoint(checkpoint, with_discriminator=True, device=device)
+    if ck.discriminator is None or not ck.meta.get("critic"):
+        raise CheckpointError(f"{name or ck.path}: no trained critic; make one with 'tunegan train --mode critic "
+                              f"--init-from {name or checkpoint or 'default'} -d CACHE -o RUN', then generate with "
+                              f"--checkpoint RUN")
+    return ck.discriminator, ck.meta["critic"]
+
+
+def score_tokens(critic, seq_len: int, vocab: int, pieces: list[np.ndarray], pad_id: int = 0) -> np.ndarray:
+    """How real the critic finds each piece (tokens, no BOS): the mean logit over windows of
+    ``seq_len`` tokens every ``seq_len // 2`` (a shorter piece is padded). All windows of all pieces
+    are scored in one batched pass."""
+    wins, owner = [], []
+    for k, p in enumerate(pieces):
+        p = np.asarray(p, np.int64)
+        if len(p) < seq_len:
+            p = np.concatenate([p, np.full(seq_len - len(p), pad_id, np.int64)])
+        for s in range(0, len(p) - seq_len + 1, max(1, seq_len // 2)):
+            wins.append(p[s:s + seq_len])
+            owner.append(k)
+    logits = logits_of(critic, np.stack(wins), vocab)
+    owner = np.asarray(owner)
+    return np.array([logits[owner == k].mean() for k in range(len(pieces))])

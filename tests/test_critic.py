@@ -1,0 +1,79 @@
+"""The critic: trained post hoc against a frozen generator, and used to rank candidates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from test_generation import random_checkpoint
+from tunegan import api
+from tunegan.config import TrainConfig
+from tunegan.errors import CheckpointError, ConfigError, MusicOptionError
+from tunegan.training.critic import calibration, load_critic, score_tokens
+
+
+@pytest.fixture
+def critic_run(tmp_path, tiny_cache):
+    gen = random_checkpoint(tmp_path / "gen", "pitch", seed=1)
+    out = tmp_path / "critic"
+    m = api.train(tiny_cache, out, overrides={"mode": "critic", "init_from": str(gen.path), "epochs": 4,
+                                              "seq_len": 16, "batch_size": 16, "lr": 0.01, "threads": 1,
+                                              "device": "cpu", "critic_fakes": 64, "critic_val": 32,
+                                              "critic_patience": 4}, discriminator={"channels": 16}, quiet=True)
+    return gen, out, m
+
+
+def test_critic_training_lowers_its_loss_and_is_saved_with_its_accuracy(critic_run):
+    gen, out, m = critic_run
+    import json
+
+    history = json.loads((out / "critic_log.json").read_text())
+    assert len(history) == 4 and history[-1]["loss"] < history[0]["loss"]
+    critic, info = load_critic(out)
+    assert info["accuracy"] == m["critic"]["accuracy"] > 0.6  # random weights are easy to tell from scales
+    assert {"ece", "brier", "epoch", "seq_len"} <= set(info)
+    assert critic.config.num_layers == 3 and critic.config.dilation == 2  # deeper than the paper's by default
+    # the generator is the one criticised, unchanged
+    same = api.load_model(out, device="cpu").generator.state_dict()
+    assert all((v == gen.generator.state_dict()[k]).all() for k, v in same.items())
+
+
+def test_ranking_returns_the_highest_scoring_candidate(critic_run):
+    _, out, _ = critic_run
+    models = api.ModelCache("cpu")
+    [best] = api.generate(checkpoint=out, length=24, candidates=4, seed=10, models=models, device="cpu")
+    alone = [api.generate(checkpoint=out, length=24, seed=10 + j, models=models, device="cpu")[0] for j in range(4)]
+    critic, info = models.critic(out)
+    tok = models.get(out).tokenizer
+    scores = score_tokens(critic, info["seq_len"], tok.vocab_size, [a.tokens for a in alone], tok.pad_id)
+    j = int(np.argmax(scores))
+    assert best.seed == 10 + j and list(best.tokens) == list(alone[j].tokens)
+    assert best.options["critic_score"] == pytest.approx(scores[j], abs=1e-5)
+
+
+def test_batched_scores_equal_scores_one_by_one(critic_run):
+    _, out, _ = critic_run
+    critic, info = load_critic(out)
+    rng = np.random.default_rng(0)
+    pieces = [rng.integers(2, 89, n) for n in (10, 16, 40, 71)]
+    together = score_tokens(critic, info["seq_len"], 89, pieces)
+    alone = [score_tokens(critic, info["seq_len"], 89, [p])[0] for p in pieces]
+    assert together == pytest.approx(alone, abs=1e-5)
+
+
+def test_calibration_on_a_hand_made_case():
+    c = calibration(np.array([0.9, 0.8, 0.3, 0.6]), np.array([True, True, False, False]))
+    assert c["accuracy"] == 0.75
+    assert c["brier"] == pytest.approx((0.01 + 0.04 + 0.09 + 0.36) / 4)
+    # bins of the predicted class's probability: 0.9 (right), 0.8 (right), 0.7 (right), 0.6 (wrong)
+    assert c["ece"] == pytest.approx(0.25 * (0.1 + 0.2 + 0.3 + 0.6))
+
+
+def test_critic_mode_needs_a_generator_and_candidates_need_a_critic(tmp_path):
+    with pytest.raises(ConfigError, match="init_from"):
+        TrainConfig(mode="critic")
+    gen = random_checkpoint(tmp_path / "gen", "pitch")
+    with pytest.raises(CheckpointError, match="no trained critic; make one with 'tunegan train --mode critic"):
+        api.generate(checkpoint=gen.path, length=8, candidates=2, device="cpu")
+    with pytest.raises(MusicOptionError, match="candidates must be within 1 and 64"):
+        api.generate(checkpoint=gen.path, length=8, candidates=0, device="cpu")
