@@ -1,0 +1,136 @@
+"""Does the critic help? Critic-ranked samples against plain ones, judged by an independent classifier.
+
+    python benchmarks/check_critic.py --data CACHE --checkpoint RUN [--samples 50] [--length 512] [--json PATH]
+
+``RUN`` is a checkpoint made by ``tunegan train --mode critic`` (its generator and its critic);
+``CACHE`` a prepared cache with genre labels whose **test** split gives the real music. The critic
+is never its own judge: realism is the evaluation's two-sample classifier
+(:func:`tunegan.evaluation.suite.two_sample`, 5-fold logistic regression on musical features)
+telling ``--samples`` samples per genre from as many real test windows of that genre (the first
+``--length`` tokens of test pieces). Per genre, through :func:`tunegan.api.generate` (``style``
+= the genre, ``length`` tokens, seeds 0...):
+
+* plain sampling at temperature 1, and at lower temperatures (``--temperatures``);
+* critic-ranked, best of N for each ``--candidates`` N;
+
+each with its two-sample accuracy (lower = more like real music), diversity (share of distinct
+4-note interval patterns, :func:`tunegan.evaluation.suite.diversity`) and NLL per note under the
+generator is not reported here (ranking does not change the model). "At equal diversity": for
+each N, the plain temperature whose diversity is closest to the ranked samples' is listed beside
+it (Caccia et al.: a gain that only trades diversity away is not a gain).
+
+Cost: the wall time of ``candidates=8`` against ``candidates=1`` for 4 samples, side by side,
+for a ``length`` piece (one batch) and for an 8-bar piece (the bar-by-bar path).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from common import save_json  # benchmarks/ is on sys.path when a script runs
+
+
+def real_notes(cache, genre: str, length: int) -> list:
+    from tunegan.music import extract_notes
+
+    tok = cache.tokenizer
+    test = cache.split("test")
+    out = []
+    for i, lab in enumerate(cache.piece_labels("test")):
+        if (lab or {}).get("genre") == genre:
+            p = test.piece(i)[1:length + 1]
+            n = extract_notes(tok.decode(p))
+            if len(n) >= 8:
+                out.append(n)
+    return out
+
+
+def judge(real, songs) -> dict:
+    from tunegan.evaluation.suite import diversity, two_sample
+
+    gen = [s.notes() for s in songs]
+    gen = [g for g in gen if len(g) >= 2]
+    ts = two_sample(real, gen, folds=min(5, len(real), len(gen)), seed=0)
+    pitch = [np.sort(g, order="start")["pitch"] for g in gen]
+    return {"two_sample": round(float(ts["accuracy"]), 4), "ci": [round(float(ts["ci_low"]), 4), round(float(ts["ci_high"]), 4)],
+            "diversity": round(float(diversity(pitch)), 4), "n": int(ts["n"])}
+
+
+def cost(checkpoint, models, repeats: int = 3) -> dict:
+    from tunegan import api
+
+    out = {}
+    for name, kw in (("length 512 (one batch)", {"length": 512}), ("8 bars (bar by bar)", {"bars": 8})):
+        times = {1: [], 8: []}
+        for r in range(repeats):
+            for n in (1, 8):
+                t = time.perf_counter()
+                api.generate(checkpoint=checkpoint, samples=4, candidates=n, seed=100 + r, models=models, device="cpu", **kw)
+                times[n].append(time.perf_counter() - t)
+        out[name] = {"one_s": min(times[1]), "eight_s": min(times[8]), "ratio": min(times[8]) / min(times[1])}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", required=True, type=Path)
+    ap.add_argument("--checkpoint", required=True)
+    ap.add_argument("--samples", type=int, default=50)
+    ap.add_argument("--length", type=int, default=512)
+    ap.add_argument("--candidates", default="4,8,16")
+    ap.add_argument("--temperatures", default="0.95,0.9,0.85,0.8")
+    ap.add_argument("--genres", default=None)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from tunegan import api
+    from tunegan.data.dataset import TokenCache
+
+    cache = TokenCache(args.data)
+    models = api.ModelCache("cpu")
+    _, info = models.critic(args.checkpoint)
+    print(f"critic of {args.checkpoint}: held-out accuracy {info['accuracy']:.3f}, ECE {info['ece']:.3f}, "
+          f"Brier {info['brier']:.3f} (epoch {info['epoch']})")
+    have = {(lab or {}).get("genre") for lab in cache.piece_labels("test")}
+    genres = args.genres.split(",") if args.genres else [r["keyword"] for r in api.styles(args.checkpoint)
+                                                         if r["category"] == "genre" and r["keyword"] in have]
+    ns = [int(x) for x in args.candidates.split(",")]
+    temps = [float(x) for x in args.temperatures.split(",")]
+    rows = []
+    for g in genres:
+        real = real_notes(cache, g, args.length)[: args.samples * 2]
+        common = dict(checkpoint=args.checkpoint, style=g, length=args.length, samples=args.samples, seed=0,
+                      models=models, device="cpu")
+        row = {"genre": g, "real": len(real), "plain": {}, "ranked": {}}
+        for t in [1.0, *temps]:
+            row["plain"][t] = judge(real, api.generate(temperature=t, **common))
+        for n in ns:
+            row["ranked"][n] = judge(real, api.generate(candidates=n, **common))
+        rows.append(row)
+        print(f"\n{g} ({len(real)} real test windows of {args.length} tokens, {args.samples} samples each)")
+        print("  setting            two-sample  diversity")
+        for t, r in row["plain"].items():
+            print(f"  plain, T={t:<5g}     {100 * r['two_sample']:5.1f}%     {r['diversity']:.3f}")
+        for n, r in row["ranked"].items():
+            near = min(row["plain"].items(), key=lambda kv: abs(kv[1]["diversity"] - r["diversity"]))
+            r["equal_diversity_plain"] = {"temperature": near[0], **near[1]}
+            print(f"  best of {n:<2d}         {100 * r['two_sample']:5.1f}%     {r['diversity']:.3f}   (plain at equal "
+                  f"diversity: T={near[0]:g}, {100 * near[1]['two_sample']:.1f}%)")
+    c = cost(args.checkpoint, models)
+    print("\ncost of candidates=8 against candidates=1 (4 samples, best of 3 runs):")
+    for k, v in c.items():
+        print(f"  {k}: {v['one_s']:.2f} s -> {v['eight_s']:.2f} s, {v['ratio']:.1f}x (target <= 3x)")
+    save_json({"checkpoint": args.checkpoint, "critic": {k: v for k, v in info.items() if k != "history"},
+               "length": args.length, "samples": args.samples, "rows": rows, "cost": c}, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
