@@ -77,3 +77,14 @@ def test_critic_mode_needs_a_generator_and_candidates_need_a_critic(tmp_path):
         api.generate(checkpoint=gen.path, length=8, candidates=2, device="cpu")
     with pytest.raises(MusicOptionError, match="candidates must be within 1 and 64"):
         api.generate(checkpoint=gen.path, length=8, candidates=0, device="cpu")
+
+
+def test_the_studio_polish_switch_ranks_by_the_critic(critic_run, tmp_path):
+    from tunegan.studio import handlers as H
+
+    _, out, _ = critic_run
+    assert H.to_generate_kwargs(H.Settings(polish=True))["candidates"] == H.POLISH_CANDIDATES
+    assert "candidates" not in H.to_generate_kwargs(H.Settings())
+    r = H.make_music(H.Settings(length_unit="seconds", seconds=4, polish=True, seed=2, sheet_music=False),
+                     checkpoint=out, out_dir=tmp_path / "studio")
+    assert r.midi.exists() and r.settings["polish"] is True

@@ -74,7 +74,7 @@ def build_studio(checkpoint=None, *, work_dir: str | os.PathLike | None = None, 
 
         inputs = [c["notes"], c["midi_file"], c["length_unit"], c["bars"], c["seconds"], c["tempo"], c["key"],
                   c["time_signature"], c["adventurousness"], c["instrument"], c["style"], c["mood"],
-                  c["style_strength"], c["transpose"], c["seed"], c["sheet_music"], c["form"], c["loop"], history]
+                  c["style_strength"], c["transpose"], c["seed"], c["sheet_music"], c["form"], c["loop"], c["polish"], history]
         outputs = [o["audio"], o["pianoroll"], o["sheet"], o["sheet_note"], o["summary"], o["table"], o["files"],
                    status, history, o["history"]]
 
@@ -91,7 +91,7 @@ def build_studio(checkpoint=None, *, work_dir: str | os.PathLike | None = None, 
         def generate(notes=None, midi_file=None, length_unit="bars", bars=8, seconds=15, tempo=100, key=H.ANY_KEY,
                      time_signature="4/4", adventurousness=1.0, instrument=H.INSTRUMENTS[0], style=None,
                      mood=H.ANY_MOOD, style_strength=1.0, transpose=0, seed=None, sheet_music=True, form=H.FREE_FORM,
-                     loop=False, history=None):
+                     loop=False, polish=False, history=None):
             """Make a new piece. Returns audio (WAV), piano roll (PNG), sheet music (PNG or None), a note about
             the sheet music, a summary, the note table, the downloads (MIDI, WAV, MusicXML), a status line and
             the recent results."""
@@ -99,7 +99,7 @@ def build_studio(checkpoint=None, *, work_dir: str | os.PathLike | None = None, 
                            tempo=tempo, key=key, time_signature=time_signature, adventurousness=adventurousness,
                            instrument=instrument, style=style or [], mood=mood, style_strength=style_strength,
                            transpose=transpose, seed=seed, sheet_music=bool(sheet_music), form=form,
-                           loop=bool(loop))
+                           loop=bool(loop), polish=bool(polish))
             return run(s, history)
 
         def another(*args):
@@ -177,6 +177,9 @@ def _inputs(styles: list[str], moods: list[str]) -> dict:
                                   info="Leave empty for a surprise; the same seed and settings give the same music.")
             c["sheet_music"] = gr.Checkbox(value=True, label="Draw sheet music",
                                            info="Needs MuseScore 3 and takes a second or two.")
+            c["polish"] = gr.Checkbox(value=False, label="Polish",
+                                      info=f"Make {H.POLISH_CANDIDATES} versions and keep the one the model's critic "
+                                           "finds most like real music (slower; see Learn).")
     return c
 
 

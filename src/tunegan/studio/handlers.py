@@ -46,6 +46,7 @@ INSTRUMENTS = ("Acoustic Grand Piano", "Electric Piano 1", "Harpsichord", "Music
                "String Ensemble 1", "Harp", "Trumpet", "Alto Sax", "Clarinet", "Flute", "Pan Flute")
 ANY_MOOD = "(any mood)"
 FREE_FORM = "(free)"
+POLISH_CANDIDATES = 4  # polish: best of this many by the critic (off by default: it did not measure better)
 FORMS = (FREE_FORM, "AABA", "ABAB", "AABB", "ABAC", "verse-chorus")
 SOMETHING_WRONG = ("Something went wrong while making your music. Please try again; if it keeps happening, "
                    "try other settings or restart the studio.")
@@ -81,6 +82,7 @@ class Settings:
     sheet_music: bool = True
     form: str = FREE_FORM            # one of FORMS
     loop: bool = False
+    polish: bool = False             # best of POLISH_CANDIDATES by the checkpoint's critic
 
 
 @dataclass
@@ -237,6 +239,8 @@ def _form(s: Settings, kw: dict) -> dict:
         if "bars" not in kw:
             raise StudioInputError("Form: measure the length in bars, so it can be split into phrases.")
         out |= {"form": s.form, "phrase_bars": max(1, round(kw.pop("bars") / len(letters)))}
+    if s.polish:
+        out["candidates"] = POLISH_CANDIDATES
     if s.loop:
         if "seconds" in kw:
             raise StudioInputError("Loop: measure the length in bars; a loop is a whole number of bars.")
