@@ -88,3 +88,12 @@ def test_the_studio_polish_switch_ranks_by_the_critic(critic_run, tmp_path):
     r = H.make_music(H.Settings(length_unit="seconds", seconds=4, polish=True, seed=2, sheet_music=False),
                      checkpoint=out, out_dir=tmp_path / "studio")
     assert r.midi.exists() and r.settings["polish"] is True
+
+
+def test_evaluate_reports_the_critic(critic_run, tiny_cache):
+    from tunegan.evaluation.report import format_markdown
+
+    _, out, m = critic_run
+    rep = api.evaluate(out, tiny_cache, split="test", suite=False, context=16, max_windows=4, threads=1, device="cpu")
+    assert rep["critic"]["accuracy"] == m["critic"]["accuracy"] and "history" not in rep["critic"]
+    assert "Critic (`train --mode critic`" in format_markdown(rep)

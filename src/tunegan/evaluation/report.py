@@ -112,6 +112,7 @@ def evaluate(checkpoint: str | os.PathLike | None, data: str | os.PathLike, *, s
         "max_windows": max_windows, "baselines_from": ref_name,
         "mode": (ckpt.meta.get("train_config") or {}).get("mode"), "step": ckpt.meta.get("step"),
         "likelihood": table, "discriminator": disc, "paper_claim": PAPER_CLAIM, "suite": None, "notes": notes,
+        "critic": {k: v for k, v in (ckpt.meta.get("critic") or {}).items() if k != "history"} or None,
     }
     ev = None
     if suite and reference is None:
@@ -250,6 +251,11 @@ def format_markdown(rep: dict) -> str:
               "compare across representations (per token only within one)."]
     if rep.get("baselines_from"):
         lines += ["", f"Baselines fitted on {rep['baselines_from']}."]
+    if c := rep.get("critic"):
+        lines += ["", f"Critic (`train --mode critic`, epoch {c.get('epoch')}): held-out accuracy "
+                      f"{fmt(c['accuracy'], '.1%')} on {c.get('n')} validation windows and fresh samples, "
+                      f"ECE {fmt(c['ece'], '.3f')}, Brier {fmt(c['brier'], '.3f')}; it is this checkpoint's "
+                      "discriminator below."]
     if rep.get("max_windows"):
         lines += ["", f"Only the first {rep['max_windows']} windows were scored (`--max-windows`)."]
     for note in rep.get("notes") or []:
