@@ -354,6 +354,17 @@ def _read_train_state(ckpt: Path) -> dict:
     return state
 
 
+def load_critic(checkpoint, device="cpu", *, name: str | None = None):
+    """``(critic, meta["critic"])`` of a checkpoint made by ``train --mode critic``
+    (:mod:`tunegan.training.critic`); one-line :class:`CheckpointError` for one without."""
+    ck = load_checkpoint(checkpoint, with_discriminator=True, device=device)
+    if ck.discriminator is None or not ck.meta.get("critic"):
+        raise CheckpointError(f"{name or ck.path}: no trained critic; make one with 'tunegan train --mode critic "
+                              f"--init-from {name or checkpoint or 'default'} -d CACHE -o RUN', then generate with "
+                              f"--checkpoint RUN")
+    return ck.discriminator, ck.meta["critic"]
+
+
 class ModelCache:
     """Loaded checkpoints by resolved path, for a process that generates many times (the studio,
     an evaluation). Pass it where it is needed; nothing is cached at module level."""
@@ -373,8 +384,6 @@ class ModelCache:
 
     def critic(self, checkpoint: str | os.PathLike | None = None) -> tuple:
         """``(critic network, meta["critic"])`` of a checkpoint (see :mod:`tunegan.training.critic`)."""
-        from .training.critic import load_critic
-
         key = str(resolve_checkpoint(checkpoint).resolve())
         if key not in self._critics:
             self._critics[key] = load_critic(key, device=self.device, name=str(checkpoint or "default"))

@@ -71,7 +71,7 @@ def phrase_of_bar(letters: str, phrase_bars: int, bar: int) -> str:
 class _Piece:
     """One sample under way: its tokens (primer first, no BOS) and the stream that has read them."""
 
-    def __init__(self, model, prime: np.ndarray, options, seed: int, constraints):
+    def __init__(self, model, prime: np.ndarray, options, seed: int, constraints, max_tokens: int):
         from .sampling import TokenStream
 
         self.model, self.tok, self.options, self.c = model, model.tokenizer, options, constraints
@@ -88,6 +88,7 @@ class _Piece:
         self.bar_id = int(np.flatnonzero(self.tok.is_bar(np.arange(self.tok.vocab_size)))[0])
         self.pitch_of = self.tok.token_pitches()
         self.stopped = False
+        self.max_tokens = max_tokens
 
     # -- bookkeeping ------------------------------------------------------------------------------
     def bar_starts(self) -> np.ndarray:
@@ -111,12 +112,10 @@ class _Piece:
     # -- making bars --------------------------------------------------------------------------------
     def sample_until(self, bars: int) -> None:
         """Sample until ``bars`` bars are complete (the next bar's Bar token sampled)."""
-        from .generation import MAX_TOKENS
-
         if not len(self.bar_starts()):
             self.feed([self.bar_id])
         while not self.stopped and self.done_bars() < bars:
-            left = MAX_TOKENS - (len(self.seq) - self.prime_len)
+            left = self.max_tokens - (len(self.seq) - self.prime_len)
             new = self.stream.take(min(MAX_BAR_TOKENS, max(left, 0)), allowed_mask=self.c.allowed, rng=[self.gen],
                                    force=self.c.force or None, until=self.bar_id, **self.kw)[0].tolist()
             self.seq += new
@@ -288,10 +287,11 @@ def _beats(value: str) -> float:
     return b + t / r
 
 
-def sample_structured(model, prime: np.ndarray, options, seed: int, constraints) -> np.ndarray:
+def sample_structured(model, prime: np.ndarray, options, seed: int, constraints, *, max_tokens: int) -> np.ndarray:
     """New tokens for one sample of ``options.bars`` bars with its form, ending or loop (see the
-    module docstring). ``prime`` starts with BOS; the primer's bars count as the first ones."""
-    piece = _Piece(model, prime, options, seed, constraints)
+    module docstring). ``prime`` starts with BOS; the primer's bars count as the first ones;
+    at most ``max_tokens`` new tokens."""
+    piece = _Piece(model, prime, options, seed, constraints, max_tokens)
     total = options.bars
     letters = options.form or "A"
     size = options.phrase_bars or total

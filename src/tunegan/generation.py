@@ -447,7 +447,7 @@ def sample_pieces(model, options: GenerationOptions, seeds: Sequence[int], *, se
 
             c = build_constraints(model, opts)
             for i in rows:
-                new[i] = sample_structured(model, primes[i], opts, check_seed(seeds[i]), c)
+                new[i] = sample_structured(model, primes[i], opts, check_seed(seeds[i]), c, max_tokens=MAX_TOKENS)
             continue
         for i, add in zip(rows, sample_tokens(model, np.stack([primes[i] for i in rows]), opts, [seeds[i] for i in rows])):
             new[i] = add

@@ -26,7 +26,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..checkpoint import load_critic  # the critic's loader lives with the other loaders
 from ..errors import CheckpointError, DataError
+
+__all__ = ["CRITIC_SHAPE", "train_critic", "load_critic", "score_tokens", "calibration", "generated_windows", "logits_of"]
 
 CRITIC_SHAPE = {"channels": 128, "kernel_size": 5, "num_layers": 3, "dilation": 2}
 PRIME_TOKENS = 32  # real tokens a primed sample continues
@@ -55,11 +58,11 @@ def generated_windows(model, pieces: list[np.ndarray], genres: list[str | None],
                       primed_share: float, seed: int) -> np.ndarray:
     """``n`` windows of fresh samples: beside a random real piece each, asking for its genre; a
     share continuing that piece's first :data:`PRIME_TOKENS` tokens, the rest from the genre's opening."""
-    from ..evaluation.style import model_keywords
     from ..generation import GenerationOptions, sample_pieces, sample_tokens
 
     rng = np.random.default_rng([seed, 23])
-    known = set(model_keywords(model, "genre")) if model.conditions else set()
+    vocab = model.conditions or {}
+    known = {w for w, c in zip(vocab.get("keywords", []), vocab.get("categories", [])) if c == "genre"}
     pick = rng.integers(0, len(pieces), n)
     primed = rng.random(n) < primed_share
     length = 2 * seq_len
@@ -172,19 +175,6 @@ def train_critic(tc, cache, out, *, discriminator: dict | None = None, resume: b
     (Path(out) / "critic_log.json").write_text(__import__("json").dumps(history, indent=1))
     return {"step": int(model.meta.get("step") or 0), "epochs": len(history), "critic": best,
             "best_val_nll": float("nan")}
-
-
-def load_critic(checkpoint, device="cpu", *, name: str | None = None):
-    """``(critic, meta["critic"])`` of a checkpoint made by ``train --mode critic`` (one-line
-    :class:`CheckpointError` for a checkpoint without one)."""
-    from ..checkpoint import load_checkpoint
-
-    ck = load_checkpoint(checkpoint, with_discriminator=True, device=device)
-    if ck.discriminator is None or not ck.meta.get("critic"):
-        raise CheckpointError(f"{name or ck.path}: no trained critic; make one with 'tunegan train --mode critic "
-                              f"--init-from {name or checkpoint or 'default'} -d CACHE -o RUN', then generate with "
-                              f"--checkpoint RUN")
-    return ck.discriminator, ck.meta["critic"]
 
 
 def score_tokens(critic, seq_len: int, vocab: int, pieces: list[np.ndarray], pad_id: int = 0) -> np.ndarray:
