@@ -58,6 +58,42 @@ def parse_form(text) -> str:
     return letters
 
 
+def check_options(o, set_) -> None:
+    """The form, ending and loop fields of :class:`~tunegan.generation.GenerationOptions`, checked
+    together (one-line :class:`MusicOptionError`); ``set_`` normalises a field of the frozen options."""
+    v = o.variation
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:  # NaN fails too
+        raise MusicOptionError(f"variation must be within 0 and 1 (received {v})")
+    if o.ending is not None and o.ending not in ("cadence", "none"):
+        raise MusicOptionError(f"ending must be cadence or none (received {o.ending!r})")
+    if not isinstance(o.loop, bool):
+        raise MusicOptionError(f"loop must be true or false (received {o.loop!r})")
+    if o.loop and o.ending == "cadence":
+        raise MusicOptionError("a loop leads back to its start instead of closing: leave --ending out with --loop")
+    if o.phrase_bars is not None and (not isinstance(o.phrase_bars, int) or not 1 <= o.phrase_bars <= 32):
+        raise MusicOptionError(f"phrase bars must be within 1 and 32 (received {o.phrase_bars})")
+    if o.form is None:
+        if o.phrase_bars is not None or o.variation:
+            raise MusicOptionError("--phrase-bars and --variation shape the phrases of a form: give --form with them")
+    else:
+        set_("form", parse_form(o.form))
+        if o.length is not None or o.seconds is not None:
+            raise MusicOptionError("with --form the length is in phrases: leave --length and --seconds out "
+                                   "(or give --bars)")
+        n = len(o.form)
+        if o.bars is not None and o.phrase_bars is not None and o.bars != n * o.phrase_bars:
+            raise MusicOptionError(f"--bars {o.bars} disagrees with --form {o.form}: {n} phrases of "
+                                   f"{o.phrase_bars} bars make {n * o.phrase_bars} bars")
+        if o.bars is not None and o.phrase_bars is None:
+            if o.bars % n:
+                raise MusicOptionError(f"--bars {o.bars} does not split into the {n} phrases of {o.form}: "
+                                       f"give a multiple of {n} or --phrase-bars")
+            set_("phrase_bars", o.bars // n)
+    if o.loop and (o.length is not None or o.seconds is not None):
+        raise MusicOptionError("a loop is a whole number of bars: give --bars (or nothing) instead of "
+                               "--length or --seconds")
+
+
 def default_phrase_bars(style) -> int:
     """Bars per phrase when not given: 8 for folk tunes (their strains), else 4."""
     return 8 if set(style or ()) & LONG_PHRASE_STYLES else 4

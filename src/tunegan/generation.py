@@ -122,37 +122,9 @@ class GenerationOptions(ConfigBase):
         self._check_form(set_)
 
     def _check_form(self, set_) -> None:
-        from .form import parse_form
+        from .form import check_options
 
-        _finite("variation", self.variation, 0, 1)
-        if self.ending is not None and self.ending not in ("cadence", "none"):
-            raise MusicOptionError(f"ending must be cadence or none (received {self.ending!r})")
-        if not isinstance(self.loop, bool):
-            raise MusicOptionError(f"loop must be true or false (received {self.loop!r})")
-        if self.loop and self.ending == "cadence":
-            raise MusicOptionError("a loop leads back to its start instead of closing: leave --ending out with --loop")
-        if self.phrase_bars is not None and (not isinstance(self.phrase_bars, int) or not 1 <= self.phrase_bars <= 32):
-            raise MusicOptionError(f"phrase bars must be within 1 and 32 (received {self.phrase_bars})")
-        if self.form is None:
-            if self.phrase_bars is not None or self.variation:
-                raise MusicOptionError("--phrase-bars and --variation shape the phrases of a form: give --form with them")
-        else:
-            set_("form", parse_form(self.form))
-            if self.length is not None or self.seconds is not None:
-                raise MusicOptionError("with --form the length is in phrases: leave --length and --seconds out "
-                                       "(or give --bars)")
-            n = len(self.form)
-            if self.bars is not None and self.phrase_bars is not None and self.bars != n * self.phrase_bars:
-                raise MusicOptionError(f"--bars {self.bars} disagrees with --form {self.form}: {n} phrases of "
-                                       f"{self.phrase_bars} bars make {n * self.phrase_bars} bars")
-            if self.bars is not None and self.phrase_bars is None:
-                if self.bars % n:
-                    raise MusicOptionError(f"--bars {self.bars} does not split into the {n} phrases of {self.form}: "
-                                           f"give a multiple of {n} or --phrase-bars")
-                set_("phrase_bars", self.bars // n)
-        if self.loop and (self.length is not None or self.seconds is not None):
-            raise MusicOptionError("a loop is a whole number of bars: give --bars (or nothing) instead of "
-                                   "--length or --seconds")
+        check_options(self, set_)
 
     @property
     def structured(self) -> bool:
