@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--temperatures", default="0.95,0.9,0.85,0.8")
     ap.add_argument("--genres", default=None)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--cost-only", action="store_true", help="only the cost of candidates (the JSON's rows are kept)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     import torch
@@ -104,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     ns = [int(x) for x in args.candidates.split(",")]
     temps = [float(x) for x in args.temperatures.split(",")]
     rows = []
+    if args.cost_only:
+        import json
+
+        rows, genres = (json.loads(args.json.read_text())["rows"] if args.json and args.json.exists() else []), []
     for g in genres:
         real = real_notes(cache, g, args.length)[: args.samples * 2]
         common = dict(checkpoint=args.checkpoint, style=g, length=args.length, samples=args.samples, seed=0,

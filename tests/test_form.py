@@ -240,3 +240,10 @@ def test_a_primer_counts_as_the_first_bars_of_the_form(remi, tmp_path):
     assert remi.tokenizer.count_bars(song.tokens) == 6
     with pytest.raises(MusicOptionError, match="more than a phrase"):
         api.generate(checkpoint=remi.path, primer=tmp_path / "p.mid", form="ABA", phrase_bars=1, device="cpu")
+
+
+def test_a_cadenced_piece_is_the_same_alone_or_in_a_batch(remi):
+    one = api.generate(checkpoint=remi.path, bars=3, time_signature="4/4", seed=12, device="cpu")[0]
+    three = api.generate(checkpoint=remi.path, bars=3, time_signature="4/4", seed=10, samples=3, device="cpu")
+    assert list(one.tokens) == list(three[2].tokens)
+    assert all(ends_on_tonic(s.score) for s in three) and all(remi.tokenizer.count_bars(s.tokens) == 3 for s in three)

@@ -349,3 +349,22 @@ def sample_structured(model, prime: np.ndarray, options, seed: int, constraints,
         else:  # the starting music fills part of the only bar: it is continued, not closed
             piece.sample_until(total)
     return piece.new_tokens()
+
+
+def close_batch(model, primes: list[np.ndarray], news: list[np.ndarray], options, seeds, constraints) -> list[np.ndarray]:
+    """The batched form of a piece without form or loop: ``news`` were sampled as one batch up to
+    the end of bar ``bars - 1`` (:func:`tunegan.generation.sample_tokens`); each row then gets its
+    cadence bar on its own (a few tokens). A row that did not reach that bar is left as it is."""
+    out = []
+    for prime, new, seed in zip(primes, news, seeds):
+        tok = model.tokenizer
+        if tok.count_bars(np.concatenate([prime[1:], new])) != options.bars - 1:
+            out.append(new)
+            continue
+        sub = int(np.random.SeedSequence([int(seed), 29]).generate_state(1)[0])
+        bar = np.flatnonzero(tok.is_bar(np.arange(tok.vocab_size)))[:1]
+        opened = np.concatenate([prime, new, bar]).astype(np.int64)
+        piece = _Piece(model, opened, options, sub, constraints, MAX_BAR_TOKENS)
+        piece.cadence()
+        out.append(np.concatenate([new, bar, piece.new_tokens()]).astype(np.int64))
+    return out

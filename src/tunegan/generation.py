@@ -339,6 +339,13 @@ def sample_tokens(model, primes: np.ndarray, options: GenerationOptions, seeds: 
     return out
 
 
+def _batched_cadence(options: GenerationOptions, primes, rows, model) -> bool:
+    """A piece that only closes on a cadence (no form, no loop) is sampled as one batch up to its
+    last bar; the starting music must leave at least that bar and one more to sample."""
+    return (options.form is None and not options.loop and options.ending != "none" and options.bars >= 2
+            and max(model.tokenizer.count_bars(primes[i][1:]) for i in rows) < options.bars - 1)
+
+
 MAX_PRIME_TOKENS = 512  # tokens of a primer file's opening that are continued
 
 
@@ -414,6 +421,16 @@ def sample_pieces(model, options: GenerationOptions, seeds: Sequence[int], *, se
     new: list = [None] * len(seeds)
     for (_, metre, pace), rows in groups.items():
         opts = replace(options, time_signature=metre, pace=pace)
+        if options.structured and model.tokenizer.has_bars and _batched_cadence(options, primes, rows, model):
+            from .form import close_batch
+
+            c = build_constraints(model, opts)  # bars 1 .. N-1 in one batch, then each row's cadence bar
+            free = replace(opts, bars=options.bars - 1, ending="none")
+            batch = [primes[i] for i in rows]
+            got = sample_tokens(model, np.stack(batch), free, [seeds[i] for i in rows])
+            for i, add in zip(rows, close_batch(model, batch, got, opts, [seeds[i] for i in rows], c)):
+                new[i] = add
+            continue
         if options.structured and model.tokenizer.has_bars:
             from .form import sample_structured
 
