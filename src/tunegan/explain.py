@@ -28,7 +28,7 @@ import symusic
 from .errors import MIDIError
 from .midi import require_pitched_notes
 from .music import (NAMES_SHARP, KeyEstimate, as_score, first_tempo, first_time_signature, keys, note_name,
-                    score_notes, tick_notes, ticks_to_seconds)
+                    score_notes, skyline, tick_notes, ticks_to_seconds)
 
 # Note values in quarter notes; a note gets the name nearest its length on a log scale.
 NOTE_VALUES = {
@@ -208,7 +208,7 @@ def explain(score_or_path: symusic.Score | str | os.PathLike | bytes) -> Explana
     tonic, mode, conf = ranked[0]
     num, den = first_time_signature(score)
     lo, hi = int(pitch.min()), int(pitch.max())
-    melody_ticks, melody = _skyline(tick, pitch)
+    melody_ticks, melody = skyline(tick, pitch)
     intervals = np.diff(melody)
     summary = Summary(
         key=f"{NAMES_SHARP[tonic]} {mode}", key_confidence=round(conf, 3),
@@ -237,12 +237,6 @@ def _form(score: symusic.Score) -> dict:
     sim = None if np.isnan(f.self_similarity) else round(float(f.self_similarity), 3)
     return dict(form=f.letters, phrase_bars=f.phrase_bars, repeats=[r.describe() for r in f.repeats],
                 self_similarity=sim, ends_on_tonic=ends_on_tonic(score), loop_bars=loop_bars)
-
-
-def _skyline(tick: np.ndarray, pitch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The melody: ``(onset ticks, highest pitch at each distinct onset)``; input sorted by (tick, pitch)."""
-    last_of_onset = np.r_[tick[1:] != tick[:-1], True]
-    return tick[last_of_onset], pitch[last_of_onset]
 
 
 def _positions(ticks: np.ndarray, bar_map: BarMap) -> list[str]:

@@ -1,8 +1,10 @@
 """Pieces with form, the generation side: phrases that return, endings that close, loops.
 
-:func:`tunegan.generation.sample_pieces` uses :func:`sample_structured` for a bar-based model
-whenever the length is in bars (``--bars``, ``--form``, ``--loop``, or the default), unless
-``ending="none"`` and there is no form or loop. One token stream per sample, bar by bar:
+:func:`tunegan.generation.sample_pieces` uses this module for a bar-based model whenever the
+length is in bars (``--bars``, ``--form``, ``--loop``, or the default), unless ``ending="none"``
+and there is no form or loop. A piece that only closes on a cadence is sampled as one batch up
+to its last bar and closed row by row (:func:`close_batch`); a form or a loop is made by
+:func:`sample_structured`, one token stream per sample, bar by bar:
 
 * a **new letter** of the form continues the music so far for ``phrase_bars`` bars;
 * a **returning letter** replays its phrase's tokens: exactly at ``variation`` 0; otherwise each
@@ -34,7 +36,6 @@ LONG_PHRASE_STYLES = {"folk", "reel", "jig", "hornpipe", "polka", "waltz"}  # tu
 LOOP_CANDIDATES = 16
 MAX_BAR_TOKENS = 1024               # a bar longer than this stops the piece
 VARIED_RANGE = 7                    # a re-sampled pitch stays within a fifth of the one it replaces
-MINOR_MODES = {"minor", "harmonic minor", "melodic minor", "dorian", "phrygian", "locrian", "aeolian"}
 
 
 def parse_form(text) -> str:
@@ -204,6 +205,7 @@ class _Piece:
 
     def cadence(self) -> None:
         """The final bar: the tonic chord on its downbeat, held to the bar line."""
+        from .music import MAJOR_OR_MINOR
         from .music.form import piece_key
 
         tok = self.tok
@@ -217,7 +219,7 @@ class _Piece:
         body = np.asarray(self.seq[:self.bar_starts()[-1]], np.int64)
         score = tok.decode(body)
         tonic, mode = piece_key(score, self.options.key)
-        triad = {tonic, (tonic + (3 if mode in MINOR_MODES else 4)) % 12, (tonic + 7) % 12}
+        triad = {tonic, (tonic + (3 if MAJOR_OR_MINOR.get(mode, mode) == "minor" else 4)) % 12, (tonic + 7) % 12}
         recent = self._recent_pitches(body)
         lo, hi = (int(recent.min()), int(recent.max())) if len(recent) else (48, 72)
         q = self.pitch_of
@@ -253,8 +255,8 @@ class _Piece:
         return p[p >= 0]
 
     def loop_back(self) -> None:
-        """The final bar: of :data:`LOOP_CANDIDATES` the model samples, the one after which bar 1
-        is most likely to the model."""
+        """The final bar: of :data:`LOOP_CANDIDATES` the model samples, the one whose step back into
+        bar 1 fits the piece best (:meth:`_best_seam`)."""
         from .sampling import TokenStream
 
         starts = self.bar_starts()

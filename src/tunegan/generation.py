@@ -119,9 +119,6 @@ class GenerationOptions(ConfigBase):
             set_(name, check_attribute(name, getattr(self, name)))
         if self.guidance != 1.0 and not self.keywords:
             raise MusicOptionError("guidance strengthens a style or mood: give --style or --mood with it")
-        self._check_form(set_)
-
-    def _check_form(self, set_) -> None:
         from .form import check_options
 
         check_options(self, set_)
@@ -421,22 +418,19 @@ def sample_pieces(model, options: GenerationOptions, seeds: Sequence[int], *, se
     new: list = [None] * len(seeds)
     for (_, metre, pace), rows in groups.items():
         opts = replace(options, time_signature=metre, pace=pace)
-        if options.structured and model.tokenizer.has_bars and _batched_cadence(options, primes, rows, model):
-            from .form import close_batch
-
-            c = build_constraints(model, opts)  # bars 1 .. N-1 in one batch, then each row's cadence bar
-            free = replace(opts, bars=options.bars - 1, ending="none")
-            batch = [primes[i] for i in rows]
-            got = sample_tokens(model, np.stack(batch), free, [seeds[i] for i in rows])
-            for i, add in zip(rows, close_batch(model, batch, got, opts, [seeds[i] for i in rows], c)):
-                new[i] = add
-            continue
         if options.structured and model.tokenizer.has_bars:
-            from .form import sample_structured
+            from .form import close_batch, sample_structured
 
             c = build_constraints(model, opts)
-            for i in rows:
-                new[i] = sample_structured(model, primes[i], opts, check_seed(seeds[i]), c, max_tokens=MAX_TOKENS)
+            if _batched_cadence(options, primes, rows, model):  # bars 1 .. N-1 in one batch, then each cadence
+                free = replace(opts, bars=options.bars - 1, ending="none")
+                batch = [primes[i] for i in rows]
+                got = sample_tokens(model, np.stack(batch), free, [seeds[i] for i in rows])
+                for i, add in zip(rows, close_batch(model, batch, got, opts, [seeds[i] for i in rows], c)):
+                    new[i] = add
+            else:
+                for i in rows:
+                    new[i] = sample_structured(model, primes[i], opts, check_seed(seeds[i]), c, max_tokens=MAX_TOKENS)
             continue
         for i, add in zip(rows, sample_tokens(model, np.stack([primes[i] for i in rows]), opts, [seeds[i] for i in rows])):
             new[i] = add

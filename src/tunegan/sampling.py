@@ -116,13 +116,8 @@ class TokenStream:
             if force:
                 for prev_id, next_id in force.items():
                     nxt = torch.where(self.prev == prev_id, torch.full_like(nxt, next_id), nxt)
-            self.prev = nxt
             out[:, t] = nxt
-            self.last, self.state = self.g.step(nxt, self.state, cond=self.cond, cond_emb=self.cond_emb,
-                                                weights=self.weights)
-            if self.use_guidance:
-                self.u_last, self.u_state = self.g.step(nxt, self.u_state, cond_emb=self.u_cond_emb,
-                                                        weights=self.weights)
+            self._advance(nxt)
             if done is not None:
                 done |= nxt == until
                 if bool(done.all()):
@@ -137,13 +132,16 @@ class TokenStream:
         if tokens.dim() == 1:
             tokens = tokens.unsqueeze(0)
         for t in range(tokens.shape[1]):
-            nxt = tokens[:, t]
-            self.prev = nxt
-            self.last, self.state = self.g.step(nxt, self.state, cond=self.cond, cond_emb=self.cond_emb,
-                                                weights=self.weights)
-            if self.use_guidance:
-                self.u_last, self.u_state = self.g.step(nxt, self.u_state, cond_emb=self.u_cond_emb,
-                                                        weights=self.weights)
+            self._advance(tokens[:, t])
+
+    def _advance(self, nxt: torch.Tensor) -> None:
+        """One step of the LSTM (and of the unconditional one, with guidance) on tokens ``(batch,)``."""
+        self.prev = nxt
+        self.last, self.state = self.g.step(nxt, self.state, cond=self.cond, cond_emb=self.cond_emb,
+                                            weights=self.weights)
+        if self.use_guidance:
+            self.u_last, self.u_state = self.g.step(nxt, self.u_state, cond_emb=self.u_cond_emb,
+                                                    weights=self.weights)
 
 
 def sample(generator: LSTMGenerator, prime: torch.Tensor, steps: int, *, cond: torch.Tensor | None = None,

@@ -14,7 +14,7 @@ from .names import NAMES_SHARP, PIANO_HIGH, PIANO_LOW, note_name, parse_note, pa
 from .options import (DENOMINATORS, GM_PROGRAMS, NUMERATOR_MAX, TEMPO_MAX, TEMPO_MIN, parse_instrument, parse_tempo,
                       parse_time_signature)
 from .score import (TICK_NOTE_DTYPE, as_score, extract_notes, score_notes, seed_score, set_instrument, set_tempo,
-                    set_time_signature, tick_notes, transpose_score)
+                    set_time_signature, skyline, tick_notes, transpose_score)
 from .timing import (Grid, bar_grid, first_tempo, first_time_signature, mean_tempo, seconds_to_tick,
                      ticks_to_seconds)
 

@@ -23,7 +23,7 @@ import numpy as np
 import symusic
 
 from .keys import find_key, parse_key, pitch_class_histogram
-from .score import tick_notes
+from .score import skyline, tick_notes
 from .timing import bar_grid
 
 NEAR = 0.7          # bars alike at least this much repeat
@@ -33,20 +33,31 @@ MAX_FORM_BARS = 512 # form is looked for in the first this many bars
 
 
 def _bars(score: symusic.Score) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Bar index, onset (1/12 quarter) within the bar, and pitch of every note; and the bar starts."""
+    """Bar index, onset (1/12 quarter) within the bar, and pitch of every note."""
     notes = tick_notes(score)
     if len(notes) == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(1, np.int64)
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
     grid = bar_grid(score, int((notes["time"]).max()))
     idx = np.searchsorted(grid.bars, notes["time"], side="right") - 1
     onset = np.rint((notes["time"] - grid.bars[idx]) * GRID / score.ticks_per_quarter).astype(np.int64)
-    return idx, onset, notes["pitch"].astype(np.int64), grid.bars
+    return idx, onset, notes["pitch"].astype(np.int64)
+
+
+def bar_starts(score: symusic.Score, bars: int) -> np.ndarray:
+    """Ticks where bars 1..``bars + 1`` start (the last: where bar ``bars`` ends); bars past the
+    last note take the last bar's length again."""
+    grid = bar_grid(score, int(score.end()) + 1)
+    starts = grid.bars[: bars + 1].astype(np.float64)
+    if len(starts) < bars + 1:
+        step = grid.numerators[-1] * grid.beat_ticks[-1]
+        starts = np.concatenate([starts, starts[-1] + step * np.arange(1, bars + 2 - len(starts))])
+    return np.rint(starts).astype(np.int64)
 
 
 def bar_sets(score: symusic.Score, n_bars: int | None = None) -> list[frozenset]:
     """One set of ``(onset, pitch)`` per bar, from bar 1 to the last bar with a note (or ``n_bars``),
     at most :data:`MAX_FORM_BARS` bars."""
-    idx, onset, pitch, _ = _bars(score)
+    idx, onset, pitch = _bars(score)
     n = n_bars if n_bars is not None else (int(idx.max()) + 1 if len(idx) else 0)
     n = min(n, MAX_FORM_BARS)
     out: list[set] = [set() for _ in range(n)]
@@ -189,8 +200,7 @@ def _onsets(score: symusic.Score):
     notes = tick_notes(score)
     if len(notes) == 0:
         return np.zeros(0), np.zeros(0, np.int64)
-    times, first = np.unique(notes["time"], return_index=True)
-    top = np.maximum.reduceat(notes["pitch"].astype(np.int64), first)
+    times, top = skyline(notes["time"], notes["pitch"].astype(np.int64))
     return times / score.ticks_per_quarter, top
 
 
@@ -212,12 +222,7 @@ class Seam:
 def seam(score: symusic.Score, bars: int) -> Seam:
     """How the loop of the first ``bars`` bars of ``score`` steps from its end back to its start."""
     times, top = _onsets(score)
-    tpq = score.ticks_per_quarter
-    grid = bar_grid(score, int(score.end()))
-    starts = grid.bars[: bars + 1] / tpq
-    if len(starts) < bars + 1:  # bars past the last note: the last bar's length again
-        step = grid.numerators[-1] * grid.beat_ticks[-1] / tpq
-        starts = np.concatenate([starts, starts[-1] + step * np.arange(1, bars + 2 - len(starts))])
+    starts = bar_starts(score, bars) / score.ticks_per_quarter
     end = starts[bars]
     keep = times < end
     times, top = times[keep], top[keep]
@@ -245,12 +250,7 @@ def mark_loop(score: symusic.Score, bars: int) -> symusic.Score:
     """A copy of ``score`` that is exactly ``bars`` bars long as a loop: nothing sounds past the
     last bar line, and ``loopStart``/``loopEnd`` markers sit at tick 0 and at that bar line (so
     the file ends there)."""
-    grid = bar_grid(score, int(score.end()) + 1)
-    if bars < len(grid.bars):
-        end = int(grid.bars[bars])
-    else:  # bars past the last note: the last bar's length again
-        step = grid.numerators[-1] * grid.beat_ticks[-1]
-        end = int(round(grid.bars[-1] + step * (bars - len(grid.bars) + 1)))
+    end = int(bar_starts(score, bars)[bars])
     out = score.clip(0, end, clip_end=True)
     out.markers = [m for m in out.markers if m.text not in (LOOP_START, LOOP_END)]
     out.markers.append(symusic.TextMeta(0, LOOP_START))

@@ -38,6 +38,13 @@ def tick_notes(score: symusic.Score, *, include_drums: bool = False) -> np.ndarr
     return out
 
 
+def skyline(tick: np.ndarray, pitch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The melody: ``(onset ticks, highest pitch at each distinct onset)``; input sorted by
+    (tick, pitch), as :func:`tick_notes` gives it."""
+    last_of_onset = np.r_[tick[1:] != tick[:-1], True]
+    return tick[last_of_onset], pitch[last_of_onset]
+
+
 def extract_notes(score: symusic.Score, *, include_drums: bool = False) -> np.ndarray:
     """All notes of ``score`` as a ``NOTE_DTYPE`` array (seconds), sorted by (start, pitch).
 

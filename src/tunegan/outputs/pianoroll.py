@@ -136,7 +136,7 @@ def _draw_phrases(ax, score: symusic.Score, end_s: float, letters: str, phrase_b
     edges = list(starts[:len(letters)]) + [end_s]
     colours = ("#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860")
     for i, letter in enumerate(letters[:len(edges) - 1]):
-        a, b = edges[i], edges[i + 1] if i + 1 < len(edges) else end_s
+        a, b = edges[i], edges[i + 1]
         colour = colours[(ord(letter) - ord("A")) % len(colours)]
         ax.axvspan(a, b, color=colour, alpha=0.08, zorder=0, linewidth=0)
         ax.text((a + b) / 2, 0.97, letter, transform=ax.get_xaxis_transform(), ha="center", va="top",

@@ -179,7 +179,7 @@ def _inputs(styles: list[str], moods: list[str]) -> dict:
                                            info="Needs MuseScore 3 and takes a second or two.")
             c["polish"] = gr.Checkbox(value=False, label="Polish",
                                       info=f"Make {H.POLISH_CANDIDATES} versions and keep the one the model's critic "
-                                           "finds most like real music (slower; see Learn).")
+                                           "finds most like real music (slower).")
     return c
 
 
