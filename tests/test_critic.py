@@ -97,3 +97,36 @@ def test_evaluate_reports_the_critic(critic_run, tiny_cache):
     rep = api.evaluate(out, tiny_cache, split="test", suite=False, context=16, max_windows=4, threads=1, device="cpu")
     assert rep["critic"]["accuracy"] == m["critic"]["accuracy"] and "history" not in rep["critic"]
     assert "Critic (`train --mode critic`" in format_markdown(rep)
+
+
+def test_scoring_token_ids_equals_scoring_their_one_hot_vectors(critic_run):
+    import torch
+
+    _, out, _ = critic_run
+    critic, _ = load_critic(out)
+    x = torch.randint(0, 89, (3, 40))
+    onehot = torch.nn.functional.one_hot(x, 89).float()
+    assert torch.allclose(critic(onehot), critic.forward_tokens(x), atol=1e-5)
+    short = critic.forward_tokens(x, lengths=torch.tensor([40, 25, 9]))
+    assert torch.allclose(short, torch.stack([critic(onehot[i, :n]) for i, n in enumerate((40, 25, 9))]).squeeze(1),
+                          atol=1e-5)
+
+
+def test_candidates_are_judged_before_their_cadence_and_only_the_best_is_closed(critic_run):
+    """select: a bar-based piece's candidates are ranked on bars 1..N-1; the kept one then gets its
+    cadence and is the same piece as that seed made alone."""
+    from tunegan.generation import GenerationOptions, sample_pieces
+
+    gen = random_checkpoint(critic_run[1].parent / "remi", "remi", seed=4)
+    opts = GenerationOptions(bars=3)
+    seen = []
+
+    def pick_last(pool):
+        seen.extend(pool)
+        return [len(pool) - 1]
+
+    [(prime, new, _)] = sample_pieces(gen, opts, [5, 6, 7], select=pick_last)
+    [(prime1, alone, _)] = sample_pieces(gen, opts, [7])
+    assert list(new) == list(alone)
+    bars = gen.tokenizer.count_bars(seen[-1])
+    assert bars <= 2  # judged without its last bar

@@ -234,3 +234,46 @@ def test_tuple_fields_take_command_line_values():
     assert RemiConfig.parse_overrides({"beat_res": "[[0,4,8],[4,12,4]]"})["beat_res"] == ((0, 4, 8), (4, 12, 4))
     with pytest.raises(ConfigError, match="betas must be two numbers"):
         TrainConfig(**TrainConfig.parse_overrides({"betas": "0.9"}))
+
+
+def test_jobs_of_different_primes_metres_and_stop_rules_share_one_batch_as_if_alone(remi):
+    """sample_groups: primes of different lengths, a held metre, a key and a bar count in one batch;
+    each row gets what it gets on its own."""
+    from tunegan.generation import prime_tokens, sample_groups
+
+    bos = np.array([[remi.tokenizer.bos_id]] * 2, np.int64)
+    longer = prime_tokens(remi, seed_notes="C4 E4 G4")[None]
+    jobs = [(bos, GenerationOptions(length=30), [1, 2]),
+            (longer, GenerationOptions(bars=2, time_signature="3/4", key="D major"), [3]),
+            (bos[:1], GenerationOptions(length=12, top_k=5), [4])]
+    together = sample_groups(remi, jobs)
+    for (primes, opts, seeds), got in zip(jobs, together):
+        alone = sample_tokens(remi, primes, opts, seeds)
+        assert [list(a) for a in alone] == [list(g) for g in got]
+    assert len(together[2][0]) == 12 and len(together[0][0]) == 30
+    metre = remi.tokenizer.metre_tokens()
+    assert not np.isin(together[1][0], metre).any() or set(together[1][0][np.isin(together[1][0], metre)]) == \
+        {build_constraints(remi, jobs[1][1]).force[remi.tokenizer.bar_id]}
+
+
+def test_a_merged_stream_steps_each_row_as_its_own_stream(remi):
+    from tunegan.sampling import TokenStream
+
+    g = remi.generator
+    a = TokenStream(g, torch.tensor([[1, 5, 9]]))
+    b = TokenStream(g, torch.tensor([[1, 7]]))
+    m = TokenStream.merge([TokenStream(g, torch.tensor([[1, 5, 9]])), TokenStream(g, torch.tensor([[1, 7]]))])
+    rngs = lambda: [torch.Generator().manual_seed(11), torch.Generator().manual_seed(12)]
+    both = m.take(20, rng=rngs(), force=[{}, {5: 6}])
+    r = rngs()
+    assert both[0].tolist() == a.take(20, rng=[r[0]])[0].tolist()
+    assert both[1].tolist() == b.take(20, rng=[r[1]], force={5: 6})[0].tolist()
+
+
+def test_tempos_sampled_at_one_tick_leave_one_tempo(remi):
+    tok = remi.tokenizer
+    tempos = [i for i in range(tok.vocab_size) if tok.describe(i).startswith("Tempo_")]
+    pos = [i for i in range(tok.vocab_size) if tok.describe(i) == "Position_0"]
+    score = tok.decode(np.array([tok.bar_id, pos[0], tempos[0], tempos[-1]]))
+    assert len(score.tempos) == 1
+    assert score.tempos[0].qpm == pytest.approx(float(tok.describe(tempos[-1]).split("_")[1]), rel=1e-3)

@@ -82,7 +82,7 @@ def test_step_matches_forward(layers, conds):
 
 
 def test_sampling_matches_the_softmax_distribution():
-    """Gumbel-max draws follow softmax(logits / T); forbidden and masked tokens never appear."""
+    """Draws follow softmax(logits / T); forbidden and masked tokens never appear."""
     from tunegan.sampling import TokenStream
 
     g = LSTMGenerator(GeneratorConfig(vocab_size=6, embed_dim=4, hidden_size=8)).eval()

@@ -307,32 +307,68 @@ def sample_tokens(model, primes: np.ndarray, options: GenerationOptions, seeds: 
     seeds = [check_seed(seeds) + i for i in range(n)] if np.isscalar(seeds) else [check_seed(s) for s in seeds]
     if len(seeds) != n:
         raise MusicOptionError(f"{n} primes need {n} seeds (received {len(seeds)})")
-    tok = model.tokenizer
-    c = build_constraints(model, options)
-    budget = _budget(options)
-    target_s = target_seconds(tok, options)
-    checks = options.bars is not None or target_s is not None
-    out: list[np.ndarray] = []
-    for lo in range(0, n, batch_size):
-        rows = primes[lo:lo + batch_size]
-        rngs = [torch.Generator().manual_seed(s) for s in seeds[lo:lo + batch_size]]
-        cond = None if c.cond is None else c.cond.unsqueeze(0).repeat(len(rows), 1)
-        stream = TokenStream(model.generator, torch.from_numpy(rows), cond=cond, guidance=c.guidance)
-        kw = dict(temperature=options.temperature, top_k=options.top_k, top_p=options.top_p,
-                  allowed_mask=c.allowed, rng=rngs, force=c.force or None)
-        if not checks:
-            out += list(stream.take(budget, **kw).numpy())
-            continue
-        chunks, keep, left = [], [None] * len(rows), budget
-        while left > 0 and any(k is None for k in keep):
-            chunks.append(stream.take(min(CHUNK, left), **kw).numpy())
-            left -= chunks[-1].shape[1]
-            new = np.concatenate(chunks, axis=1)
-            for i, k in enumerate(keep):
-                if k is None:
-                    keep[i] = _stop_at(tok, rows[i, 1:], new[i], options, target_s)
-        new = np.concatenate(chunks, axis=1) if chunks else np.zeros((len(rows), 0), np.int64)
-        out += [new[i, :k] if k is not None else new[i] for i, k in enumerate(keep)]
+    return sample_groups(model, [(primes, options, seeds)], batch_size=batch_size)[0]
+
+
+@torch.no_grad()
+def sample_groups(model, jobs: Sequence[tuple[np.ndarray, GenerationOptions, Sequence[int]]], *,
+                  batch_size: int = 256) -> list[list[np.ndarray]]:
+    """Several :func:`sample_tokens` calls as one batch: ``jobs`` is a list of ``(primes (n, P),
+    options, seeds)``; returns each job's list of new tokens. Jobs may differ in prime length,
+    keywords, key, metre and stop rule; those with the same sampling controls (temperature,
+    top-k, top-p, guidance) share every sampling step (each primed on its own, then one
+    :meth:`~tunegan.sampling.TokenStream.merge`d stream with per-row masks and forced tokens).
+    Row r of a job draws with its own seed's generator, so it gets what it would get alone."""
+    tok, V = model.tokenizer, model.tokenizer.vocab_size
+    specs = []
+    for primes, options, seeds in jobs:
+        c = build_constraints(model, options)
+        target_s = target_seconds(tok, options)
+        specs.append((np.atleast_2d(np.asarray(primes, np.int64)), options, list(seeds), c, _budget(options), target_s,
+                      options.bars is not None or target_s is not None))
+    out: list[list] = [[None] * len(sp[0]) for sp in specs]
+    controls: dict = {}
+    for j, (_, o, _, c, *_) in enumerate(specs):
+        controls.setdefault((o.temperature, o.top_k, o.top_p, c.guidance if c.cond is not None else 1.0), []).append(j)
+    for (temperature, top_k, top_p, guidance), js in controls.items():
+        rows = [(j, r) for j in js for r in range(len(specs[j][0]))]
+        for lo in range(0, len(rows), batch_size):
+            chunk = rows[lo:lo + batch_size]
+            parts: dict = {}
+            for j, r in chunk:
+                parts.setdefault(j, []).append(r)
+            streams = []
+            for j, rs in parts.items():
+                primes, _, _, c, *_ = specs[j]
+                cond = None if c.cond is None else c.cond.unsqueeze(0).repeat(len(rs), 1)
+                streams.append(TokenStream(model.generator, torch.from_numpy(primes[rs]), cond=cond, guidance=guidance))
+            stream = TokenStream.merge(streams)
+            order = [(j, r) for j, rs in parts.items() for r in rs]
+            allowed = torch.cat([specs[j][3].allowed.expand(len(rs), V) for j, rs in parts.items()])
+            force = [specs[j][3].force for j, _ in order]
+            kw = dict(temperature=temperature, top_k=top_k, top_p=top_p, allowed_mask=allowed,
+                      rng=[torch.Generator().manual_seed(check_seed(specs[j][2][r])) for j, r in order],
+                      force=force if any(force) else None)
+            budgets = [specs[j][4] for j, _ in order]
+            if not any(specs[j][6] for j in parts) and len(set(budgets)) == 1:
+                new = stream.take(budgets[0], **kw).numpy()
+                for k, (j, r) in enumerate(order):
+                    out[j][r] = new[k]
+                continue
+            chunks, keep, left = [], [None] * len(order), max(budgets)
+            while left > 0 and any(k is None for k in keep):
+                chunks.append(stream.take(min(CHUNK, left), **kw).numpy())
+                left -= chunks[-1].shape[1]
+                new = np.concatenate(chunks, axis=1)
+                for k, (j, r) in enumerate(order):
+                    primes, options, _, _, budget, target_s, checks = specs[j]
+                    if keep[k] is None and checks:
+                        keep[k] = _stop_at(tok, primes[r, 1:], new[k, :budget], options, target_s)
+                    if keep[k] is None and new.shape[1] >= budget:
+                        keep[k] = budget
+            new = np.concatenate(chunks, axis=1) if chunks else np.zeros((len(order), 0), np.int64)
+            for k, (j, r) in enumerate(order):
+                out[j][r] = new[k, :keep[k]] if keep[k] is not None else new[k, :budgets[k]]
     return out
 
 
@@ -380,12 +416,17 @@ def prime_tokens(model, *, seed_notes=None, primer=None, tempo: float | None = N
 
 
 def sample_pieces(model, options: GenerationOptions, seeds: Sequence[int], *, seed_notes=None,
-                  primer=None) -> list[tuple[np.ndarray, np.ndarray, Opening]]:
+                  primer=None, select=None) -> list[tuple[np.ndarray, np.ndarray, Opening]]:
     """Whole pieces as users get them: for each seed, ``(prime, new tokens, opening)``.
 
     Each sample opens as asked or as its style opens (:func:`plan_opening`); the starting notes
-    (or the primer's opening, or nothing) are primed; samples that share a prime length and a
-    held metre are sampled as one batch (:func:`sample_tokens`). ``prime`` starts with BOS.
+    (or the primer's opening, or nothing) are primed; all samples are made as one batch where
+    their options allow (:func:`sample_groups`). ``prime`` starts with BOS.
+
+    ``select``: a function given every sample's tokens (primer first, no BOS; in seed order)
+    that returns the indices of those to keep (e.g. the best candidates by a critic). A piece
+    that closes on a cadence is judged on its music before the cadence bar, and only the kept
+    ones are closed; the result holds the kept pieces, in the order returned.
     """
     from dataclasses import replace
 
@@ -416,22 +457,39 @@ def sample_pieces(model, options: GenerationOptions, seeds: Sequence[int], *, se
         pace = pace_of(o.tempo) if paced and o.tempo is not None else options.pace
         groups.setdefault((len(p), o.time_signature if o.hold else None, pace), []).append(i)
     new: list = [None] * len(seeds)
+    jobs, plain, cadenced = [], [], []  # every group that can is sampled in one batch (sample_groups)
     for (_, metre, pace), rows in groups.items():
         opts = replace(options, time_signature=metre, pace=pace)
+        job = (np.stack([primes[i] for i in rows]), opts, [seeds[i] for i in rows])
         if options.structured and model.tokenizer.has_bars:
-            from .form import close_batch, sample_structured
-
-            c = build_constraints(model, opts)
             if _batched_cadence(options, primes, rows, model):  # bars 1 .. N-1 in one batch, then each cadence
-                free = replace(opts, bars=options.bars - 1, ending="none")
-                batch = [primes[i] for i in rows]
-                got = sample_tokens(model, np.stack(batch), free, [seeds[i] for i in rows])
-                for i, add in zip(rows, close_batch(model, batch, got, opts, [seeds[i] for i in rows], c)):
-                    new[i] = add
+                cadenced.append((len(jobs), rows, opts))
+                jobs.append((job[0], replace(opts, bars=options.bars - 1, ending="none"), job[2]))
             else:
+                from .form import sample_structured
+
+                c = build_constraints(model, opts)
                 for i in rows:
                     new[i] = sample_structured(model, primes[i], opts, check_seed(seeds[i]), c, max_tokens=MAX_TOKENS)
             continue
-        for i, add in zip(rows, sample_tokens(model, np.stack([primes[i] for i in rows]), opts, [seeds[i] for i in rows])):
+        plain.append((len(jobs), rows))
+        jobs.append(job)
+    got = sample_groups(model, jobs) if jobs else []
+    for j, rows in plain:
+        for i, add in zip(rows, got[j]):
             new[i] = add
-    return list(zip(primes, new, openings))
+    for j, rows, _ in cadenced:
+        for i, add in zip(rows, got[j]):
+            new[i] = add
+    chosen = list(range(len(seeds))) if select is None else \
+        [int(k) for k in select([np.concatenate([p[1:], a]) for p, a in zip(primes, new)])]
+    wanted = set(chosen)
+    for _, rows, opts in cadenced:
+        from .form import close_batch
+
+        rows = [i for i in rows if i in wanted]
+        if rows:
+            for i, add in zip(rows, close_batch(model, [primes[i] for i in rows], [new[i] for i in rows], opts,
+                                                [seeds[i] for i in rows], build_constraints(model, opts))):
+                new[i] = add
+    return [(primes[i], new[i], openings[i]) for i in chosen]

@@ -31,12 +31,13 @@ def filter_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0
     return logits
 
 
-def _gumbel(n: int, batch: int, vocab: int, rng) -> torch.Tensor:
-    """Gumbel noise ``(n, batch, vocab)`` on the CPU: from one generator, or one per row (a list), so
-    row b of a batch draws exactly what it would draw alone with generator b."""
+def _uniforms(n: int, batch: int, rng) -> torch.Tensor:
+    """Uniform draws ``(n, batch)`` in [0, 1) on the CPU, one per row and step: from one generator,
+    or one per row (a list), so row b of a batch draws exactly what it would draw alone with
+    generator b."""
     if isinstance(rng, (list, tuple)):
-        return torch.stack([-torch.empty(n, vocab).exponential_(generator=g).log() for g in rng], dim=1)
-    return -torch.empty(n, batch, vocab).exponential_(generator=rng).log()
+        return torch.stack([torch.rand(n, generator=g) for g in rng], dim=1)
+    return torch.rand(n, batch, generator=rng)
 
 
 class TokenStream:
@@ -68,18 +69,41 @@ class TokenStream:
             u, self.u_state = generator(prime)
             self.u_last = u[:, -1]
 
+    @classmethod
+    def merge(cls, streams: list[TokenStream]) -> TokenStream:
+        """One stream whose rows are those of ``streams`` (one generator, each primed on its own, so
+        primes of different lengths and different keywords share every sampling step after them).
+        Row b of the result draws what it would draw in its own stream with the same row generator."""
+        s0 = streams[0]
+        if len(streams) == 1:
+            return s0
+        if any(s.g is not s0.g or s.use_guidance != s0.use_guidance or s.guidance != s0.guidance for s in streams):
+            raise ValueError("streams merged into one must share a generator and guidance")
+        m = cls.__new__(cls)
+        m.device, m.g, m.guidance, m.use_guidance, m.weights = s0.device, s0.g, s0.guidance, s0.use_guidance, s0.weights
+        m.cond = None  # each row's keywords live on in its keyword embedding
+        cat = lambda name: None if getattr(s0, name) is None else torch.cat([getattr(s, name) for s in streams])
+        state = lambda name: None if getattr(s0, name, None) is None else tuple(
+            torch.cat([getattr(s, name)[k] for s in streams], dim=1) for k in range(2))
+        m.last, m.prev, m.cond_emb, m.u_cond_emb = cat("last"), cat("prev"), cat("cond_emb"), cat("u_cond_emb")
+        m.state = state("state")
+        if m.use_guidance:
+            m.u_last, m.u_state = cat("u_last"), state("u_state")
+        return m
+
     @torch.no_grad()
     def take(self, steps: int, *, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
              forbid: list[int] | None = None, allowed_mask: torch.Tensor | None = None,
              rng: torch.Generator | list[torch.Generator] | None = None,
-             force: dict[int, int] | None = None, until: int | None = None) -> torch.Tensor:
+             force: dict[int, int] | list[dict[int, int]] | None = None, until: int | None = None) -> torch.Tensor:
         """Sample ``steps`` more tokens -> int64 ``(batch, steps)`` (on the CPU).
 
         forbid:       token ids never sampled (e.g. padding).
-        allowed_mask: optional bool ``(vocab,)``; tokens outside it are never sampled (e.g. a key's scale).
+        allowed_mask: optional bool ``(vocab,)``, or ``(batch, vocab)`` for one per row; tokens outside
+                      it are never sampled (e.g. a key's scale).
         rng:          a CPU generator for the whole batch, or one per row.
         force:        ``{previous id: next id}``: after ``previous`` the next token is ``next`` (e.g. a
-                      metre's time-signature token after every bar line).
+                      metre's time-signature token after every bar line); or a list of one per row.
         until:        stop early, once every row has sampled this token (fewer columns are returned).
         """
         B, V = self.last.shape
@@ -91,31 +115,38 @@ class TokenStream:
         if allowed_mask is not None:
             bias = bias.masked_fill(~allowed_mask.cpu(), float("-inf"))
         bias = bias.to(dev)
+        table = None  # force as a (batch, vocab) lookup of the next id (-1: free)
+        if force:
+            table = torch.full((B, V), -1, dtype=torch.long)
+            for b, f in enumerate(force if isinstance(force, (list, tuple)) else [force] * B):
+                for prev_id, next_id in (f or {}).items():
+                    table[b, prev_id] = next_id
+            table = table.to(dev)
+            rows = torch.arange(B, device=dev)
         filtering = bool(top_k) or top_p < 1.0
         greedy = temperature <= 0
         scale = 1.0 if greedy or temperature == 1.0 else 1.0 / temperature
-        block = 256  # Gumbel noise is drawn for this many steps at once
+        block = 256  # random numbers are drawn for this many steps at once
         done = torch.zeros(B, dtype=torch.bool, device=dev) if until is not None else None
         for t in range(steps):
             if t % block == 0 and not greedy:
-                # Gumbel-max: argmax(logits + Gumbel noise) is a draw from softmax(logits)
-                n = min(block, steps - t)
-                noise = _gumbel(n, B, V, rng).to(dev)
-                if not filtering:
-                    noise += bias  # fold the mask into the noise once per block
+                u = _uniforms(min(block, steps - t), B, rng).to(dev)
             last = self.last
             if self.use_guidance:
                 last = self.u_last + self.guidance * (last - self.u_last)
             if greedy:
-                z = last + bias
-            elif filtering:
-                z = filter_logits(last + bias, temperature, top_k, top_p) + noise[t % block]
+                nxt = (last + bias).argmax(-1)
             else:
-                z = (last * scale if scale != 1.0 else last) + noise[t % block]
-            nxt = z.argmax(-1)
-            if force:
-                for prev_id, next_id in force.items():
-                    nxt = torch.where(self.prev == prev_id, torch.full_like(nxt, next_id), nxt)
+                # inverse CDF: the first token whose cumulative probability passes a uniform draw
+                # (one random number per row and step, whatever the vocabulary)
+                z = filter_logits(last + bias, temperature, top_k, top_p) if filtering else \
+                    (last * scale if scale != 1.0 else last) + bias
+                cdf = torch.softmax(z, -1).cumsum(-1)
+                v = (u[t % block] * cdf[:, -1]).unsqueeze(1)
+                nxt = torch.searchsorted(cdf, v, right=True).squeeze(1).clamp_(max=V - 1)
+            if table is not None:
+                forced = table[rows, self.prev]
+                nxt = torch.where(forced >= 0, forced, nxt)
             out[:, t] = nxt
             self._advance(nxt)
             if done is not None:

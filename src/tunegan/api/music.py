@@ -135,16 +135,19 @@ def generate(
     critic_scores = [None] * samples
     if candidates > 1:
         critic, info = (models or ModelCache(device)).critic(checkpoint)
-        n = samples * candidates
-        pool = sample_pieces(model, options, [base_seed + k for k in range(n)], seed_notes=seed_notes, primer=primer)
         from ..training.critic import score_tokens
 
-        scores = score_tokens(critic, int(info["seq_len"]), tok.vocab_size,
-                              [np.concatenate([p[1:], a]) for p, a, _ in pool], tok.pad_id)
-        best = [max(range(candidates), key=lambda j: (scores[i + samples * j], -j)) for i in range(samples)]
-        pieces = [pool[i + samples * j] for i, j in enumerate(best)]
-        critic_scores = [float(scores[i + samples * j]) for i, j in enumerate(best)]
-        chosen_seeds = [base_seed + i + samples * j for i, j in enumerate(best)]
+        def best_of(pool: list[np.ndarray]) -> list[int]:  # sample i's candidates are i, i + samples, ...
+            scores = score_tokens(critic, int(info["seq_len"]), tok.vocab_size, pool, tok.pad_id)
+            best = [i + samples * max(range(candidates), key=lambda j: (scores[i + samples * j], -j))
+                    for i in range(samples)]
+            critic_scores[:] = [float(scores[k]) for k in best]
+            chosen_seeds[:] = [base_seed + k for k in best]
+            return best
+
+        chosen_seeds: list[int] = []
+        pieces = sample_pieces(model, options, [base_seed + k for k in range(samples * candidates)],
+                               seed_notes=seed_notes, primer=primer, select=best_of)
     else:
         pieces = sample_pieces(model, options, [base_seed + i for i in range(samples)], seed_notes=seed_notes,
                                primer=primer)

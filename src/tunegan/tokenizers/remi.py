@@ -202,6 +202,12 @@ class RemiTokenizer(Tokenizer):
         t = t[(t >= self.num_special) & (t < self.vocab_size)]
         score = self.miditok.decode([TokSequence(ids=t.tolist())]).resample(DEFAULT_TPQ, min_dur=1)
         score.sort()  # ill-formed input can leave tempos/metres out of order (invalid MIDI deltas)
+        for name in ("tempos", "time_signatures"):  # several at one tick: the last one sampled holds
+            events = getattr(score, name)
+            ticks = [e.time for e in events]
+            keep = [i for i in range(len(ticks)) if i + 1 == len(ticks) or ticks[i + 1] != ticks[i]]
+            if len(keep) < len(ticks):
+                setattr(score, name, [events[i] for i in keep])
         if len(score.tracks) == 0:  # symusic 0.6 writes unsorted meta events for a track-less Score
             score.tracks.append(symusic.Track("piano", 0, False))
         for track in score.tracks:

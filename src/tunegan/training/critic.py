@@ -96,7 +96,7 @@ def logits_of(critic, windows: np.ndarray, vocab: int, *, batch: int = 64) -> np
     """The critic's logit (> 0: real) for each window ``(n, T)``."""
     critic.eval()
     dev = next(critic.parameters()).device
-    return np.concatenate([critic(_onehot(windows[i:i + batch], vocab, dev)).cpu().numpy()
+    return np.concatenate([critic.forward_tokens(torch.from_numpy(windows[i:i + batch]).to(dev)).cpu().numpy()
                            for i in range(0, len(windows), batch)]) if len(windows) else np.zeros(0)
 
 
@@ -177,18 +177,27 @@ def train_critic(tc, cache, out, *, discriminator: dict | None = None, resume: b
             "best_val_nll": float("nan")}
 
 
-def score_tokens(critic, seq_len: int, vocab: int, pieces: list[np.ndarray], pad_id: int = 0) -> np.ndarray:
-    """How real the critic finds each piece (tokens, no BOS): the mean logit over windows of
-    ``seq_len`` tokens every ``seq_len // 2`` (a shorter piece is padded). All windows of all pieces
-    are scored in one batched pass."""
-    wins, owner = [], []
-    for k, p in enumerate(pieces):
-        p = np.asarray(p, np.int64)
-        if len(p) < seq_len:
-            p = np.concatenate([p, np.full(seq_len - len(p), pad_id, np.int64)])
-        for s in range(0, len(p) - seq_len + 1, max(1, seq_len // 2)):
-            wins.append(p[s:s + seq_len])
-            owner.append(k)
-    logits = logits_of(critic, np.stack(wins), vocab)
-    owner = np.asarray(owner)
-    return np.array([logits[owner == k].mean() for k in range(len(pieces))])
+def score_tokens(critic, seq_len: int, vocab: int, pieces: list[np.ndarray], pad_id: int = 0, *,
+                 batch: int = 64) -> np.ndarray:
+    """How real the critic finds each piece (tokens, no BOS; a piece shorter than ``seq_len`` is
+    padded to it, as in training): its patch features averaged over the whole piece, then the
+    dense logit. The logit is linear in that average, so this is the mean logit of the
+    ``seq_len`` windows that tile the piece, up to their edges, with each token looked at once.
+    Pieces are scored in batches; a piece scores the same in any batch."""
+    critic.eval()
+    dev = next(critic.parameters()).device
+    pieces = [np.asarray(p, np.int64) for p in pieces]
+    pieces = [p if len(p) >= seq_len else np.concatenate([p, np.full(seq_len - len(p), pad_id, np.int64)])
+              for p in pieces]
+    out = np.zeros(len(pieces))
+    order = np.argsort([len(p) for p in pieces], kind="stable")  # similar lengths share a batch
+    with torch.no_grad():
+        for lo in range(0, len(order), batch):
+            idx = order[lo:lo + batch]
+            T = max(len(pieces[i]) for i in idx)
+            x = np.full((len(idx), T), pad_id, np.int64)
+            for r, i in enumerate(idx):
+                x[r, :len(pieces[i])] = pieces[i]
+            lengths = torch.tensor([len(pieces[i]) for i in idx])
+            out[idx] = critic.forward_tokens(torch.from_numpy(x).to(dev), lengths=lengths).cpu().numpy()
+    return out
