@@ -177,7 +177,7 @@ class DiscriminatorConfig(ConfigBase):
         self._check("num_conditions", isinstance(self.num_conditions, int) and self.num_conditions >= 0, "an integer >= 0")
 
 
-MODES = ("paper", "mle", "gan", "critic")
+MODES = ("paper", "mle", "gan", "critic", "prefer")
 
 
 @dataclass(frozen=True)
@@ -240,6 +240,15 @@ class TrainConfig(ConfigBase):
     critic_patience: int = 3        # critic: stop after this many epochs without a better held-out accuracy
     critic_primed_share: float = 0.5  # critic: share of samples continuing a real opening (the rest from the style's own)
     critic_val: int = 256           # critic: held-out real crops (validation split) and as many held-out samples
+    prefer_rounds: int = 3          # prefer: rounds of sample -> rank by the critic -> DPO (critic refreshed each round)
+    prefer_samples: int = 512       # prefer: fresh samples ranked per round
+    prefer_share: float = 0.1       # prefer: top and bottom share of each genre's ranking: chosen and rejected
+    prefer_beta: float = 0.1        # prefer: DPO temperature (how far from the reference a preference may pull)
+    prefer_epochs: int = 2          # prefer: passes over a round's pairs
+    prefer_mle: float = 0.0         # prefer: weight of an MLE term on real training crops beside the DPO loss
+    critic_from: str = ""           # prefer: start the critic from this checkpoint's critic (default: init_from's, if
+                                    # it has one; else a new critic)
+    prefer_critic_epochs: int = 6   # prefer: most epochs of each round's critic refresh (critic_patience applies)
     max_cpu_minutes: float = 0.0    # > 0: stop (validate and save) once the process has used this much CPU time:
                                     # runs compared "at equal CPU time" get the same budget on a busy machine
 
@@ -277,8 +286,13 @@ class TrainConfig(ConfigBase):
         for name in ("critic_fakes", "critic_patience", "critic_val"):
             self._check(name, isinstance(getattr(self, name), int) and getattr(self, name) >= 1, "an integer >= 1")
         self._check("critic_primed_share", 0 <= self.critic_primed_share <= 1, "within [0, 1]")
-        self._check("init_from", self.mode != "critic" or bool(self.init_from),
-                    "the generator to criticise in critic mode (--init-from default, or a run folder)")
+        self._check("init_from", self.mode not in ("critic", "prefer") or bool(self.init_from),
+                    f"the generator to start from in {self.mode} mode (--init-from default, or a run folder)")
+        for name in ("prefer_rounds", "prefer_samples", "prefer_epochs", "prefer_critic_epochs"):
+            self._check(name, isinstance(getattr(self, name), int) and getattr(self, name) >= 1, "an integer >= 1")
+        self._check("prefer_share", 0 < self.prefer_share <= 0.5, "within 0 (excluded) and 0.5")
+        self._check("prefer_beta", self.prefer_beta > 0, "> 0")
+        self._check("prefer_mle", self.prefer_mle >= 0, ">= 0")
         self._check("attributes", not self.attributes or self.conditional, "false unless conditional")
         self._check("device", isinstance(self.device, str) and self.device.split(":")[0] in ("auto", "cpu", "cuda", "mps"),
                     "auto, cpu, cuda, cuda:N or mps")

@@ -415,6 +415,20 @@ def prime_tokens(model, *, seed_notes=None, primer=None, tempo: float | None = N
     return np.concatenate([[tok.bos_id], body]).astype(np.int64)
 
 
+def opened_options(model, options: GenerationOptions, opening: Opening) -> GenerationOptions:
+    """The options one sample is made with once its opening is planned: its metre held or left
+    free, and (attribute models) the pace its drawn tempo implies. ``options`` as :func:`for_model`
+    gives them."""
+    from dataclasses import replace
+
+    from .attributes import knows_attributes, pace_of
+
+    pace = options.pace
+    if knows_attributes(model) and pace is None and opening.tempo is not None:
+        pace = pace_of(opening.tempo)
+    return replace(options, time_signature=opening.time_signature if opening.hold else None, pace=pace)
+
+
 def sample_pieces(model, options: GenerationOptions, seeds: Sequence[int], *, seed_notes=None,
                   primer=None, select=None) -> list[tuple[np.ndarray, np.ndarray, Opening]]:
     """Whole pieces as users get them: for each seed, ``(prime, new tokens, opening)``.
@@ -449,17 +463,14 @@ def sample_pieces(model, options: GenerationOptions, seeds: Sequence[int], *, se
         if options.form is not None and held_bars > options.phrase_bars:
             raise MusicOptionError(f"the starting music holds {held_bars} bars, more than a phrase of the form "
                                    f"({options.phrase_bars} bars): give a shorter primer or a larger --phrase-bars")
-    from .attributes import knows_attributes, pace_of
-
-    paced = knows_attributes(model) and options.pace is None
     groups: dict = {}
-    for i, (o, p) in enumerate(zip(openings, primes)):  # a drawn tempo sets the pace of an attribute model
-        pace = pace_of(o.tempo) if paced and o.tempo is not None else options.pace
-        groups.setdefault((len(p), o.time_signature if o.hold else None, pace), []).append(i)
+    for i, (o, p) in enumerate(zip(openings, primes)):
+        own = opened_options(model, options, o)
+        groups.setdefault((len(p), own.time_signature, own.pace), []).append(i)
     new: list = [None] * len(seeds)
     jobs, plain, cadenced = [], [], []  # every group that can is sampled in one batch (sample_groups)
     for (_, metre, pace), rows in groups.items():
-        opts = replace(options, time_signature=metre, pace=pace)
+        opts = replace(options, time_signature=metre, pace=pace)  # = opened_options of each row
         job = (np.stack([primes[i] for i in rows]), opts, [seeds[i] for i in rows])
         if options.structured and model.tokenizer.has_bars:
             if _batched_cadence(options, primes, rows, model):  # bars 1 .. N-1 in one batch, then each cadence

@@ -58,12 +58,14 @@ def train(data: str | os.PathLike, out: str | os.PathLike, *, overrides: dict | 
 
     tc = TrainConfig(**TrainConfig.parse_overrides(overrides or {}))
     cache = TokenCache(data)
-    if tc.mode == "critic":
+    if tc.mode in ("critic", "prefer"):
         from ..training.critic import train_critic
+        from ..training.prefer import train_prefer
 
         say = (lambda m: None) if quiet else (console.print if console is not None else print)
-        metrics = train_critic(tc, cache, out, discriminator=DiscriminatorConfig.parse_overrides(discriminator or {}),
-                               resume=resume, say=say)
+        run = train_critic if tc.mode == "critic" else train_prefer
+        metrics = run(tc, cache, out, discriminator=DiscriminatorConfig.parse_overrides(discriminator or {}),
+                      resume=resume, say=say)
         return metrics | {"is_main": True}
     V = cache.tokenizer.vocab_size
     gc = GeneratorConfig(**{"vocab_size": V, **GeneratorConfig.parse_overrides(generator or {})})

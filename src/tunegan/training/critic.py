@@ -115,45 +115,38 @@ def calibration(p_real: np.ndarray, is_real: np.ndarray, bins: int = 10) -> dict
             "n": int(len(p_real))}
 
 
-def train_critic(tc, cache, out, *, discriminator: dict | None = None, resume: bool = False, say=print) -> dict:
-    """The whole run (module docstring); returns ``{step, epochs, critic: {...}}``."""
-    from ..checkpoint import load_checkpoint, save_checkpoint
-    from ..config import DiscriminatorConfig
-    from ..device import resolve_device
-    from ..models import PatchDiscriminator
+def fit_critic(model, critic, tc, train: tuple, val: tuple, *, epochs: int | None = None, seed: int | None = None,
+               say=print) -> tuple[dict, list[dict]]:
+    """Train ``critic`` against fresh samples of ``model`` (frozen) until its held-out accuracy
+    stops improving (``tc.critic_patience`` epochs); it ends with the weights of its best epoch.
+    ``train``/``val``: ``(pieces, genres)`` of :func:`_pieces`. Returns the best epoch's
+    calibration (with ``epoch``) and the per-epoch history."""
+    from copy import deepcopy
+
     from .adversarial import AdversarialLoss
 
-    if resume:
-        raise CheckpointError("critic training starts from its generator each time (it takes minutes): leave --resume out")
-    torch.set_num_threads(tc.threads or torch.get_num_threads())
-    device = resolve_device(tc.device)
-    model = load_checkpoint(tc.init_from, with_discriminator=False, device=device)
-    if model.tokenizer.state() != cache.tokenizer.state():
-        raise DataError(f"{cache.root} was tokenized with '{cache.tokenizer.name}', the generator reads "
-                        f"'{model.tokenizer.name}' tokens: prepare the data with the generator's tokenizer")
+    seed = tc.seed if seed is None else seed
+    device = next(critic.parameters()).device
     V = model.tokenizer.vocab_size
-    shape = {**CRITIC_SHAPE, **(discriminator or {}), "vocab_size": V, "num_conditions": 0}
-    torch.manual_seed(tc.seed)
-    critic = PatchDiscriminator(DiscriminatorConfig(**shape)).to(device)
     opt = torch.optim.Adam(critic.parameters(), lr=tc.lr, betas=tc.betas)
     loss = AdversarialLoss(critic, opt, grad_clip=tc.grad_clip)
-    train, train_genres = _pieces(cache, "train", tc.seq_len)
-    val, val_genres = _pieces(cache, "validation", tc.seq_len)
+    (train_p, train_g), (val_p, val_g) = train, val
     n_val = tc.critic_val
-    val_real = _windows([val[i] for i in np.random.default_rng([tc.seed, 5]).integers(0, len(val), n_val)],
-                        tc.seq_len, np.random.default_rng([tc.seed, 6]), model.tokenizer.bos_id)
-    best, best_epoch, history, t0 = None, 0, [], time.perf_counter()
-    for epoch in range(1, tc.epochs + 1):
-        rng = np.random.default_rng([tc.seed, epoch])
+    val_real = _windows([val_p[i] for i in np.random.default_rng([seed, 5]).integers(0, len(val_p), n_val)],
+                        tc.seq_len, np.random.default_rng([seed, 6]), model.tokenizer.bos_id)
+    best, best_state, history, t0 = None, None, [], time.perf_counter()
+    for epoch in range(1, (epochs or tc.epochs) + 1):
+        rng = np.random.default_rng([seed, epoch])
         n = tc.critic_fakes
-        real = _windows([train[i] for i in rng.integers(0, len(train), n)], tc.seq_len, rng, model.tokenizer.bos_id)
-        fake = generated_windows(model, train, train_genres, n, tc.seq_len, tc.critic_primed_share, tc.seed + epoch)
+        real = _windows([train_p[i] for i in rng.integers(0, len(train_p), n)], tc.seq_len, rng, model.tokenizer.bos_id)
+        fake = generated_windows(model, train_p, train_g, n, tc.seq_len, tc.critic_primed_share, seed + epoch)
         losses = []
         order = rng.permutation(n)
+        critic.train()
         for b in range(0, n, tc.batch_size):
             idx = order[b:b + tc.batch_size]
             losses.append(loss.discriminator_step(_onehot(real[idx], V, device), _onehot(fake[idx], V, device))["d_loss"])
-        held = generated_windows(model, val, val_genres, n_val, tc.seq_len, tc.critic_primed_share, 10**6 + tc.seed + epoch)
+        held = generated_windows(model, val_p, val_g, n_val, tc.seq_len, tc.critic_primed_share, 10**6 + seed + epoch)
         p = 1 / (1 + np.exp(-np.concatenate([logits_of(critic, val_real, V), logits_of(critic, held, V)])))
         cal = calibration(p, np.r_[np.ones(n_val, bool), np.zeros(n_val, bool)])
         row = {"epoch": epoch, "loss": float(np.mean(losses)), **{f"val_{k}": v for k, v in cal.items()},
@@ -162,19 +155,56 @@ def train_critic(tc, cache, out, *, discriminator: dict | None = None, resume: b
         say(f"epoch {epoch}: critic loss {row['loss']:.4f}, held-out accuracy {cal['accuracy']:.3f}, "
             f"ECE {cal['ece']:.3f}, Brier {cal['brier']:.3f}")
         if best is None or cal["accuracy"] > best["accuracy"]:
-            best, best_epoch = cal, epoch
-            meta = {k: v for k, v in model.meta.items() if k not in ("format", "step", "tokenizer", "generator_config",
-                                                                      "discriminator_config", "vocab", "critic")}
-            meta["critic"] = {**cal, "epoch": epoch, "seq_len": tc.seq_len, "trained_against": str(model.path),
-                              "fakes_per_epoch": n, "primed_share": tc.critic_primed_share, "history": history}
-            save_checkpoint(out, step=int(model.meta.get("step") or 0), generator=model.generator,
-                            discriminator=critic, tokenizer=model.tokenizer, meta=meta, best=True, keep=1)
-        elif epoch - best_epoch >= tc.critic_patience:
+            best, best_state = {**cal, "epoch": epoch}, deepcopy(critic.state_dict())
+        elif epoch - best["epoch"] >= tc.critic_patience:
             say(f"held-out accuracy has not improved for {tc.critic_patience} epochs: stopping")
             break
+    critic.load_state_dict(best_state)
+    return best, history
+
+
+def critic_meta(model, best: dict, history: list, tc) -> dict:
+    """What a checkpoint records of its critic (``meta["critic"]``)."""
+    return {**best, "seq_len": tc.seq_len, "trained_against": str(model.path), "fakes_per_epoch": tc.critic_fakes,
+            "primed_share": tc.critic_primed_share, "history": history}
+
+
+def shipped_meta(model) -> dict:
+    """A checkpoint's meta without what :func:`~tunegan.checkpoint.save_checkpoint` writes anew."""
+    return {k: v for k, v in model.meta.items() if k not in ("format", "step", "tokenizer", "generator_config",
+                                                              "discriminator_config", "vocab", "critic")}
+
+
+def train_critic(tc, cache, out, *, discriminator: dict | None = None, resume: bool = False, say=print) -> dict:
+    """The whole run (module docstring); returns ``{step, epochs, critic: {...}}``."""
+    from ..checkpoint import load_checkpoint, save_checkpoint
+    from ..config import DiscriminatorConfig
+    from ..device import resolve_device
+    from ..models import PatchDiscriminator
+
+    if resume:
+        raise CheckpointError("critic training starts from its generator each time (it takes minutes): leave --resume out")
+    torch.set_num_threads(tc.threads or torch.get_num_threads())
+    device = resolve_device(tc.device)
+    model = load_checkpoint(tc.init_from, with_discriminator=False, device=device)
+    check_tokenizer(model, cache)
+    shape = {**CRITIC_SHAPE, **(discriminator or {}), "vocab_size": model.tokenizer.vocab_size, "num_conditions": 0}
+    torch.manual_seed(tc.seed)
+    critic = PatchDiscriminator(DiscriminatorConfig(**shape)).to(device)
+    best, history = fit_critic(model, critic, tc, _pieces(cache, "train", tc.seq_len),
+                               _pieces(cache, "validation", tc.seq_len), say=say)
+    meta = shipped_meta(model) | {"critic": critic_meta(model, best, history, tc)}
+    save_checkpoint(out, step=int(model.meta.get("step") or 0), generator=model.generator, discriminator=critic,
+                    tokenizer=model.tokenizer, meta=meta, best=True, keep=1)
     (Path(out) / "critic_log.json").write_text(__import__("json").dumps(history, indent=1))
-    return {"step": int(model.meta.get("step") or 0), "epochs": len(history), "critic": best,
-            "best_val_nll": float("nan")}
+    return {"step": int(model.meta.get("step") or 0), "epochs": len(history),
+            "critic": {k: v for k, v in best.items() if k != "epoch"}, "best_val_nll": float("nan")}
+
+
+def check_tokenizer(model, cache) -> None:
+    if model.tokenizer.state() != cache.tokenizer.state():
+        raise DataError(f"{cache.root} was tokenized with '{cache.tokenizer.name}', the generator reads "
+                        f"'{model.tokenizer.name}' tokens: prepare the data with the generator's tokenizer")
 
 
 def score_tokens(critic, seq_len: int, vocab: int, pieces: list[np.ndarray], pad_id: int = 0, *,
