@@ -10,8 +10,10 @@ and worst latency (seconds from submitting to having the files) and throughput.
 
 Without ``--checkpoint`` it uses the shipped model; with ``--tiny`` (or when the shipped model is
 missing from this install) it trains a tiny model for a few steps first. The report names the model.
-The studio serves one generation at a time (``--concurrency``) with room for ``--max-queue``
-waiting requests, as ``tunegan studio`` does by default.
+The studio handles ``--concurrency`` requests at once (its pieces generated as one batch, see
+:mod:`tunegan.studio.batching`) with room for ``--max-queue`` waiting requests, as ``tunegan
+studio`` does by default; ``--concurrency 1`` is the old one-at-a-time studio. Polishing (best of
+4 by the critic) is on unless ``--no-polish``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -84,11 +87,15 @@ def run(args) -> dict:
     t0 = time.perf_counter()
     demo = build_studio(checkpoint, work_dir=tmp / "work")
     port = free_port()
+    from tunegan.studio.app import DEFAULT_CONCURRENCY
+
+    args.concurrency = args.concurrency or DEFAULT_CONCURRENCY
     launch_studio(demo, host="127.0.0.1", port=port, block=False, quiet=True,
                   concurrency=args.concurrency, max_queue=args.max_queue)
     start_s = time.perf_counter() - t0
     url = f"http://127.0.0.1:{port}/"
-    request = dict(notes="C4 E4 G4", bars=args.bars, tempo=120, sheet_music=not args.no_sheet, api_name="/generate")
+    request = dict(notes="C4 E4 G4", bars=args.bars, tempo=120, sheet_music=not args.no_sheet, polish=args.polish,
+                   api_name="/generate")
 
     todo = iter(range(args.requests))
     lock = threading.Lock()
@@ -118,10 +125,12 @@ def run(args) -> dict:
     wall = time.perf_counter() - t1
     with contextlib.redirect_stdout(sys.stderr):  # gradio prints "Closing server"; keep --json output clean
         demo.close()
+    demo.picture_pool.shutdown()
     lat = np.array(latencies) if latencies else np.array([np.nan])
     return {
         "model": model, "requests": args.requests, "clients": args.clients, "concurrency": args.concurrency,
-        "max_queue": args.max_queue, "bars": args.bars, "sheet_music": not args.no_sheet,
+        "max_queue": args.max_queue, "bars": args.bars, "sheet_music": not args.no_sheet, "polish": args.polish,
+        "batch_sizes": dict(sorted(Counter(demo.batcher.batches).items())),
         "ok": len(latencies), "errors": len(errors), "error_kinds": sorted(set(errors)),
         "median_s": round(float(np.median(lat)), 2), "p95_s": round(float(np.percentile(lat, 95)), 2),
         "max_s": round(float(lat.max()), 2), "wall_s": round(wall, 1),
@@ -137,7 +146,9 @@ def main() -> None:
     p.add_argument("--clients", type=int, default=8)
     p.add_argument("--bars", type=int, default=4, help="length of each piece")
     p.add_argument("--no-sheet", action="store_true", help="skip MuseScore sheet music (faster)")
-    p.add_argument("--concurrency", type=int, default=1, help="generations at once in the studio")
+    p.add_argument("--concurrency", type=int, default=None, help="requests handled at once (default: the studio's)")
+    p.add_argument("--no-polish", dest="polish", action="store_false",
+                   help="plain samples (default: polish on, the best of 4 by the critic)")
     p.add_argument("--max-queue", type=int, default=16, help="waiting requests the studio accepts")
     p.add_argument("--timeout", type=float, default=600.0, help="seconds one request may take")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -148,7 +159,8 @@ def main() -> None:
         return
     print(f"model: {r['model']}; studio started in {r['startup_s']} s on {r['cpus']} CPUs")
     print(f"{r['requests']} requests ({r['bars']} bars, sheet music {'on' if r['sheet_music'] else 'off'}) from "
-          f"{r['clients']} clients; concurrency {r['concurrency']}, queue {r['max_queue']}")
+          f"{r['clients']} clients; concurrency {r['concurrency']}, queue {r['max_queue']}, polish {r['polish']}; "
+          f"batch sizes {r['batch_sizes']}")
     print(f"{'ok':>4} {'errors':>6} {'median s':>9} {'p95 s':>7} {'max s':>7} {'wall s':>7} {'per min':>8}")
     print(f"{r['ok']:>4} {r['errors']:>6} {r['median_s']:>9} {r['p95_s']:>7} {r['max_s']:>7} {r['wall_s']:>7} {r['per_minute']:>8}")
     for kind in r["error_kinds"]:

@@ -52,7 +52,7 @@ def test_state_carry_equals_full_run():
     (GeneratorConfig, {"hidden_size": 0}, "GeneratorConfig.hidden_size must be an integer >= 1 (received 0)"),
     (GeneratorConfig, {"dropout": 1.5}, "GeneratorConfig.dropout must be within [0, 1) (received 1.5)"),
     (DiscriminatorConfig, {"kernel_size": 4}, "DiscriminatorConfig.kernel_size must be an odd integer >= 1 (received 4)"),
-    (TrainConfig, {"mode": "wgan"}, "TrainConfig.mode must be one of paper, mle, gan, critic (received 'wgan')"),
+    (TrainConfig, {"mode": "wgan"}, "TrainConfig.mode must be one of paper, mle, gan, critic, prefer (received 'wgan')"),
     (TrainConfig, {"lr": -1.0}, "TrainConfig.lr must be > 0 (received -1.0)"),
 ])
 def test_config_errors_name_field_and_value(cls, kw, msg):

@@ -298,8 +298,57 @@ def test_cli_binds_loopback_and_never_shares(tiny_models, monkeypatch):
     launch = calls["launch"]
     assert launch["server_name"] == "127.0.0.1" and launch["server_port"] == 7860 and launch["share"] is False
     assert launch["show_error"] is False and launch["max_file_size"] == H.MAX_UPLOAD_BYTES
-    assert calls["queue"] == {"default_concurrency_limit": 1, "max_size": 5}
+    assert calls["queue"] == {"default_concurrency_limit": 8, "max_size": 5}
     assert calls["checkpoint"] == tiny_models["plain"]
     monkeypatch.setattr(A, "build_studio", failing_build)
     res = CliRunner().invoke(cli, ["--checkpoint", "/nowhere"])
     assert res.exit_code == 1 and "error: nope: no such checkpoint" in res.output
+
+
+def test_requests_that_arrive_together_are_generated_together_each_its_own(tmp_path):
+    """The batcher: eight requests at once make fewer calls than requests, each request gets the
+    piece its seed makes alone, and a bad group's error reaches only its own requests."""
+    import threading
+
+    from test_generation import random_checkpoint
+    from tunegan import api
+    from tunegan.studio.batching import GenerationBatcher
+
+    ck = random_checkpoint(tmp_path / "m", "pitch", seed=2)
+    models = api.ModelCache("cpu")
+    batcher = GenerationBatcher(lambda **kw: api.generate(checkpoint=ck.path, models=models, device="cpu", **kw),
+                                window=0.5, max_batch=8)
+    results, errors = {}, {}
+
+    def ask(seed, length):
+        try:
+            results[seed] = batcher.submit({"seed": seed, "length": length})
+        except Exception as e:  # noqa: BLE001
+            errors[seed] = e
+
+    threads = [threading.Thread(target=ask, args=(s, 0 if s == 99 else 12)) for s in (1, 2, 3, 4, 5, 6, 99)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [1, 2, 3, 4, 5, 6] and list(errors) == [99]
+    assert "length must be within" in str(errors[99])
+    assert max(batcher.batches) > 1 and sum(batcher.batches) == 6
+    for s, song in results.items():
+        [alone] = api.generate(checkpoint=ck.path, models=models, device="cpu", seed=s, length=12)
+        assert song.seed == s and list(song.tokens) == list(alone.tokens)
+    with pytest.raises(ValueError, match="names its seed"):
+        batcher.submit({"length": 12})
+
+
+def test_seeds_give_what_each_seed_gives_alone(tmp_path):
+    from test_generation import random_checkpoint
+    from tunegan import api
+    from tunegan.errors import MusicOptionError
+
+    ck = random_checkpoint(tmp_path / "m", "pitch", seed=2)
+    both = api.generate(checkpoint=ck.path, device="cpu", seeds=[7, 3], length=10)
+    assert [s.seed for s in both] == [7, 3]
+    assert list(both[1].tokens) == list(api.generate(checkpoint=ck.path, device="cpu", seed=3, length=10)[0].tokens)
+    with pytest.raises(MusicOptionError, match="either seeds, or seed and samples"):
+        api.generate(checkpoint=ck.path, device="cpu", seeds=[1], seed=2, length=10)

@@ -79,6 +79,7 @@ def generate(
     ending: str | None = None,
     loop: bool = False,
     candidates: int = 1,
+    seeds: list[int] | None = None,
     models: ModelCache | None = None,
     device: str | None = "auto",
 ) -> list[Generation]:
@@ -103,6 +104,10 @@ def generate(
     candidates:    make this many candidates per sample and keep the one the checkpoint's critic
                    finds most real (``tunegan train --mode critic``); candidate j of sample i uses
                    seed ``seed + i + samples * j`` (j = 0 is the plain sample).
+    seeds:         instead of ``seed`` and ``samples``: one sample per seed, candidate j of the
+                   sample of seed s made with seed ``s + j``. So ``seeds=[a, b]`` gives what
+                   ``seed=a`` and ``seed=b`` give one by one, made as one batch (the studio batches
+                   requests this way).
     A bar-based model makes 8 bars when no length is given.
     The samples are made as one batch (see :func:`tunegan.generation.sample_tokens`).
     """
@@ -120,10 +125,19 @@ def generate(
     if not -48 <= int(transpose) <= 48:
         raise MusicOptionError(f"transpose must be within -48 and 48 semitones (received {transpose})")
     program = M.parse_instrument(instrument) if instrument is not None else None
-    base_seed = check_seed(seed) if seed is not None else int(np.random.SeedSequence().entropy % (2**31))
-    if base_seed + samples * candidates - 1 > MAX_SEED:
-        raise MusicOptionError(f"seed {base_seed} leaves no room for {samples} samples (sample i uses seed + i, at most "
-                               f"2**63-1): use a smaller seed")
+    if seeds is not None:
+        if seed is not None or samples != 1:
+            raise MusicOptionError("give either seeds, or seed and samples, not both")
+        if not 1 <= len(seeds) <= 64:
+            raise MusicOptionError(f"seeds must hold 1 to 64 seeds (received {len(seeds)})")
+        firsts, stride = [check_seed(s) for s in seeds], 1
+        samples = len(firsts)
+    else:
+        base_seed = check_seed(seed) if seed is not None else int(np.random.SeedSequence().entropy % (2**31))
+        firsts, stride = [base_seed + i for i in range(samples)], samples
+    if max(firsts) + stride * (candidates - 1) > MAX_SEED:
+        raise MusicOptionError(f"seed {max(firsts)} leaves no room for {samples} samples of {candidates} candidates "
+                               f"(sample i uses seed + i, at most 2**63-1): use a smaller seed")
     if models is not None and device not in (None, "auto"):
         from ..device import resolve_device
 
@@ -133,25 +147,24 @@ def generate(
     tok = model.tokenizer
     options = for_model(model, options)
     critic_scores = [None] * samples
+    pool = [firsts[i] + stride * j for j in range(candidates) for i in range(samples)]  # i + samples * j
     if candidates > 1:
         critic, info = (models or ModelCache(device)).critic(checkpoint)
         from ..training.critic import score_tokens
 
-        def best_of(pool: list[np.ndarray]) -> list[int]:  # sample i's candidates are i, i + samples, ...
-            scores = score_tokens(critic, int(info["seq_len"]), tok.vocab_size, pool, tok.pad_id)
+        def best_of(tokens: list[np.ndarray]) -> list[int]:  # sample i's candidates are i, i + samples, ...
+            scores = score_tokens(critic, int(info["seq_len"]), tok.vocab_size, tokens, tok.pad_id)
             best = [i + samples * max(range(candidates), key=lambda j: (scores[i + samples * j], -j))
                     for i in range(samples)]
             critic_scores[:] = [float(scores[k]) for k in best]
-            chosen_seeds[:] = [base_seed + k for k in best]
+            chosen_seeds[:] = [pool[k] for k in best]
             return best
 
         chosen_seeds: list[int] = []
-        pieces = sample_pieces(model, options, [base_seed + k for k in range(samples * candidates)],
-                               seed_notes=seed_notes, primer=primer, select=best_of)
+        pieces = sample_pieces(model, options, pool, seed_notes=seed_notes, primer=primer, select=best_of)
     else:
-        pieces = sample_pieces(model, options, [base_seed + i for i in range(samples)], seed_notes=seed_notes,
-                               primer=primer)
-        chosen_seeds = [base_seed + i for i in range(samples)]
+        pieces = sample_pieces(model, options, pool, seed_notes=seed_notes, primer=primer)
+        chosen_seeds = pool
     target_s = target_seconds(tok, options)
     settings = {"temperature": temperature, "top_k": top_k, "top_p": top_p, "key": key, "style": style, "mood": mood}
     results = []

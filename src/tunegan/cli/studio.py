@@ -24,7 +24,8 @@ def studio(
     max_queue: Annotated[int, typer.Option("--max-queue", min=1, max=1000,
                                            help="Requests that may wait; more are told the studio is busy.")] = 16,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=16,
-                                             help="Pieces generated at the same time.")] = 1,
+                                             help="Requests handled at once; their pieces are generated as one "
+                                                  "batch, and rendering uses every core.")] = 8,
     device: Annotated[str, typer.Option("--device", help="auto | cpu | cuda | mps: where the model runs.")] = "auto",
 ) -> None:
     """Open the web studio: make music from a few notes, hear it, see it, and learn to read it."""

@@ -22,7 +22,8 @@ from .learn import build_lessons  # noqa: E402
 
 
 TITLE = "tunegan studio"
-DEFAULT_CONCURRENCY = 1  # generations at once (the model, audio and sheet music all want the CPU)
+DEFAULT_CONCURRENCY = 8  # requests handled at once: their pieces are generated as one batch (studio.batching),
+                         # and at most one per core renders audio and pictures at a time
 DEFAULT_MAX_QUEUE = 16   # waiting requests; more get "the queue is full, try again"
 CSS = """
 #piano { gap: 2px; flex-wrap: nowrap; overflow-x: auto; }
@@ -46,7 +47,13 @@ def build_studio(checkpoint=None, *, work_dir: str | os.PathLike | None = None, 
     """
     from ..checkpoint import ModelCache
 
+    from ..api import generate as api_generate
+    from .batching import GenerationBatcher, picture_pool
+
     models = ModelCache(device)  # the page's model, loaded once and passed to every request
+    batcher = GenerationBatcher(lambda **kw: api_generate(checkpoint=checkpoint, models=models, **kw),
+                                max_batch=DEFAULT_CONCURRENCY)
+    pool = picture_pool()
     work = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="tunegan-studio-"))
     results = work / "results"
     results.mkdir(parents=True, exist_ok=True)
@@ -55,6 +62,7 @@ def build_studio(checkpoint=None, *, work_dir: str | os.PathLike | None = None, 
 
     with gr.Blocks(title=TITLE, delete_cache=(3600, 3600)) as demo:
         demo.studio_dir = work  # launch_studio allows files from here
+        demo.batcher, demo.picture_pool = batcher, pool
         history = gr.State([])
         gr.Markdown(INTRO)
         with gr.Tab("Make music", id="make"):
@@ -80,7 +88,8 @@ def build_studio(checkpoint=None, *, work_dir: str | os.PathLike | None = None, 
 
         def run(settings: H.Settings, past: list) -> tuple:
             try:
-                r = H.make_music(settings, checkpoint=checkpoint, out_dir=results, models=models)
+                r = H.make_music(settings, checkpoint=checkpoint, out_dir=results, models=models, batcher=batcher,
+                                 pool=pool)
             except Exception as e:  # noqa: BLE001 - every failure becomes one friendly line
                 raise gr.Error(H.friendly_message(e), print_exception=False) from None
             past = H.remember(past, r)

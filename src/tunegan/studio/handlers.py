@@ -16,6 +16,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import MIDIError, NoteNameError, TuneganError
 from ..midi import MIDI_MAGIC
 from ..music import note_name, parse_notes
@@ -268,15 +270,18 @@ def _keywords(s: Settings, conditions: dict | None) -> dict:
 
 # ---- making music ------------------------------------------------------------------------------
 
-def make_music(s: Settings, *, checkpoint=None, out_dir: str | Path, models=None) -> Result:
+def make_music(s: Settings, *, checkpoint=None, out_dir: str | Path, models=None, batcher=None, pool=None) -> Result:
     """Generate one piece and write MIDI, WAV, piano roll, MusicXML and (with MuseScore) sheet music.
     ``models``: a :class:`~tunegan.checkpoint.ModelCache` (the studio's), so the model is loaded once.
+    ``batcher``: a :class:`~tunegan.studio.batching.GenerationBatcher` that makes this request's
+    piece together with those arriving with it (the same piece as alone). Rendering waits for one
+    of :data:`~tunegan.studio.batching.RENDER_SLOTS`; ``pool`` (a process pool) draws the pictures
+    (:func:`draw_pictures`) while this thread renders the audio.
 
     Raises :class:`~tunegan.errors.TuneganError` (a one-line, beginner-readable message) for bad input.
     """
     from ..api import generate, load_model
-    from ..explain import explain
-    from ..outputs import NotationError, find_musescore, plot_pianoroll, render_sheet, render_wav, to_musicxml
+    from .batching import render_slots
 
     t0 = time.perf_counter()
     if models is None:
@@ -284,26 +289,52 @@ def make_music(s: Settings, *, checkpoint=None, out_dir: str | Path, models=None
 
         models = ModelCache("cpu")
     kw = to_generate_kwargs(s, load_model(checkpoint, models=models).conditions)
-    [song] = generate(checkpoint=checkpoint, models=models, **kw)
+    if batcher is not None:
+        kw.setdefault("seed", int(np.random.SeedSequence().entropy % SEED_MAX))
+        song = batcher.submit(kw)
+    else:
+        [song] = generate(checkpoint=checkpoint, models=models, **kw)
     if song.score.note_num() == 0:
         raise StudioInputError("The model made no notes this time; press Generate again or try more starting notes.")
-    folder = Path(out_dir) / f"{time.strftime('%Y%m%d-%H%M%S')}-{song.seed}-{time.perf_counter_ns() % 10**6}"
-    name = f"tunegan-{song.seed}"
-    midi = song.write_midi(folder / f"{name}.mid")
-    wav = render_wav(song.score, folder / f"{name}.wav")
-    phrases = (song.options["form"], song.options["phrase_bars"]) if song.options.get("form") else None
-    roll = plot_pianoroll(song.score, folder / f"{name}-pianoroll.png", width=10, height=4, phrases=phrases)
-    xml = to_musicxml(song.score, folder / f"{name}.musicxml", title=f"tunegan, seed {song.seed}")
+    with render_slots:
+        return _render(s, song, out_dir, t0, pool)
+
+
+def draw_pictures(midi: str, folder: str, name: str, title: str, phrases, sheet_music: bool) -> tuple:
+    """Piano roll, MusicXML and (with MuseScore) sheet music of the MIDI file ``midi``:
+    ``(roll, xml, sheet or None, note)``. A top-level function, so a studio's worker processes
+    can draw while its own process serves pages (drawing holds Python's lock, MuseScore does not)."""
+    from ..midi import read_midi
+    from ..outputs import NotationError, find_musescore, plot_pianoroll, render_sheet, to_musicxml
+
+    score, folder = read_midi(midi), Path(folder)
+    roll = plot_pianoroll(score, folder / f"{name}-pianoroll.png", width=10, height=4, phrases=phrases)
+    xml = to_musicxml(score, folder / f"{name}.musicxml", title=title)
     sheet, note = None, ""
-    if not s.sheet_music:
+    if not sheet_music:
         note = "Sheet music is switched off (see *More options*)."
     elif find_musescore() is None:
         note = MUSESCORE_HINT
     else:
         try:
-            sheet = render_sheet(song.score, folder / f"{name}-sheet.png", title=f"tunegan, seed {song.seed}")[0]
+            sheet = render_sheet(score, folder / f"{name}-sheet.png", title=title)[0]
         except NotationError as e:
             note = f"Sheet music could not be drawn ({_short(e)}); download the MusicXML file instead."
+    return roll, xml, sheet, note
+
+
+def _render(s: Settings, song, out_dir: str | Path, t0: float, pool=None) -> Result:
+    from ..explain import explain
+    from ..outputs import render_wav
+
+    folder = Path(out_dir) / f"{time.strftime('%Y%m%d-%H%M%S')}-{song.seed}-{time.perf_counter_ns() % 10**6}"
+    name = f"tunegan-{song.seed}"
+    midi = song.write_midi(folder / f"{name}.mid")
+    phrases = (song.options["form"], song.options["phrase_bars"]) if song.options.get("form") else None
+    job = (str(midi), str(folder), name, f"tunegan, seed {song.seed}", phrases, s.sheet_music)
+    pictures = pool.submit(draw_pictures, *job) if pool is not None else None
+    wav = render_wav(song.score, folder / f"{name}.wav")  # fluidsynth, meanwhile
+    roll, xml, sheet, note = pictures.result() if pictures is not None else draw_pictures(*job)
     expl = explain(song.score)
     table = [[r.position, r.name, r.duration, f"{r.dynamic} ({r.velocity})"] for r in expl.notes[:MAX_TABLE_ROWS]]
     prune(out_dir)
