@@ -15,7 +15,9 @@ telling ``--samples`` samples per genre from as many real test windows of that g
 
 each with its two-sample accuracy (lower = more like real music), diversity (share of distinct
 4-note interval patterns, :func:`tunegan.evaluation.suite.diversity`) and NLL per note under the
-generator is not reported here (ranking does not change the model). "At equal diversity": for
+generator is not reported here (ranking does not change the model; ``tunegan evaluate`` gives it),
+and novelty: the median longest run of notes found (maybe transposed) in the train split, beside
+that of the real test windows. "At equal diversity": for
 each N, the plain temperature whose diversity is closest to the ranked samples' is listed beside
 it (Caccia et al.: a gain that only trades diversity away is not a gain).
 
@@ -49,15 +51,27 @@ def real_notes(cache, genre: str, length: int) -> list:
     return out
 
 
-def judge(real, songs) -> dict:
+def copied_run(index, notes) -> int:
+    """Longest run of notes (maybe transposed) found in the train split."""
+    from tunegan.evaluation.novelty import pitch_sequence
+    from tunegan.evaluation.suite import matching_statistics
+
+    p = pitch_sequence(notes)
+    return int(matching_statistics(index, p).max()) + 1 if len(p) >= 2 else len(p)
+
+
+def judge(real, songs, index=None) -> dict:
     from tunegan.evaluation.suite import diversity, two_sample
 
     gen = [s.notes() for s in songs]
     gen = [g for g in gen if len(g) >= 2]
     ts = two_sample(real, gen, folds=min(5, len(real), len(gen)), seed=0)
     pitch = [np.sort(g, order="start")["pitch"] for g in gen]
-    return {"two_sample": round(float(ts["accuracy"]), 4), "ci": [round(float(ts["ci_low"]), 4), round(float(ts["ci_high"]), 4)],
-            "diversity": round(float(diversity(pitch)), 4), "n": int(ts["n"])}
+    out = {"two_sample": round(float(ts["accuracy"]), 4), "ci": [round(float(ts["ci_low"]), 4), round(float(ts["ci_high"]), 4)],
+           "diversity": round(float(diversity(pitch)), 4), "n": int(ts["n"])}
+    if index is not None:
+        out["copied_run_median"] = float(np.median([copied_run(index, g) for g in gen]))
+    return out
 
 
 def cost(checkpoint, models, repeats: int = 3) -> dict:
@@ -86,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--genres", default=None)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--cost-only", action="store_true", help="only the cost of candidates (the JSON's rows are kept)")
+    ap.add_argument("--no-cost", action="store_true", help="leave the cost out (a model without a critic: "
+                                                             "--candidates '' --no-cost)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     import torch
@@ -94,15 +110,20 @@ def main(argv: list[str] | None = None) -> int:
     from tunegan import api
     from tunegan.data.dataset import TokenCache
 
+    from tunegan.evaluation.suite import novelty_index
+
     cache = TokenCache(args.data)
     models = api.ModelCache("cpu")
-    _, info = models.critic(args.checkpoint)
-    print(f"critic of {args.checkpoint}: held-out accuracy {info['accuracy']:.3f}, ECE {info['ece']:.3f}, "
-          f"Brier {info['brier']:.3f} (epoch {info['epoch']})")
+    ns = [int(x) for x in args.candidates.split(",") if x.strip()]
+    info = {}
+    if ns or not args.no_cost:
+        _, info = models.critic(args.checkpoint)
+        print(f"critic of {args.checkpoint}: held-out accuracy {info['accuracy']:.3f}, ECE {info['ece']:.3f}, "
+              f"Brier {info['brier']:.3f} (epoch {info['epoch']})")
+    index = None if args.cost_only else novelty_index(cache, "train")[0]
     have = {(lab or {}).get("genre") for lab in cache.piece_labels("test")}
     genres = args.genres.split(",") if args.genres else [r["keyword"] for r in api.styles(args.checkpoint)
                                                          if r["category"] == "genre" and r["keyword"] in have]
-    ns = [int(x) for x in args.candidates.split(",")]
     temps = [float(x) for x in args.temperatures.split(",")]
     rows = []
     if args.cost_only:
@@ -113,26 +134,31 @@ def main(argv: list[str] | None = None) -> int:
         real = real_notes(cache, g, args.length)[: args.samples * 2]
         common = dict(checkpoint=args.checkpoint, style=g, length=args.length, samples=args.samples, seed=0,
                       models=models, device="cpu")
-        row = {"genre": g, "real": len(real), "plain": {}, "ranked": {}}
+        row = {"genre": g, "real": len(real), "plain": {}, "ranked": {},
+               "real_copied_run_median": float(np.median([copied_run(index, r) for r in real]))}
         for t in [1.0, *temps]:
-            row["plain"][t] = judge(real, api.generate(temperature=t, **common))
+            row["plain"][t] = judge(real, api.generate(temperature=t, **common), index)
         for n in ns:
-            row["ranked"][n] = judge(real, api.generate(candidates=n, **common))
+            row["ranked"][n] = judge(real, api.generate(candidates=n, **common), index)
         rows.append(row)
         print(f"\n{g} ({len(real)} real test windows of {args.length} tokens, {args.samples} samples each)")
-        print("  setting            two-sample  diversity")
+        print(f"  setting            two-sample  diversity  copied run (real: {row['real_copied_run_median']:g} notes)")
         for t, r in row["plain"].items():
-            print(f"  plain, T={t:<5g}     {100 * r['two_sample']:5.1f}%     {r['diversity']:.3f}")
+            print(f"  plain, T={t:<5g}     {100 * r['two_sample']:5.1f}%     {r['diversity']:.3f}      "
+                  f"{r['copied_run_median']:g}")
         for n, r in row["ranked"].items():
             near = min(row["plain"].items(), key=lambda kv: abs(kv[1]["diversity"] - r["diversity"]))
             r["equal_diversity_plain"] = {"temperature": near[0], **near[1]}
-            print(f"  best of {n:<2d}         {100 * r['two_sample']:5.1f}%     {r['diversity']:.3f}   (plain at equal "
-                  f"diversity: T={near[0]:g}, {100 * near[1]['two_sample']:.1f}%)")
-    c = cost(args.checkpoint, models)
-    print("\ncost of candidates=8 against candidates=1 (4 samples, best of 3 runs):")
-    for k, v in c.items():
-        print(f"  {k}: {v['one_s']:.2f} s -> {v['eight_s']:.2f} s, {v['ratio']:.1f}x (target <= 3x)")
-    save_json({"checkpoint": args.checkpoint, "critic": {k: v for k, v in info.items() if k != "history"},
+            print(f"  best of {n:<2d}         {100 * r['two_sample']:5.1f}%     {r['diversity']:.3f}      "
+                  f"{r['copied_run_median']:g}   (plain at equal diversity: T={near[0]:g}, "
+                  f"{100 * near[1]['two_sample']:.1f}%)")
+    c = {}
+    if not args.no_cost:
+        c = cost(args.checkpoint, models)
+        print("\ncost of candidates=8 against candidates=1 (4 samples, best of 3 runs):")
+        for k, v in c.items():
+            print(f"  {k}: {v['one_s']:.2f} s -> {v['eight_s']:.2f} s, {v['ratio']:.1f}x (target <= 3x)")
+    save_json({"checkpoint": args.checkpoint, "critic": {k: v for k, v in info.items() if k != "history"} or None,
                "length": args.length, "samples": args.samples, "rows": rows, "cost": c}, args.json)
     return 0
 
