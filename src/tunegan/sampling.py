@@ -141,9 +141,9 @@ class TokenStream:
                 # (one random number per row and step, whatever the vocabulary)
                 z = filter_logits(last + bias, temperature, top_k, top_p) if filtering else \
                     (last * scale if scale != 1.0 else last) + bias
-                cdf = torch.softmax(z, -1).cumsum(-1)
-                v = (u[t % block] * cdf[:, -1]).unsqueeze(1)
-                nxt = torch.searchsorted(cdf, v, right=True).squeeze(1).clamp_(max=V - 1)
+                cdf = torch.softmax(z, -1).cumsum_(-1)
+                nxt = torch.searchsorted(cdf, u[t % block].unsqueeze(1) * cdf[:, -1:], right=True).squeeze(1)
+                nxt.clamp_(max=V - 1)
             if table is not None:
                 forced = table[rows, self.prev]
                 nxt = torch.where(forced >= 0, forced, nxt)
