@@ -83,3 +83,17 @@ def test_a_preference_round_on_a_tiny_corpus_runs_end_to_end(critic_run, tiny_ca
     # the tuned checkpoint generates, and ranks with its refreshed critic
     [song] = api.generate(checkpoint=out, length=20, candidates=2, seed=1, device="cpu")
     assert song.options["critic_score"] is not None
+
+
+def test_the_command_line_runs_prefer_mode_and_says_what_changed(critic_run, tiny_cache, tmp_path):  # noqa: F811
+    from typer.testing import CliRunner
+
+    from tunegan.cli import app
+
+    _, critic_out, _ = critic_run
+    r = CliRunner().invoke(app, ["train", "--mode", "prefer", "--init-from", str(critic_out), "-d", str(tiny_cache),
+                                 "-o", str(tmp_path / "p"), "--batch-size", "8", "--threads", "1", "--device", "cpu",
+                                 "--set", "prefer_rounds=1", "--set", "prefer_samples=16", "--set", "prefer_share=0.25",
+                                 "--set", "prefer_critic_epochs=1", "--set", "critic_fakes=16", "--set", "critic_val=8"])
+    assert r.exit_code == 0, r.output
+    assert "done: 1 preference rounds; validation NLL" in r.output and "refreshed critic" in r.output

@@ -14,7 +14,7 @@ from .errors import handle_errors, parse_pairs
 def train(
     cache: Path = typer.Option(..., "--data", "-d", help="cache folder from 'tunegan prepare'"),
     out: Path = typer.Option(..., "--out", "-o", help="run folder for checkpoints and log.jsonl"),
-    mode: Optional[str] = typer.Option(None, help="paper | mle | gan | critic (default mle)"),
+    mode: Optional[str] = typer.Option(None, help="paper | mle | gan | critic | prefer (default mle)"),
     epochs: Optional[int] = typer.Option(None, help="passes over the data (default 10)"),
     batch_size: Optional[int] = typer.Option(None, help="sequences per step (default 64)"),
     seq_len: Optional[int] = typer.Option(None, help="tokens per training sequence (default 64, the paper's)"),
@@ -30,8 +30,9 @@ def train(
     gen_opt: list[str] = typer.Option([], "--gen", help="GeneratorConfig field KEY=VALUE"),
     disc_opt: list[str] = typer.Option([], "--disc", help="DiscriminatorConfig field KEY=VALUE"),
 ):
-    """Train a generator (paper / mle / gan mode) with validation NLL each epoch, or a critic of a
-    frozen one (critic mode, with --init-from)."""
+    """Train a generator (paper / mle / gan mode) with validation NLL each epoch, a critic of a
+    frozen one (critic mode, with --init-from), or tune one towards what its critic prefers
+    (prefer mode: DPO, with --init-from)."""
     from rich.console import Console
 
     from .. import api
@@ -41,7 +42,12 @@ def train(
     overrides = {k: v for k, v in named.items() if v is not None} | parse_pairs(opt)
     m = api.train(cache, out, overrides=overrides, generator=parse_pairs(gen_opt), discriminator=parse_pairs(disc_opt),
                   resume=resume, console=Console(stderr=True))
-    if m.get("critic"):
+    if m.get("prefer"):
+        c, last = m["critic"], m["prefer"]["rounds"][-1]
+        typer.echo(f"done: {m['rounds']} preference rounds; validation NLL {m['prefer']['start_val_nll']:.4f} -> "
+                   f"{last['val_nll']:.4f} nats/token; its refreshed critic's held-out accuracy {c['accuracy']:.3f}; "
+                   f"saved in {out}", err=True)
+    elif m.get("critic"):
         c = m["critic"]
         typer.echo(f"done: critic of step {m['step']}, held-out accuracy {c['accuracy']:.3f} (ECE {c['ece']:.3f}, "
                    f"Brier {c['brier']:.3f}) after {m['epochs']} epochs; saved in {out}", err=True)
