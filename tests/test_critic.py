@@ -130,3 +130,17 @@ def test_candidates_are_judged_before_their_cadence_and_only_the_best_is_closed(
     assert list(new) == list(alone)
     bars = gen.tokenizer.count_bars(seen[-1])
     assert bars <= 2  # judged without its last bar
+
+
+def test_a_critic_can_go_on_from_another_checkpoints_critic(critic_run, tiny_cache, tmp_path):
+    gen, out, m = critic_run
+    more = tmp_path / "more"
+    common = {"mode": "critic", "init_from": str(gen.path), "epochs": 1, "seq_len": 16, "batch_size": 16,
+              "lr": 1e-9, "threads": 1, "device": "cpu", "critic_fakes": 64, "critic_val": 32}
+    m2 = api.train(tiny_cache, more, overrides=common | {"critic_from": str(out)}, discriminator={"channels": 16},
+                   quiet=True)
+    # at a negligible learning rate it scores about as the critic it started from
+    assert abs(m2["critic"]["accuracy"] - m["critic"]["accuracy"]) <= 0.15
+    with pytest.raises(CheckpointError, match="shape differs"):
+        api.train(tiny_cache, tmp_path / "bad", overrides=common | {"critic_from": str(out)},
+                  discriminator={"channels": 8}, quiet=True)

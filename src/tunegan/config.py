@@ -246,8 +246,8 @@ class TrainConfig(ConfigBase):
     prefer_beta: float = 0.1        # prefer: DPO temperature (how far from the reference a preference may pull)
     prefer_epochs: int = 2          # prefer: passes over a round's pairs
     prefer_mle: float = 0.0         # prefer: weight of an MLE term on real training crops beside the DPO loss
-    critic_from: str = ""           # prefer: start the critic from this checkpoint's critic (default: init_from's, if
-                                    # it has one; else a new critic)
+    critic_from: str = ""           # critic, prefer: start the critic from this checkpoint's critic (prefer, by
+                                    # default: init_from's, if it has one; else a new critic)
     prefer_critic_epochs: int = 6   # prefer: most epochs of each round's critic refresh (critic_patience applies)
     max_cpu_minutes: float = 0.0    # > 0: stop (validate and save) once the process has used this much CPU time:
                                     # runs compared "at equal CPU time" get the same budget on a busy machine

@@ -191,6 +191,12 @@ def train_critic(tc, cache, out, *, discriminator: dict | None = None, resume: b
     shape = {**CRITIC_SHAPE, **(discriminator or {}), "vocab_size": model.tokenizer.vocab_size, "num_conditions": 0}
     torch.manual_seed(tc.seed)
     critic = PatchDiscriminator(DiscriminatorConfig(**shape)).to(device)
+    if tc.critic_from:  # go on from another checkpoint's critic (e.g. one of the generator this one was tuned from)
+        start, _ = load_critic(tc.critic_from, device)
+        if start.config != critic.config:
+            raise CheckpointError(f"{tc.critic_from}: its critic's shape differs from this run's; leave --disc out or "
+                                  f"train a new critic without critic_from")
+        critic.load_state_dict(start.state_dict())
     best, history = fit_critic(model, critic, tc, _pieces(cache, "train", tc.seq_len),
                                _pieces(cache, "validation", tc.seq_len), say=say)
     meta = shipped_meta(model) | {"critic": critic_meta(model, best, history, tc)}
