@@ -249,9 +249,13 @@ def train_prefer(tc, cache, out, *, discriminator: dict | None = None, resume: b
         seqs = [s["seq"] for s in samples]
         starts = [s["start"] for s in samples]
         conds = torch.stack([s["cond"] for s in samples])
+        paired = sorted({i for pair in pairs for i in pair})  # the reference scores only what DPO reads
+        ref_lp = torch.zeros(len(seqs))
         with torch.no_grad():
-            ref_lp = torch.cat([sequence_logprobs(ref, seqs[i:i + 64], starts[i:i + 64], conds[i:i + 64], tok.pad_id,
-                                                  device) for i in range(0, len(seqs), 64)]).cpu()
+            for lo in range(0, len(paired), 64):
+                rows = paired[lo:lo + 64]
+                ref_lp[rows] = sequence_logprobs(ref, [seqs[i] for i in rows], [starts[i] for i in rows], conds[rows],
+                                                 tok.pad_id, device).cpu()
         losses, margins, half = [], [], max(1, tc.batch_size // 2)
         policy.train()
         for _ in range(tc.prefer_epochs):
@@ -294,7 +298,7 @@ def train_prefer(tc, cache, out, *, discriminator: dict | None = None, resume: b
     cbest, chist = fit_critic(model, critic, ctc, train, val, epochs=tc.prefer_critic_epochs,
                               seed=tc.seed + 1000 * (tc.prefer_rounds + 1), say=say)
     meta = shipped_meta(model)
-    meta["critic"] = critic_meta(model, cbest, chist, ctc)
+    meta["critic"] = critic_meta(model, cbest, chist, ctc) | {"trained_against": "this checkpoint's tuned generator"}
     meta["prefer"] = {"start_val_nll": nll0, "rounds": rounds, "beta": tc.prefer_beta, "share": tc.prefer_share,
                       "samples": tc.prefer_samples, "reference": "each round's starting generator",
                       "novelty_limit_notes": novelty.limit, "trained_from": str(model.path)}
