@@ -72,6 +72,14 @@ class Checkpoint:
         empty for an unconditioned model."""
         return dict(self.meta.get("conditions") or {})
 
+    @property
+    def repeats(self):
+        """The fitted :class:`~tunegan.repetition.RepeatModel` (``meta.json``: ``repeats``), or None."""
+        from .repetition import RepeatModel
+
+        d = self.meta.get("repeats")
+        return RepeatModel.from_dict(d) if d else None
+
 
 def _atomic_write_text(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
@@ -422,7 +430,7 @@ def export_checkpoint(path: str | os.PathLike, dest: str | os.PathLike, *, which
     shutil.copy2(src / "model.safetensors", tmp / "model.safetensors")
     meta = read_meta(src)
     meta.update(notes or {})
-    meta["exported_from"] = str(src)
+    meta.setdefault("exported_from", str(src))  # a re-export keeps the run it came from
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
     if dst.exists():
         shutil.rmtree(dst)

@@ -36,7 +36,9 @@ CHUNK = 64              # tokens sampled between two checks of the stop rule
 class Opening:
     """How one sample opens. ``tempo``/``time_signature``: asked, or drawn from the style's prior
     (``drawn`` says which); ``hold``: the metre stays fixed through the piece; ``velocities``:
-    loudness for each starting note (the style's typical loudness), or None."""
+    loudness for each starting note (the style's typical loudness), or None; ``key_draw``: the
+    uniform number that picks the finished sample's key from the style's prior (None: its key
+    stays as sampled); ``key``: the key it was moved to."""
 
     tempo: float | None
     time_signature: tuple[int, int] | None
@@ -44,6 +46,8 @@ class Opening:
     velocities: tuple[int, ...] | None = None
     prior: str | None = None
     drawn: tuple[str, ...] = ()
+    key_draw: float | None = None
+    key: str | None = None
 
 
 def plan_opening(model, options: GenerationOptions, seed: int, n_notes: int = 0) -> Opening:
@@ -68,7 +72,30 @@ def plan_opening(model, options: GenerationOptions, seed: int, n_notes: int = 0)
     vel = None
     if n_notes and prior.get("velocity"):
         vel = tuple(int(draw(prior["velocity"], rng)) for _ in range(n_notes))
-    return Opening(tempo, ts, held or (ts is not None and holds_metre(prior)), vel, name, tuple(drawn))
+    key_draw = None
+    if options.key is None and not n_notes and prior.get("key") and hasattr(model.tokenizer, "transposed"):
+        key_draw = float(rng.random())
+    return Opening(tempo, ts, held or (ts is not None and holds_metre(prior)), vel, name, tuple(drawn), key_draw)
+
+
+def to_drawn_key(model, opening: Opening, new: np.ndarray) -> tuple[np.ndarray, Opening]:
+    """A finished sample moved to the key its opening draws from the style's prior
+    (:func:`tunegan.priors.key_shift`; an octave the other way if the move leaves the range)."""
+    from dataclasses import replace
+
+    from .priors import key_shift
+
+    if opening.key_draw is None:
+        return new, opening
+    tok = model.tokenizer
+    got = key_shift(model.meta["priors"][opening.prior], new, tok.token_pitches(), opening.key_draw)
+    if got is None:
+        return new, opening
+    shift, key = got
+    for s in (shift, shift - 12 if shift > 0 else shift + 12):
+        if (moved := tok.transposed(new, s)) is not None:
+            return moved, replace(opening, key=key, drawn=(*opening.drawn, "key"))
+    return new, opening
 
 
 def _budget(options: GenerationOptions) -> int:
@@ -156,7 +183,8 @@ def sample_groups(model, jobs: Sequence[tuple[np.ndarray, GenerationOptions, Seq
             for j, rs in parts.items():
                 primes, _, _, c, *_ = specs[j]
                 cond = None if c.cond is None else c.cond.unsqueeze(0).repeat(len(rs), 1)
-                streams.append(TokenStream(model.generator, torch.from_numpy(primes[rs]), cond=cond, guidance=guidance))
+                streams.append(TokenStream(model.generator, torch.from_numpy(primes[rs]), cond=cond, guidance=guidance,
+                                           repeats=c.repeats))
             stream = TokenStream.merge(streams)
             order = [(j, r) for j, rs in parts.items() for r in rs]
             allowed = torch.cat([specs[j][3].allowed.expand(len(rs), V) for j, rs in parts.items()])
@@ -318,4 +346,4 @@ def sample_pieces(model, options: GenerationOptions, seeds: Sequence[int], *, se
             for i, add in zip(rows, close_batch(model, [primes[i] for i in rows], [new[i] for i in rows], opts,
                                                 [seeds[i] for i in rows], build_constraints(model, opts))):
                 new[i] = add
-    return [(primes[i], new[i], openings[i]) for i in chosen]
+    return [(primes[i], *to_drawn_key(model, openings[i], new[i])) for i in chosen]

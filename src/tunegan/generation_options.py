@@ -49,6 +49,8 @@ class GenerationOptions(ConfigBase):
     ending:          ``"cadence"`` (the default when the length is in bars: the last bar is the
                      tonic chord, held) or ``"none"`` (stop where the length runs out).
     loop:            the last bar leads back into the first; the result is an exact number of bars.
+    repeats:         mix in what followed the same music earlier in the piece, as much as the model's
+                     fitted weights say (:mod:`tunegan.repetition`); False = the network alone.
     """
 
     length: int | None = None
@@ -71,6 +73,7 @@ class GenerationOptions(ConfigBase):
     variation: float = 0.0
     ending: str | None = None
     loop: bool = False
+    repeats: bool = True
 
     def __post_init__(self):
         from .conditioning import split_words
@@ -165,6 +168,7 @@ class Constraints:
     force: dict[int, int] = field(default_factory=dict)
     cond: torch.Tensor | None = None
     guidance: float = 1.0
+    repeats: tuple | None = None  # (RepeatModel, weights per matched order), or None
 
     @property
     def allowed(self) -> torch.Tensor:
@@ -202,4 +206,8 @@ def build_constraints(model, options: GenerationOptions) -> Constraints:
         asked = {k: v for k, v in (("mode", options.mode), ("density", options.density), ("pace", options.pace)) if v}
         attrs = wanted(options.mood, tempo=options.tempo, **asked) if knows_attributes(model) else asked
         cond = keyword_ids(model, style=list(options.style), mood=options.mood, attributes=attrs)
-    return Constraints(bias, force, cond, options.guidance)
+    repeats = None
+    if options.repeats and (rm := getattr(model, "repeats", None)) is not None:
+        if any(w := rm.weights_for(options.style)):
+            repeats = (rm, w)
+    return Constraints(bias, force, cond, options.guidance, repeats)

@@ -1,5 +1,5 @@
 """Style priors: how the training pieces of each keyword open (tempo, metre), how loud they play,
-and whether their metre changes inside a piece. Stored in a checkpoint (``meta.json``:
+which keys they are in, and whether their metre changes inside a piece. Stored in a checkpoint (``meta.json``:
 ``priors``); generation draws from them when the user leaves tempo or time signature open.
 
 Only for bar-based representations (``tokenizer.has_bars``): the opening is read from a piece's
@@ -10,6 +10,12 @@ metre: unless, on average over its pieces, at least :data:`METRE_CHANGE_SHARE` o
 are in another metre than the piece's most common one (``off_metre_share``). A pop song with one
 two-beat bar in a hundred keeps 4/4; a score whose metre changes every few bars may change.
 ``metre_change_share`` (pieces with two or more metres at all) is reported beside it.
+
+Keys: each training piece's key (Krumhansl-Schmuckler on its pitch-class counts, as written, not
+transposed). The generator learned every key (training transposes crops), so generation draws a
+key of the sample's own mode from its style's prior and transposes the finished sample to it
+(:func:`key_shift`): folk tunes come out in D, G and A as fiddle tunes are, chorales in the keys
+Bach wrote in. Never with a key the user gave, nor with starting notes or a primer.
 """
 
 from __future__ import annotations
@@ -23,15 +29,31 @@ MIN_PIECES = 5             # a keyword needs this many training pieces for a pri
 OPENING_TOKENS = 32        # tokens of a piece searched for its opening tempo and metre
 
 
-def _kinds(tokenizer) -> tuple[dict[int, str], dict[int, float], dict[int, int]]:
-    """Token id -> metre text, -> tempo (bpm), -> velocity, from the tokenizer's token names."""
+def _kinds(tokenizer) -> tuple:
+    """Token id -> metre text, -> tempo (bpm), -> velocity, from the tokenizer's token names, and
+    the pitch each token starts (-1: none; None without pitches)."""
     return (tokenizer.tokens_of_kind("TimeSig"), {i: float(v) for i, v in tokenizer.tokens_of_kind("Tempo").items()},
-            {i: int(v) for i, v in tokenizer.tokens_of_kind("Velocity").items()})
+            {i: int(v) for i, v in tokenizer.tokens_of_kind("Velocity").items()},
+            tokenizer.token_pitches() if tokenizer.has_pitches else None)
+
+
+def piece_key(tokens: np.ndarray, pitch_of: np.ndarray) -> str | None:
+    """The key of a piece's tokens (``"D major"``), or None without notes."""
+    from .music.keys import find_key, key_label, pitch_class_histogram
+
+    tokens = np.asarray(tokens, np.int64)
+    p = pitch_of[tokens[(tokens >= 0) & (tokens < len(pitch_of))]]
+    p = p[p >= 0]
+    if len(p) == 0:
+        return None
+    k = find_key(pitch_class_histogram(p))
+    return key_label(k.tonic, k.mode)
 
 
 def piece_facts(tokens: np.ndarray, kinds, vocab_size: int) -> dict:
-    """Opening metre and tempo, number of metres used and velocity counts of one piece's tokens."""
-    ts, tempo, vel = kinds
+    """Opening metre and tempo, number of metres used, velocity counts and key of one piece's tokens."""
+    ts, tempo, vel = kinds[:3]
+    pitch_of = kinds[3] if len(kinds) > 3 else None
     head = tokens[:OPENING_TOKENS].tolist()
     first_ts = next((ts[t] for t in head if t in ts), None)
     first_tempo = next((tempo[t] for t in head if t in tempo), None)
@@ -40,7 +62,7 @@ def piece_facts(tokens: np.ndarray, kinds, vocab_size: int) -> dict:
     off = 1.0 - max(per_metre) / sum(per_metre) if per_metre else 0.0  # a TimeSig token opens every bar
     vels = Counter({vel[t]: int(counts[t]) for t in vel if counts[t]})
     return {"time_signature": first_ts, "tempo": first_tempo, "metres": len(per_metre), "off_metre": off,
-            "velocities": vels}
+            "velocities": vels, "key": piece_key(tokens, pitch_of) if pitch_of is not None else None}
 
 
 def _summary(facts: list[dict]) -> dict:
@@ -52,7 +74,8 @@ def _summary(facts: list[dict]) -> dict:
             "tempo": dict(Counter(f"{f['tempo']:g}" for f in facts if f["tempo"] is not None)),
             "metre_change_share": round(float(np.mean([f["metres"] > 1 for f in facts])) if facts else 0.0, 4),
             "off_metre_share": round(float(np.mean([f["off_metre"] for f in facts])) if facts else 0.0, 4),
-            "velocity": {str(k): v for k, v in sorted(vel.items())}}
+            "velocity": {str(k): v for k, v in sorted(vel.items())},
+            "key": dict(Counter(f["key"] for f in facts if f.get("key")))}
 
 
 def opening_priors(cache, vocab: dict | None = None) -> dict:
@@ -102,3 +125,20 @@ def draw(table: dict[str, int], rng: np.random.Generator) -> str | None:
 def holds_metre(prior: dict) -> bool:
     """The metre rule (module docstring)."""
     return float(prior.get("off_metre_share", prior.get("metre_change_share", 0.0))) < METRE_CHANGE_SHARE
+
+
+def key_shift(prior: dict, tokens: np.ndarray, pitch_of: np.ndarray, u: float) -> tuple[int, str] | None:
+    """``(semitones, key)`` that move a finished sample's tokens to a key of its own mode drawn (by
+    the uniform ``u``) from ``prior["key"]``: the smallest move, -6..+5. None when the prior has no
+    key of that mode or the sample has no notes."""
+    from .music.keys import parse_key
+
+    found = piece_key(tokens, pitch_of)
+    table = {k: n for k, n in (prior.get("key") or {}).items() if found and k.endswith(found.split()[-1])}
+    if not found or not table:
+        return None
+    keys = sorted(table)
+    c = np.cumsum([table[k] for k in keys], dtype=np.float64)
+    target = keys[min(int(np.searchsorted(c, u * c[-1], side="right")), len(keys) - 1)]
+    shift = (parse_key(target)[0] - parse_key(found)[0]) % 12
+    return (shift - 12 if shift > 5 else shift), target

@@ -4,6 +4,8 @@
 likely tokens; ``top_p`` keeps the smallest set whose probability reaches p (nucleus sampling).
 With keyword conditioning, ``guidance`` mixes conditional and unconditional logits:
 ``uncond + guidance * (cond - uncond)`` (1 = plain conditional, > 1 = stronger style).
+With ``repeats`` (:mod:`tunegan.repetition`), each row's probabilities are mixed with what
+followed the same context earlier in that row's piece, after temperature and filtering.
 """
 
 from __future__ import annotations
@@ -48,7 +50,9 @@ class TokenStream:
 
     @torch.no_grad()
     def __init__(self, generator: LSTMGenerator, prime: torch.Tensor, *, cond: torch.Tensor | None = None,
-                 guidance: float = 1.0):
+                 guidance: float = 1.0, repeats=None):
+        """``repeats``: ``(RepeatModel, weights)`` to mix each row's piece memory in
+        (:mod:`tunegan.repetition`; weights per matched order, for every row), or None."""
         generator.eval()
         self.device = next(generator.parameters()).device
         prime = prime.to(self.device)
@@ -68,6 +72,13 @@ class TokenStream:
         if self.use_guidance:
             u, self.u_state = generator(prime)
             self.u_last = u[:, -1]
+        self.memories = self.repeat_weights = None
+        if repeats is not None and any(repeats[1]):
+            model, weights = repeats
+            self.memories = [model.memory() for _ in range(prime.shape[0])]
+            for mem, row in zip(self.memories, prime.cpu().tolist()):
+                mem.extend(row)
+            self.repeat_weights = [tuple(weights)] * prime.shape[0]
 
     @classmethod
     def merge(cls, streams: list[TokenStream]) -> TokenStream:
@@ -87,6 +98,13 @@ class TokenStream:
             torch.cat([getattr(s, name)[k] for s in streams], dim=1) for k in range(2))
         m.last, m.prev, m.cond_emb, m.u_cond_emb = cat("last"), cat("prev"), cat("cond_emb"), cat("u_cond_emb")
         m.state = state("state")
+        m.memories = m.repeat_weights = None
+        if any(s.memories is not None for s in streams):
+            m.memories, m.repeat_weights = [], []
+            for s in streams:
+                rows = s.last.shape[0]
+                m.memories += s.memories if s.memories is not None else [None] * rows
+                m.repeat_weights += s.repeat_weights if s.memories is not None else [None] * rows
         if m.use_guidance:
             m.u_last, m.u_state = cat("u_last"), state("u_state")
         return m
@@ -127,6 +145,7 @@ class TokenStream:
         greedy = temperature <= 0
         scale = 1.0 if greedy or temperature == 1.0 else 1.0 / temperature
         block = 256  # random numbers are drawn for this many steps at once
+        may = torch.isfinite(bias).to(self.last.dtype) if self.memories is not None else None
         done = torch.zeros(B, dtype=torch.bool, device=dev) if until is not None else None
         for t in range(steps):
             if t % block == 0 and not greedy:
@@ -134,7 +153,17 @@ class TokenStream:
             last = self.last
             if self.use_guidance:
                 last = self.u_last + self.guidance * (last - self.u_last)
-            if greedy:
+            if self.memories is not None:
+                p = self._repeat_mixed(filter_logits(last + bias, temperature, top_k, top_p)
+                                       if filtering or greedy else (last * scale if scale != 1.0 else last) + bias,
+                                       may)
+                if greedy:
+                    nxt = p.argmax(-1)
+                else:
+                    cdf = p.cumsum_(-1)
+                    nxt = torch.searchsorted(cdf, u[t % block].unsqueeze(1) * cdf[:, -1:], right=True).squeeze(1)
+                    nxt.clamp_(max=V - 1)
+            elif greedy:
                 nxt = (last + bias).argmax(-1)
             else:
                 # inverse CDF: the first token whose cumulative probability passes a uniform draw
@@ -165,8 +194,23 @@ class TokenStream:
         for t in range(tokens.shape[1]):
             self._advance(tokens[:, t])
 
+    def _repeat_mixed(self, z: torch.Tensor, may: torch.Tensor) -> torch.Tensor:
+        """Probabilities ``softmax(z)`` mixed row by row with the row's piece memory; tokens outside
+        ``may`` (1/0, ``(vocab,)`` or ``(batch, vocab)``) stay impossible (the cache may propose them:
+        they are dropped, and the inverse CDF renormalises the rest)."""
+        from .repetition import mix_probs
+
+        p = torch.softmax(z, -1)
+        proposals = [m.proposal() if m is not None else (-1, None) for m in self.memories]
+        weights = [w if w is not None else (0.0,) for w in self.repeat_weights]
+        return mix_probs(p, proposals, weights).mul_(may)
+
     def _advance(self, nxt: torch.Tensor) -> None:
         """One step of the LSTM (and of the unconditional one, with guidance) on tokens ``(batch,)``."""
+        if self.memories is not None:
+            for m, t in zip(self.memories, nxt.tolist()):
+                if m is not None:
+                    m.push(t)
         self.prev = nxt
         self.last, self.state = self.g.step(nxt, self.state, cond=self.cond, cond_emb=self.cond_emb,
                                             weights=self.weights)

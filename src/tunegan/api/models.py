@@ -78,11 +78,12 @@ def train(data: str | os.PathLike, out: str | os.PathLike, *, overrides: dict | 
 
 
 def export(checkpoint: str | os.PathLike, out: str | os.PathLike, *, command: str | None = None,
-           priors_from: str | os.PathLike | None = None) -> Path:
+           priors_from: str | os.PathLike | None = None, repeats_from: str | os.PathLike | None = None) -> Path:
     """Copy a checkpoint's weights and metadata (no optimizer state) to ``out`` for shipping;
     ``command`` (what trained it) is kept in its ``meta.json``; ``priors_from``: a cache (made with the
-    checkpoint's tokenizer) whose train split gives the style priors anew (:mod:`tunegan.priors`).
-    Returns the folder."""
+    checkpoint's tokenizer) whose train split gives the style priors anew (:mod:`tunegan.priors`);
+    ``repeats_from``: a cache whose validation split fits the repetition weights
+    (:func:`tunegan.repetition.fit_repeats`). Returns the folder."""
     from ..checkpoint import export_checkpoint, load_checkpoint
 
     notes = {"trained_by": command} if command else {}
@@ -95,6 +96,16 @@ def export(checkpoint: str | os.PathLike, out: str | os.PathLike, *, command: st
         if cache.tokenizer.state() != ck.tokenizer.state():
             raise TokenizerMismatchError(f"{priors_from} was made with another tokenizer than the checkpoint's")
         notes["priors"] = opening_priors(cache, ck.meta.get("conditions"))
+    if repeats_from is not None:
+        from ..data.dataset import TokenCache
+        from ..errors import TokenizerMismatchError
+        from ..repetition import fit_repeats
+
+        ck, cache = load_checkpoint(checkpoint, with_discriminator=False), TokenCache(repeats_from)
+        if cache.tokenizer.state() != ck.tokenizer.state():
+            raise TokenizerMismatchError(f"{repeats_from} was made with another tokenizer than the checkpoint's")
+        model, report = fit_repeats(ck, cache)
+        notes["repeats"] = model.to_dict() | {"fitted_on": str(repeats_from), "fit": report}
     dst = export_checkpoint(checkpoint, out, notes=notes)
     load_checkpoint(dst)  # what was written loads
     return dst

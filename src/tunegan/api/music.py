@@ -195,7 +195,8 @@ def generate(
         results.append(Generation(score, tokens, len(prime) - 1, chosen_seeds[i],
                                   settings | form_info | {"candidates": candidates, "critic_score": critic_scores[i]}
                                   | {"opening": {"tempo": o.tempo, "time_signature": o.time_signature,
-                                                          "metre_held": o.hold, "prior": o.prior, "drawn": list(o.drawn)}}))
+                                                          "metre_held": o.hold, "prior": o.prior, "drawn": list(o.drawn),
+                                                          "key": o.key}}))
     return results
 
 

@@ -62,11 +62,12 @@ def export(
     out: Path = typer.Option(..., "--out", "-o", help="folder to write (e.g. src/tunegan/assets/default)"),
     command: Optional[str] = typer.Option(None, help="the command that trained it, kept in meta.json"),
     priors_from: Optional[Path] = typer.Option(None, "--priors-from", help="a cache whose train split gives the style priors anew"),
+    repeats_from: Optional[Path] = typer.Option(None, "--repeats-from", help="a cache whose validation split fits how much the music repeats itself"),
 ):
     """Copy a checkpoint's weights and metadata (no optimizer state) into a folder for shipping."""
     from .. import api
     from ..checkpoint import load_checkpoint
 
-    dst = api.export(checkpoint, out, command=command, priors_from=priors_from)
+    dst = api.export(checkpoint, out, command=command, priors_from=priors_from, repeats_from=repeats_from)
     ck = load_checkpoint(dst)
     typer.echo(f"exported step {ck.meta.get('step')} ({ck.tokenizer.name}) to {dst}")

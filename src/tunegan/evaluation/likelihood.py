@@ -5,6 +5,10 @@ Targets are the tokens of non-overlapping windows of ``seq_len`` over the split'
 (the same windows the trainer validates on); padding targets are excluded. NLL is in nats per
 token; perplexity is ``exp(NLL)``. ``nll_per_note`` is the total NLL of the targets over the notes
 they start: the one figure comparable across tokenizers.
+
+A checkpoint with fitted repetition weights (:mod:`tunegan.repetition`) generates with its piece
+memory mixed in: its ``generator`` row is that mixture (the cache sees the piece before each
+window, as generation does; top-1/top-5 stay the network's), and ``network alone`` is the LSTM.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ def likelihood_table(ckpt: Checkpoint, train: SplitData, valid: SplitData | None
     """Generator and baselines on the same targets: ``{name: {nll, perplexity, top1, top5, tokens}}``."""
     scores, targets, positions = model_scores(ckpt, test, seq_len, max_windows=max_windows)
     notes = ckpt.tokenizer.note_counts()
-    out = {"generator": scores.summary(targets, notes)}
+    out = generator_rows(ckpt, test, scores, targets, positions)
     stream = np.asarray(test.tokens, dtype=np.int64)
     ok = positions >= 2
     V, pad = ckpt.tokenizer.vocab_size, ckpt.tokenizer.pad_id
@@ -55,6 +59,20 @@ def likelihood_table(ckpt: Checkpoint, train: SplitData, valid: SplitData | None
     for name, model in fit_baselines(np.asarray(train.tokens, dtype=np.int64), valid_stream, V, pad).items():
         out[name] = model.score(stream, positions[ok]).summary(targets[ok], notes)
     return out
+
+
+def generator_rows(ckpt: Checkpoint, data: SplitData, scores: Scores, targets: np.ndarray,
+                   positions: np.ndarray) -> dict:
+    """``{"generator": ...}``, and with repetition weights also ``"network alone"`` (module docstring)."""
+    from ..repetition import ANY_STYLE, mixed_logp, split_cache_stats
+
+    notes = ckpt.tokenizer.note_counts()
+    rm = ckpt.repeats
+    if rm is None or not any(rm.weights_for([])):
+        return {"generator": scores.summary(targets, notes)}
+    _, order, prob = split_cache_stats(rm, data, positions)
+    mixed = Scores(mixed_logp(scores.logp, order, prob, rm.weights_for([ANY_STYLE])), scores.top5)
+    return {"generator": mixed.summary(targets, notes), "network alone": scores.summary(targets, notes)}
 
 
 @torch.no_grad()

@@ -79,7 +79,7 @@ def evaluate(checkpoint: str | os.PathLike | None, data: str | os.PathLike, *, s
     ``tbptt_chunks``); each window starts from the initial state, so a longer one gives the model
     more music to predict from. ``notes`` lists what was left out and why.
     """
-    from .likelihood import discriminator_accuracy, likelihood_table, model_scores
+    from .likelihood import discriminator_accuracy, generator_rows, likelihood_table, model_scores
 
     say = log or (lambda msg: None)
     t0 = time.perf_counter()
@@ -102,8 +102,8 @@ def evaluate(checkpoint: str | os.PathLike | None, data: str | os.PathLike, *, s
         table = likelihood_table(ckpt, reference.split("train"), valid, test, seq_len, max_windows=max_windows)
     else:
         say(f"{name}: likelihood of {what} (no baselines: {notes[0]})")
-        scores, targets, _ = model_scores(ckpt, test, seq_len, max_windows=max_windows)
-        table = {"generator": scores.summary(targets, ckpt.tokenizer.note_counts())}
+        scores, targets, positions = model_scores(ckpt, test, seq_len, max_windows=max_windows)
+        table = generator_rows(ckpt, test, scores, targets, positions)
     disc = discriminator_accuracy(ckpt, test, seq_len, n=n_disc, seed=seed)
     seconds["likelihood"] = round(time.perf_counter() - t0 - seconds["data"], 2)
     rep = {
@@ -249,6 +249,10 @@ def format_markdown(rep: dict) -> str:
                      f"{fmt(m['perplexity'], '.2f')} | {fmt(m['top1'], '.1%')} | {fmt(m['top5'], '.1%')} |")
     lines += ["", "NLL per note is the total NLL of the scored tokens over the notes they start: the figure to "
               "compare across representations (per token only within one)."]
+    if "network alone" in rep["likelihood"]:
+        lines += ["", "`generator` mixes the network's prediction with what followed the same music earlier in "
+                  "the piece, at the weights fitted on validation music (`tunegan.repetition`), as generation "
+                  "does; `network alone` is the LSTM by itself. Top-1/top-5 are the network's in both rows."]
     if rep.get("baselines_from"):
         lines += ["", f"Baselines fitted on {rep['baselines_from']}."]
     if c := rep.get("critic"):

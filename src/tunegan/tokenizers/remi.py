@@ -99,6 +99,22 @@ class RemiConfig(TokenizerConfig):
         )
 
 
+def drop_doubled_notes(track: symusic.Track) -> None:
+    """Keep one note per (pitch, onset) in ``track``: the longest (the loudest of equals)."""
+    if len(track.notes) < 2:
+        return
+    a = track.notes.numpy()
+    order = np.lexsort((-a["velocity"], -a["duration"], a["pitch"], a["time"]))
+    t, p = a["time"][order], a["pitch"][order]
+    first = np.ones(len(order), bool)
+    first[1:] = (t[1:] != t[:-1]) | (p[1:] != p[:-1])
+    if first.all():
+        return
+    keep = np.sort(order[first])
+    track.notes = symusic.Note.from_numpy(*(a[k][keep] for k in ("time", "duration", "pitch", "velocity")),
+                                          ttype=track.ttype)
+
+
 class RemiTokenizer(Tokenizer):
     """REMI tokens of all non-drum tracks, merged into one piano stream.
 
@@ -195,7 +211,8 @@ class RemiTokenizer(Tokenizer):
     # -- decoding -----------------------------------------------------------------------------
     def decode(self, tokens: np.ndarray) -> symusic.Score:
         """Tokens -> one-track piano Score (ticks). Special ids are dropped; MidiTok skips notes
-        missing their Velocity/Duration and positions outside a bar."""
+        missing their Velocity/Duration and positions outside a bar. A pitch sampled twice at one
+        position is one note (a piano key is struck once): the longer is kept."""
         from miditok import TokSequence
 
         t = np.asarray(tokens, dtype=np.int64).ravel()
@@ -212,6 +229,7 @@ class RemiTokenizer(Tokenizer):
             score.tracks.append(symusic.Track("piano", 0, False))
         for track in score.tracks:
             track.name = "piano"
+            drop_doubled_notes(track)
         return score
 
     def describe(self, token: int) -> str:
@@ -268,6 +286,22 @@ class RemiTokenizer(Tokenizer):
     # -- augmentation ---------------------------------------------------------------------------
     def token_pitches(self) -> np.ndarray:
         return self._pitch_of.copy()
+
+    def transposed(self, tokens: np.ndarray, semitones: int) -> np.ndarray | None:
+        """``tokens`` with every ``Pitch`` token moved by ``semitones``; None when a pitch would
+        leave ``pitch_low..pitch_high``."""
+        tokens = np.asarray(tokens, np.int64)
+        safe = np.clip(tokens, 0, self.vocab_size - 1)
+        value = np.where(tokens == safe, self._pitch_of[safe], -1)
+        mask = value >= 0
+        if not mask.any() or semitones == 0:
+            return tokens.copy()
+        moved = value[mask] + int(semitones)
+        if moved.min() < self.config.pitch_low or moved.max() > self.config.pitch_high:
+            return None
+        out = tokens.copy()
+        out[mask] = self._id_of_pitch[moved]
+        return out
 
     def augment(self, tokens, rng, *, max_transpose=0, time_stretch=0.0, velocity_shift=0):
         """Transpose every ``Pitch`` token by one random shift in ``[-max_transpose, max_transpose]``

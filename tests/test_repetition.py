@@ -1,0 +1,220 @@
+"""The piece memory (tunegan.repetition): matching, fitting by likelihood, sampling with it, and the
+key a finished sample is moved to (style key priors); doubled notes dropped on decoding."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import make_melody, tiny_generator_config, tiny_train_config
+from tunegan.repetition import (ANY_STYLE, PieceMemory, RepeatModel, fit_weights, mix_probs, mixed_logp,
+                                piece_cache_stats)
+
+
+def test_memory_proposes_what_followed_the_longest_match():
+    mem = PieceMemory((1, 2, 4), frozenset())
+    mem.extend([1, 2, 3, 4, 9, 1, 2, 3, 4])
+    assert mem.proposal() == (2, {9: 1})  # "1 2 3 4" was followed by 9
+    mem = PieceMemory((1, 2), frozenset())
+    mem.extend([5, 6, 7, 5, 8])
+    assert mem.proposal() == (-1, None)  # 8 never came before
+    mem.push(5)
+    assert mem.proposal() == (0, {6: 1, 8: 1})  # after 5: 6 once, 8 once (order 2 "8 5" is new)
+
+
+def test_velocity_tokens_match_any_velocity():
+    loud, soft = 100, 101
+    mem = PieceMemory((3,), frozenset({loud, soft}))
+    mem.extend([60, loud, 7, 42, 60, soft, 7])
+    assert mem.proposal() == (0, {42: 1})
+    plain = PieceMemory((3,), frozenset())
+    plain.extend([60, loud, 7, 42, 60, soft, 7])
+    assert plain.proposal() == (-1, None)
+
+
+def test_cache_stats_of_a_piece_are_its_own_earlier_continuations():
+    model = RepeatModel((2,), ())
+    piece = np.array([0, 5, 6, 7, 5, 6, 7])
+    order, prob = piece_cache_stats(model, piece, np.arange(1, len(piece)))
+    # targets 5 6 7 5 6 7: the second "5 6 -> 7" matches "5 6" once, followed by 7
+    assert order.tolist() == [-1, -1, -1, -1, -1, 0]
+    assert prob[-1] == 1.0
+    order, prob = piece_cache_stats(RepeatModel((1,), ()), piece, np.arange(1, len(piece)))
+    assert order.tolist() == [-1, -1, -1, -1, 0, 0] and prob.tolist()[-2:] == [1.0, 1.0]
+
+
+def test_mixed_logp_by_hand():
+    logp = np.log(np.array([0.5, 0.2, 0.1]))
+    order = np.array([-1, 0, 1])
+    prob = np.array([0.0, 1.0, 0.5])
+    got = mixed_logp(logp, order, prob, (0.25, 0.5))
+    want = np.log([0.5, 0.75 * 0.2 + 0.25 * 1.0, 0.5 * 0.1 + 0.5 * 0.5])
+    np.testing.assert_allclose(got, want)
+
+
+def test_weights_fitted_by_likelihood():
+    rng = np.random.default_rng(0)
+    n = 4000
+    logp = np.log(np.full(n, 0.1))
+    order = np.where(rng.random(n) < 0.5, 0, 1)
+    # order 0: the cache is right 80% of the time; order 1: never
+    prob = np.where(order == 0, (rng.random(n) < 0.8).astype(float), 0.0)
+    w = fit_weights(logp, order, prob, 2)
+    assert 0.6 < w[0] < 0.85 and w[1] == 0.0
+    base = -logp.sum()
+    assert -mixed_logp(logp, order, prob, w).sum() < base
+
+
+def test_mix_probs_rows_and_devices_agree():
+    p = torch.full((2, 4), 0.25)
+    mixed = mix_probs(p.clone(), [(0, {2: 3, 3: 1}), (-1, None)], [(0.5,), (0.5,)])
+    np.testing.assert_allclose(mixed[0].numpy(), [0.125, 0.125, 0.125 + 0.375, 0.125 + 0.125])
+    np.testing.assert_allclose(mixed[1].numpy(), [0.25] * 4)
+    assert math.isclose(float(mixed[0].sum()), 1.0, rel_tol=1e-6)
+
+
+def test_repeat_model_round_trip_and_checks():
+    m = RepeatModel((2, 4), (7, 8), {ANY_STYLE: (0.1, 0.9), "folk": (0.2, 0.95)})
+    assert RepeatModel.from_dict(m.to_dict()) == m
+    assert m.weights_for(["pop", "folk"]) == (0.2, 0.95) and m.weights_for(["pop"]) == (0.1, 0.9)
+    with pytest.raises(ValueError, match="increasing"):
+        RepeatModel((4, 2))
+    with pytest.raises(ValueError, match="2 values"):
+        RepeatModel((2, 4), (), {"": (0.5,)})
+
+
+# --- with a model ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dmajor_run(tmp_path_factory):
+    """A tiny REMI model trained briefly on pieces in D major that repeat a motif, with its
+    repetition weights fitted and style priors (keys) stored."""
+    from tunegan import api
+    from tunegan.data.prepare import prepare
+    from tunegan.data.sources import MidiFolder
+    from tunegan.tokenizers import get_tokenizer
+    from tunegan.training.trainer import Trainer
+
+    root = tmp_path_factory.mktemp("dmajor")
+    scale = [62, 64, 66, 67, 69, 71, 73, 74]
+    rng = np.random.default_rng(0)
+    for i in range(40):
+        motif = [scale[j] for j in rng.integers(0, 8, 8)]
+        s = make_melody((motif + [62, 66, 69, 74]) * 4, velocity=70 + 4 * (i % 5))
+        s.dump_midi(str(root / f"d{i:02d}.mid"))
+    cache = root / "cache"
+    prepare([MidiFolder(str(root))], get_tokenizer("remi"), cache, workers=1, labels=False)
+    run = root / "run"
+    Trainer(tiny_train_config(mode="mle", epochs=2, steps_per_epoch=4), cache, run,
+            generator_config=tiny_generator_config(vocab_size=316), quiet=True).fit()
+    out = api.export(run, root / "shipped", repeats_from=cache)
+    return cache, out
+
+
+def test_export_fits_repeats_and_evaluate_reports_both(dmajor_run):
+    from tunegan.checkpoint import load_checkpoint
+    from tunegan.evaluation.report import evaluate
+
+    cache, shipped = dmajor_run
+    ck = load_checkpoint(shipped)
+    rm = ck.repeats
+    assert rm is not None and rm.wildcard and max(rm.weights_for([])) > 0.5  # the motifs return
+    fit = ck.meta["repeats"]["fit"]["per_genre"]["all"]
+    assert fit["nll_per_note_repeats"] < fit["nll_per_note"]
+    rep = evaluate(shipped, cache, split="validation", suite=False, device="cpu")
+    lik = rep["likelihood"]
+    assert lik["generator"]["nll_per_note"] < lik["network alone"]["nll_per_note"]
+
+
+def test_sampling_with_repeats_is_the_same_alone_or_in_a_batch(dmajor_run):
+    from tunegan.checkpoint import load_checkpoint
+    from tunegan.generation import GenerationOptions, sample_tokens
+
+    ck = load_checkpoint(dmajor_run[1], device="cpu")
+    tok = ck.tokenizer
+    prime = np.concatenate([[tok.bos_id], tok.encode(make_melody([62, 66, 69, 74] * 3))])
+    primes = np.stack([prime, prime])
+    options = GenerationOptions(length=40)
+    both = sample_tokens(ck, primes, options, [3, 4])
+    alone = sample_tokens(ck, primes[:1], options, [4])
+    np.testing.assert_array_equal(both[1], alone[0])
+    off = sample_tokens(ck, primes[:1], GenerationOptions(length=40, repeats=False), [4])
+    assert not np.array_equal(off[0], alone[0])  # the memory changes what is sampled
+
+
+def test_repeats_make_the_primed_motif_return(dmajor_run):
+    from dataclasses import replace
+
+    from tunegan.checkpoint import load_checkpoint
+    from tunegan.generation import GenerationOptions, sample_tokens
+    from tunegan.repetition import RepeatModel
+
+    ck = load_checkpoint(dmajor_run[1], device="cpu")
+    tok = ck.tokenizer
+    motif = [62, 71, 64, 73, 66, 69, 67, 74]
+    prime = np.concatenate([[tok.bos_id], tok.encode(make_melody(motif * 2))])
+    ck.meta["repeats"] = RepeatModel.for_tokenizer(tok).to_dict() | {"weights": {"": [0.9, 0.95, 0.99, 0.99]}}
+    pitches = tok.token_pitches()
+
+    def share_of_motif(options):
+        new = sample_tokens(ck, prime[None], options, 0)[0]
+        p = pitches[new]
+        p = p[p >= 0][:16]
+        return np.mean([a == motif[i % 8] for i, a in enumerate(p)])
+
+    assert share_of_motif(GenerationOptions(length=64)) > 0.8
+    assert share_of_motif(replace(GenerationOptions(length=64), repeats=False)) < 0.8
+
+
+def test_style_key_prior_moves_samples_to_its_keys(dmajor_run):
+    from tunegan import api
+    from tunegan.checkpoint import load_checkpoint
+    from tunegan.data.dataset import TokenCache
+    from tunegan.priors import key_shift, opening_priors, piece_key
+
+    cache, shipped = dmajor_run
+    pri = opening_priors(TokenCache(cache))["all"]
+    assert max(pri["key"], key=pri["key"].get) == "D major" and pri["key"]["D major"] > 0.7 * pri["pieces"]
+    tok = load_checkpoint(shipped).tokenizer
+    c_major = tok.encode(make_melody([60, 64, 67, 72, 65, 67, 60] * 2))
+    assert piece_key(c_major, tok.token_pitches()) == "C major"
+    assert key_shift({"key": {"D major": 3}}, c_major, tok.token_pitches(), 0.5) == (2, "D major")
+    assert key_shift({"key": {"A minor": 3}}, c_major, tok.token_pitches(), 0.5) is None  # no key of its mode
+    songs = api.generate(checkpoint=shipped, bars=4, samples=4, seed=1, device="cpu")
+    assert any(s.options["opening"]["key"] for s in songs)
+    for s in songs:
+        o = s.options["opening"]
+        if o["key"] is not None:
+            assert o["key"] in pri["key"] and "key" in o["drawn"]
+    seeded = api.generate(checkpoint=shipped, bars=4, seed=1, seed_notes="C4 E4 G4", device="cpu")[0]
+    assert seeded.options["opening"]["key"] is None  # the user's notes stay where they are
+    keyed = api.generate(checkpoint=shipped, bars=4, seed=1, key="F major", device="cpu")[0]
+    assert keyed.options["opening"]["key"] is None
+
+
+def test_remi_transposed_and_its_range():
+    from tunegan.tokenizers import get_tokenizer
+
+    tok = get_tokenizer("remi")
+    t = tok.encode(make_melody([60, 62, 64]))
+    up = tok.transposed(t, 2)
+    assert tok.decode(up).tracks[0].notes.numpy()["pitch"].tolist() == [62, 64, 66]
+    assert tok.transposed(t, 200) is None
+
+
+def test_a_pitch_sampled_twice_at_one_position_decodes_as_one_note():
+    from tunegan.tokenizers import get_tokenizer
+
+    tok = get_tokenizer("remi")
+    names = {tok.describe(i): i for i in range(tok.vocab_size)}
+    vel = next(n for n in names if n.startswith("Velocity_"))
+    seq = [names["Bar_None"], names["Position_0"], names["Pitch_60"], names[vel], names["Duration_1.0.8"],
+           names["Pitch_60"], names[vel], names["Duration_2.0.8"], names["Pitch_64"], names[vel],
+           names["Duration_1.0.8"]]
+    notes = tok.decode(np.array(seq)).tracks[0].notes.numpy()
+    assert sorted(notes["pitch"].tolist()) == [60, 64]
+    assert notes["duration"][notes["pitch"] == 60].tolist() == [2 * 480]
