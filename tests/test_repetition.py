@@ -10,29 +10,62 @@ import pytest
 import torch
 
 from conftest import make_melody, tiny_generator_config, tiny_train_config
-from tunegan.repetition import (ANY_STYLE, PieceMemory, RepeatModel, fit_weights, mix_probs, mixed_logp,
+from tunegan.repetition import (ANY_STYLE, Memories, RepeatModel, fit_weights, mix_probs, mixed_logp,
                                 piece_cache_stats)
 
 
 def test_memory_proposes_what_followed_the_longest_match():
-    mem = PieceMemory((1, 2, 4), frozenset())
-    mem.extend([1, 2, 3, 4, 9, 1, 2, 3, 4])
-    assert mem.proposal() == (2, {9: 1})  # "1 2 3 4" was followed by 9
-    mem = PieceMemory((1, 2), frozenset())
-    mem.extend([5, 6, 7, 5, 8])
-    assert mem.proposal() == (-1, None)  # 8 never came before
-    mem.push(5)
-    assert mem.proposal() == (0, {6: 1, 8: 1})  # after 5: 6 once, 8 once (order 2 "8 5" is new)
+    def memory(orders, tokens, wildcard=()):
+        mem = Memories(orders, wildcard, 1, 128)
+        for t in tokens:
+            mem.push([t])
+        return mem
+
+    assert memory((1, 2, 4), [1, 2, 3, 4, 9, 1, 2, 3, 4]).proposals() == [(2, {9: 1})]  # "1 2 3 4" -> 9
+    assert memory((1, 2), [5, 6, 7, 5, 8]).proposals() == [(-1, None)]  # 8 never came before
+    # after 5: 6 once, 8 once (the order-2 context "8 5" is new)
+    assert memory((1, 2), [5, 6, 7, 5, 8, 5]).proposals() == [(0, {6: 1, 8: 1})]
 
 
 def test_velocity_tokens_match_any_velocity():
     loud, soft = 100, 101
-    mem = PieceMemory((3,), frozenset({loud, soft}))
-    mem.extend([60, loud, 7, 42, 60, soft, 7])
-    assert mem.proposal() == (0, {42: 1})
-    plain = PieceMemory((3,), frozenset())
-    plain.extend([60, loud, 7, 42, 60, soft, 7])
-    assert plain.proposal() == (-1, None)
+    seq = [60, loud, 7, 8, 42, 60, soft, 7, 8]
+    mem, plain = Memories((4,), (loud, soft), 1, 128), Memories((4,), (), 1, 128)
+    for t in seq:
+        mem.push([t])
+        plain.push([t])
+    assert mem.proposals() == [(0, {42: 1})]
+    assert plain.proposals() == [(-1, None)]
+
+
+def test_memory_agrees_with_a_plain_search():
+    rng = np.random.default_rng(1)
+    orders = (1, 2, 4, 8)
+    seqs = rng.integers(0, 3, (20, 60))
+    mem = Memories(orders, (2,), len(seqs), 3)  # all rows at once, as a batch samples
+    mems = Memories.cat([Memories(orders, (2,), 1, 3) for _ in seqs])  # or merged from single rows
+    got = []
+    for n in range(seqs.shape[1]):
+        snap = lambda props: [(i, dict(c) if c else c) for i, c in props]  # the counts grow as tokens come
+        got.append((snap(mem.proposals()), snap(mems.proposals())))
+        mem.push(seqs[:, n])
+        mems.push(seqs[:, n])
+    for r, seq in enumerate(seqs.tolist()):
+        key = [-1 if t == 2 else t for t in seq]
+        for n in range(len(seq)):
+            want = (-1, None)
+            for i in range(len(orders) - 1, -1, -1):
+                k = orders[i]
+                if n < k:
+                    continue
+                follow = {}
+                for j in range(k, n):  # earlier places whose k tokens before match the last k
+                    if key[j - k:j] == key[n - k:n]:
+                        follow[seq[j]] = follow.get(seq[j], 0) + 1
+                if follow:
+                    want = (i, follow)
+                    break
+            assert got[n][0][r] == want and got[n][1][r] == want
 
 
 def test_cache_stats_of_a_piece_are_its_own_earlier_continuations():
@@ -82,6 +115,8 @@ def test_repeat_model_round_trip_and_checks():
     assert m.weights_for(["pop", "folk"]) == (0.2, 0.95) and m.weights_for(["pop"]) == (0.1, 0.9)
     with pytest.raises(ValueError, match="increasing"):
         RepeatModel((4, 2))
+    with pytest.raises(ValueError, match="1 to 1024"):
+        RepeatModel((0, 4))
     with pytest.raises(ValueError, match="2 values"):
         RepeatModel((2, 4), (), {"": (0.5,)})
 

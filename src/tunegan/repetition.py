@@ -41,8 +41,9 @@ class RepeatModel:
     weights: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
     def __post_init__(self):
-        if not self.orders or list(self.orders) != sorted(set(self.orders)) or self.orders[0] < 1:
-            raise ValueError(f"repeat orders must be increasing positive lengths (received {self.orders})")
+        if not self.orders or list(self.orders) != sorted(set(self.orders)) or self.orders[0] < 1 \
+                or self.orders[-1] > 1024:
+            raise ValueError(f"repeat orders must be increasing lengths from 1 to 1024 (received {self.orders})")
         for s, w in self.weights.items():
             if len(w) != len(self.orders) or not all(0.0 <= x < 1.0 for x in w):
                 raise ValueError(f"repeat weights for {s!r} must be {len(self.orders)} values in [0, 1) "
@@ -55,8 +56,8 @@ class RepeatModel:
                 return self.weights[s]
         return self.weights.get(ANY_STYLE, (0.0,) * len(self.orders))
 
-    def memory(self) -> "PieceMemory":
-        return PieceMemory(self.orders, frozenset(self.wildcard))
+    def memories(self, rows: int, vocab_size: int) -> "Memories":
+        return Memories(self.orders, self.wildcard, rows, vocab_size)
 
     def to_dict(self) -> dict:
         return {"orders": list(self.orders), "wildcard": list(self.wildcard),
@@ -73,66 +74,118 @@ class RepeatModel:
         return cls(tuple(orders), tuple(sorted(tokenizer.tokens_of_kind("Velocity"))))
 
 
-class PieceMemory:
-    """The tokens of one piece so far, indexed by their preceding ``k`` tokens for every order:
-    ``tables[i][context] = {next token: count}``."""
+_P = np.uint64(0x9E3779B97F4A7C15)       # odd multiplier of the rolling hash (arithmetic mod 2**64)
+_SALT = np.uint64(0xD6E8FEB86659FD93)    # keeps the contexts of different orders apart in one table
 
-    __slots__ = ("orders", "wildcard", "keys", "tables")
 
-    def __init__(self, orders: Sequence[int], wildcard: frozenset[int]):
-        self.orders, self.wildcard = tuple(orders), wildcard
-        self.keys: list[int] = []
-        self.tables: list[dict[tuple, dict[int, int]]] = [{} for _ in self.orders]
+class Memories:
+    """The pieces of a batch so far, one row each: for every order ``k``, a rolling hash of the
+    last ``k`` tokens (velocities as one wildcard), and per row a table ``{context: {next token:
+    count}}`` of what followed every earlier context. A token costs each row a few dict steps,
+    whatever the longest order; the hashes of the whole batch move together in numpy."""
 
-    def push(self, token: int) -> None:
-        """Append a token: it is recorded as what followed each of its preceding contexts."""
-        token = int(token)
-        keys = self.keys
-        n = len(keys)
-        for k, table in zip(self.orders, self.tables):
-            if n < k:
-                break
-            ctx = tuple(keys[n - k:])
-            c = table.get(ctx)
-            if c is None:
-                table[ctx] = {token: 1}
-            else:
-                c[token] = c.get(token, 0) + 1
-        keys.append(-1 if token in self.wildcard else token)
+    def __init__(self, orders: Sequence[int], wildcard: Iterable[int], rows: int, vocab_size: int):
+        self.orders = tuple(int(k) for k in orders)
+        self._orders = np.array(self.orders, dtype=np.int64)
+        keys = np.arange(1, vocab_size + 1, dtype=np.uint64)
+        keys[[int(w) for w in wildcard if 0 <= int(w) < vocab_size]] = np.uint64(vocab_size + 1)
+        self.keys = keys
+        self.span = max(self.orders)
+        self.out_pow = np.array([pow(int(_P), k, 2**64) for k in self.orders], dtype=np.uint64)
+        self.salt = np.array([(i + 1) * int(_SALT) % 2**64 for i in range(len(self.orders))], dtype=np.uint64)
+        self.hash = np.zeros((rows, len(self.orders)), dtype=np.uint64)
+        self.ring = np.zeros((rows, self.span), dtype=np.uint64)   # the last ``span`` keys
+        self.n = np.zeros(rows, dtype=np.int64)                      # tokens so far per row
+        self.tables: list[dict[int, dict[int, int]]] = [{} for _ in range(rows)]
 
-    def extend(self, tokens: Iterable[int]) -> None:
+    @property
+    def rows(self) -> int:
+        return len(self.tables)
+
+    def _contexts(self) -> list[list[int]]:
+        """Per row, the table keys of its current contexts (shortest order first; None: too short)."""
+        valid = self.n[:, None] >= self._orders[None, :]
+        salted = (self.hash ^ self.salt[None, :]).tolist()
+        return [[h if ok else None for h, ok in zip(hs, vs)] for hs, vs in zip(salted, valid.tolist())]
+
+    def push(self, tokens) -> None:
+        """One token per row (int array ``(rows,)``): recorded as what followed each row's contexts."""
+        tokens = np.asarray(tokens, dtype=np.int64).reshape(-1)
+        for table, ctxs, tok in zip(self.tables, self._contexts(), tokens.tolist()):
+            for h in ctxs:
+                if h is None:
+                    break
+                c = table.get(h)
+                if c is None:
+                    table[h] = {tok: 1}
+                else:
+                    c[tok] = c.get(tok, 0) + 1
+        key = self.keys[tokens]
+        n = self.n
+        rows = np.arange(len(n))
+        # the key leaving each order's window: the one ``k`` places back (0 while there is none)
+        back_at = n[:, None] - self._orders[None, :]
+        back = np.where(back_at >= 0, self.ring[rows[:, None], back_at % self.span], np.uint64(0))
+        with np.errstate(over="ignore"):
+            self.hash = self.hash * _P + key[:, None] - back * self.out_pow[None, :]
+        self.ring[rows, n % self.span] = key
+        self.n = n + 1
+
+    def extend_row(self, row: int, tokens: Iterable[int]) -> None:
+        """Prime one row with its own tokens (the others unchanged)."""
+        one = Memories.__new__(Memories)
+        one.orders, one._orders, one.keys, one.span = self.orders, self._orders, self.keys, self.span
+        one.out_pow, one.salt = self.out_pow, self.salt
+        one.hash, one.ring, one.n = self.hash[row:row + 1].copy(), self.ring[row:row + 1].copy(), self.n[row:row + 1].copy()
+        one.tables = [self.tables[row]]
         for t in tokens:
-            self.push(t)
+            one.push([t])
+        self.hash[row], self.ring[row], self.n[row] = one.hash[0], one.ring[0], one.n[0]
 
-    def proposal(self) -> tuple[int, dict[int, int] | None]:
-        """``(index of the longest order matched, counts of the tokens that followed)``; ``(-1, None)``
-        when even the shortest order finds no earlier match."""
-        keys = self.keys
-        n = len(keys)
-        for i in range(len(self.orders) - 1, -1, -1):
-            k = self.orders[i]
-            if n >= k:
-                c = self.tables[i].get(tuple(keys[n - k:]))
-                if c:
-                    return i, c
-        return -1, None
+    def proposals(self) -> list[tuple[int, dict[int, int] | None]]:
+        """Per row: ``(index of the longest order matched, counts of the tokens that followed)``,
+        ``(-1, None)`` when even the shortest order finds no earlier match."""
+        out = []
+        for table, ctxs in zip(self.tables, self._contexts()):
+            got = (-1, None)
+            for i in range(len(ctxs) - 1, -1, -1):
+                h = ctxs[i]
+                if h is not None and (c := table.get(h)):
+                    got = (i, c)
+                    break
+            out.append(got)
+        return out
+
+    @classmethod
+    def cat(cls, parts: list["Memories"]) -> "Memories":
+        """One batch whose rows are those of ``parts``, in order (same orders and wildcards)."""
+        m = cls.__new__(cls)
+        p0 = parts[0]
+        m.orders, m._orders, m.keys, m.span = p0.orders, p0._orders, p0.keys, p0.span
+        m.out_pow, m.salt = p0.out_pow, p0.salt
+        m.hash = np.concatenate([p.hash for p in parts])
+        m.ring = np.concatenate([p.ring for p in parts])
+        m.n = np.concatenate([p.n for p in parts])
+        m.tables = [t for p in parts for t in p.tables]
+        return m
 
 
 def piece_cache_stats(model: RepeatModel, piece: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each target index ``t`` (into ``piece``, ``t >= 1``): the matched order's index (-1: none)
     and the cache's probability of the true token ``piece[t]`` given ``piece[:t]``."""
-    mem = model.memory()
+    piece = np.asarray(piece, np.int64)
+    mem = model.memories(1, int(piece.max(initial=0)) + 1)
     want = np.zeros(len(piece), bool)
     want[targets] = True
     order = np.full(len(piece), -1, np.int64)
     prob = np.zeros(len(piece))
     for t, tok in enumerate(piece.tolist()):
         if want[t]:
-            i, c = mem.proposal()
+            i, c = mem.proposals()[0]
             if c is not None:
                 order[t] = i
                 prob[t] = c.get(tok, 0) / sum(c.values())
-        mem.push(tok)
+        mem.push([tok])
     return order[targets], prob[targets]
 
 

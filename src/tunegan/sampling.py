@@ -75,9 +75,9 @@ class TokenStream:
         self.memories = self.repeat_weights = None
         if repeats is not None and any(repeats[1]):
             model, weights = repeats
-            self.memories = [model.memory() for _ in range(prime.shape[0])]
-            for mem, row in zip(self.memories, prime.cpu().tolist()):
-                mem.extend(row)
+            self.memories = model.memories(prime.shape[0], self.last.shape[1])
+            for col in prime.cpu().numpy().T:
+                self.memories.push(col)
             self.repeat_weights = [tuple(weights)] * prime.shape[0]
 
     @classmethod
@@ -99,12 +99,17 @@ class TokenStream:
         m.last, m.prev, m.cond_emb, m.u_cond_emb = cat("last"), cat("prev"), cat("cond_emb"), cat("u_cond_emb")
         m.state = state("state")
         m.memories = m.repeat_weights = None
-        if any(s.memories is not None for s in streams):
-            m.memories, m.repeat_weights = [], []
-            for s in streams:
+        if (first := next((s for s in streams if s.memories is not None), None)) is not None:
+            from .repetition import Memories
+
+            zero = (0.0,) * len(first.memories.orders)
+            parts, m.repeat_weights = [], []
+            for s in streams:  # rows without repeats get an empty memory they never use
                 rows = s.last.shape[0]
-                m.memories += s.memories if s.memories is not None else [None] * rows
-                m.repeat_weights += s.repeat_weights if s.memories is not None else [None] * rows
+                parts.append(s.memories if s.memories is not None else
+                             Memories(first.memories.orders, (), rows, s.last.shape[1]))
+                m.repeat_weights += s.repeat_weights if s.memories is not None else [zero] * rows
+            m.memories = Memories.cat(parts)
         if m.use_guidance:
             m.u_last, m.u_state = cat("u_last"), state("u_state")
         return m
@@ -201,16 +206,12 @@ class TokenStream:
         from .repetition import mix_probs
 
         p = torch.softmax(z, -1)
-        proposals = [m.proposal() if m is not None else (-1, None) for m in self.memories]
-        weights = [w if w is not None else (0.0,) for w in self.repeat_weights]
-        return mix_probs(p, proposals, weights).mul_(may)
+        return mix_probs(p, self.memories.proposals(), self.repeat_weights).mul_(may)
 
     def _advance(self, nxt: torch.Tensor) -> None:
         """One step of the LSTM (and of the unconditional one, with guidance) on tokens ``(batch,)``."""
         if self.memories is not None:
-            for m, t in zip(self.memories, nxt.tolist()):
-                if m is not None:
-                    m.push(t)
+            self.memories.push(nxt.cpu().numpy())
         self.prev = nxt
         self.last, self.state = self.g.step(nxt, self.state, cond=self.cond, cond_emb=self.cond_emb,
                                             weights=self.weights)

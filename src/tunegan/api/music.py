@@ -78,6 +78,7 @@ def generate(
     variation: float = 0.0,
     ending: str | None = None,
     loop: bool = False,
+    repeats: bool = True,
     candidates: int = 1,
     seeds: list[int] | None = None,
     models: ModelCache | None = None,
@@ -101,6 +102,8 @@ def generate(
     ending:        "cadence" (default for bar-based models: the last bar is the tonic, held) or "none".
     loop:          the last bar leads back into the first; the MIDI is an exact number of bars
                    with ``loopStart``/``loopEnd`` markers, and rendered audio wraps its tail.
+    repeats:       mix in what followed the same music earlier in the piece, as much as the
+                   model's fitted weights say (:mod:`tunegan.repetition`); False = the network alone.
     candidates:    make this many candidates per sample and keep the one the checkpoint's critic
                    finds most real (``tunegan train --mode critic``); candidate j of sample i uses
                    seed ``seed + i + samples * j`` (j = 0 is the plain sample).
@@ -117,7 +120,8 @@ def generate(
                                 top_p=top_p, key=key, tempo=tempo, time_signature=time_signature,
                                 style=tuple(style) if isinstance(style, (list, tuple)) else (style or ()),
                                 mood=mood, guidance=guidance, mode=mode, density=density, pace=pace, form=form,
-                                phrase_bars=phrase_bars, variation=variation, ending=ending, loop=loop)
+                                phrase_bars=phrase_bars, variation=variation, ending=ending, loop=loop,
+                                repeats=repeats)
     if not isinstance(samples, int) or not 1 <= samples <= 64:
         raise MusicOptionError(f"samples must be within 1 and 64 (received {samples})")
     if not isinstance(candidates, int) or isinstance(candidates, bool) or not 1 <= candidates <= 64:
@@ -166,7 +170,8 @@ def generate(
         pieces = sample_pieces(model, options, pool, seed_notes=seed_notes, primer=primer)
         chosen_seeds = pool
     target_s = target_seconds(tok, options)
-    settings = {"temperature": temperature, "top_k": top_k, "top_p": top_p, "key": key, "style": style, "mood": mood}
+    settings = {"temperature": temperature, "top_k": top_k, "top_p": top_p, "key": key, "style": style, "mood": mood,
+                "repeats": bool(options.repeats and model.repeats is not None)}
     results = []
     for i, (prime, add, o) in enumerate(pieces):
         tokens = np.concatenate([prime[1:], add])
