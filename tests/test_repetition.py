@@ -217,8 +217,9 @@ def test_style_key_prior_moves_samples_to_its_keys(dmajor_run):
     tok = load_checkpoint(shipped).tokenizer
     c_major = tok.encode(make_melody([60, 64, 67, 72, 65, 67, 60] * 2))
     assert piece_key(c_major, tok.token_pitches()) == "C major"
-    assert key_shift({"key": {"D major": 3}}, c_major, tok.token_pitches(), 0.5) == (2, "D major")
-    assert key_shift({"key": {"A minor": 3}}, c_major, tok.token_pitches(), 0.5) is None  # no key of its mode
+    assert key_shift({"key": {"D major": 3}}, "C major", 0.5) == (2, "D major")
+    assert key_shift({"key": {"D major": 3, "G major": 1}}, "C major", 0.9) == (-5, "G major")
+    assert key_shift({"key": {"A minor": 3}}, "C major", 0.5) is None  # no key of its mode
     songs = api.generate(checkpoint=shipped, bars=4, samples=4, seed=1, device="cpu")
     assert any(s.options["opening"]["key"] for s in songs)
     for s in songs:
@@ -253,3 +254,27 @@ def test_a_pitch_sampled_twice_at_one_position_decodes_as_one_note():
     notes = tok.decode(np.array(seq)).tracks[0].notes.numpy()
     assert sorted(notes["pitch"].tolist()) == [60, 64]
     assert notes["duration"][notes["pitch"] == 60].tolist() == [2 * 480]
+
+
+def test_parallel_mode_map_by_hand():
+    from tunegan.music.keys import parallel_mode_map
+
+    to_minor = parallel_mode_map(0, "minor")  # C major -> C minor: E and A come down
+    assert [int(to_minor[p]) for p in (60, 62, 64, 65, 67, 69, 71)] == [60, 62, 63, 65, 67, 68, 71]
+    to_major = parallel_mode_map(9, "major")  # A minor -> A major: C, F, G go up
+    assert [int(to_major[p]) for p in (57, 59, 60, 62, 64, 65, 67)] == [57, 59, 61, 62, 64, 66, 68]
+
+
+def test_asked_mode_is_kept_whatever_the_network_chose():
+    from tunegan import api
+    from tunegan.data.labels import mode_and_key
+
+    shipped = None  # the shipped model: trained with the mode attribute, which it follows loosely
+    for mode in ("minor", "major"):
+        for s in api.generate(checkpoint=shipped, bars=4, samples=4, seed=2, mode=mode, device="cpu"):
+            assert s.options["opening"]["mode"] == mode
+            assert mode_and_key(s.score).mode == mode
+    calm = api.generate(checkpoint=shipped, bars=4, seed=2, mood="melancholy", device="cpu")[0]
+    assert calm.options["opening"]["mode"] == "minor" and mode_and_key(calm.score).mode == "minor"
+    seeded = api.generate(checkpoint=shipped, bars=4, seed=2, mode="minor", seed_notes="C4 E4 G4", device="cpu")[0]
+    assert seeded.options["opening"]["mode"] is None  # the user's own notes decide

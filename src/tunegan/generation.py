@@ -38,7 +38,9 @@ class Opening:
     (``drawn`` says which); ``hold``: the metre stays fixed through the piece; ``velocities``:
     loudness for each starting note (the style's typical loudness), or None; ``key_draw``: the
     uniform number that picks the finished sample's key from the style's prior (None: its key
-    stays as sampled); ``key``: the key it was moved to."""
+    stays as sampled); ``key``: the key it was moved to; ``mode``: the mode asked (``--mode``,
+    or the one a mood implies) that the finished sample is written in (:func:`to_asked_mode`),
+    ``mode_changed``: whether it had to be moved into it."""
 
     tempo: float | None
     time_signature: tuple[int, int] | None
@@ -48,6 +50,8 @@ class Opening:
     drawn: tuple[str, ...] = ()
     key_draw: float | None = None
     key: str | None = None
+    mode: str | None = None
+    mode_changed: bool = False
 
 
 def plan_opening(model, options: GenerationOptions, seed: int, n_notes: int = 0) -> Opening:
@@ -61,7 +65,7 @@ def plan_opening(model, options: GenerationOptions, seed: int, n_notes: int = 0)
     chosen = choose_prior(priors, [*options.style, *([options.mood] if options.mood else [])])
     held = options.time_signature is not None
     if chosen is None or not model.tokenizer.has_bars:
-        return Opening(options.tempo, options.time_signature, held)
+        return Opening(options.tempo, options.time_signature, held, mode=asked_mode(model, options) if not n_notes else None)
     name, prior = chosen
     rng = np.random.default_rng([check_seed(seed), 7])  # its own stream: sampling noise stays as it was
     tempo, ts, drawn = options.tempo, options.time_signature, []
@@ -75,8 +79,50 @@ def plan_opening(model, options: GenerationOptions, seed: int, n_notes: int = 0)
     key_draw = None
     if options.key is None and not n_notes and prior.get("key") and hasattr(model.tokenizer, "transposed"):
         key_draw = float(rng.random())
-    return Opening(tempo, ts, held or (ts is not None and holds_metre(prior)), vel, name, tuple(drawn), key_draw)
+    return Opening(tempo, ts, held or (ts is not None and holds_metre(prior)), vel, name, tuple(drawn), key_draw,
+                   mode=asked_mode(model, options) if not n_notes else None)
 
+
+def asked_mode(model, options: GenerationOptions) -> str | None:
+    """``major``/``minor`` when the user set ``mode``, or a mood that implies one, for a model with
+    pitch tokens that can be moved (REMI) and no ``key`` given (the key's scale decides); else None."""
+    from .attributes import MOOD_ATTRIBUTES
+
+    if options.key is not None or not hasattr(model.tokenizer, "repitched"):
+        return None
+    return options.mode or MOOD_ATTRIBUTES.get(options.mood or "", {}).get("mode")
+
+
+def sample_key(tok, new: np.ndarray) -> str | None:
+    """The key of sampled tokens as the mood rule hears it (Krumhansl-Schmuckler on the
+    duration-weighted pitch classes, :func:`tunegan.data.labels.mode_and_key`); None without notes."""
+    from .data.labels import mode_and_key
+    from .music.keys import key_label
+
+    score = tok.decode(np.asarray(new, np.int64))
+    if not any(len(t.notes) for t in score.tracks):
+        return None
+    k = mode_and_key(score)
+    return key_label(k.tonic, k.mode)
+
+
+def to_asked_mode(model, opening: Opening, new: np.ndarray) -> tuple[np.ndarray, Opening]:
+    """A finished sample written in the mode its opening asks for: when its key (Krumhansl-
+    Schmuckler) is in the other mode, the notes move to the parallel key's scale
+    (:func:`tunegan.music.keys.parallel_mode_map`). The network alone does not reliably choose
+    the mode from the word (docs/results.md); this keeps the promise of ``--mode`` and of moods."""
+    from dataclasses import replace
+
+    from .music.keys import parallel_mode_map, parse_key
+
+    if opening.mode is None:
+        return new, opening
+    tok = model.tokenizer
+    found = sample_key(tok, new)
+    if found is None or found.endswith(opening.mode):
+        return new, opening
+    moved = tok.repitched(new, parallel_mode_map(parse_key(found)[0], opening.mode))
+    return (new, opening) if moved is None else (moved, replace(opening, mode_changed=True))
 
 def to_drawn_key(model, opening: Opening, new: np.ndarray) -> tuple[np.ndarray, Opening]:
     """A finished sample moved to the key its opening draws from the style's prior
@@ -88,7 +134,7 @@ def to_drawn_key(model, opening: Opening, new: np.ndarray) -> tuple[np.ndarray, 
     if opening.key_draw is None:
         return new, opening
     tok = model.tokenizer
-    got = key_shift(model.meta["priors"][opening.prior], new, tok.token_pitches(), opening.key_draw)
+    got = key_shift(model.meta["priors"][opening.prior], sample_key(tok, new), opening.key_draw)
     if got is None:
         return new, opening
     shift, key = got
@@ -346,4 +392,11 @@ def sample_pieces(model, options: GenerationOptions, seeds: Sequence[int], *, se
             for i, add in zip(rows, close_batch(model, [primes[i] for i in rows], [new[i] for i in rows], opts,
                                                 [seeds[i] for i in rows], build_constraints(model, opts))):
                 new[i] = add
-    return [(primes[i], *to_drawn_key(model, openings[i], new[i])) for i in chosen]
+    return [(primes[i], *finish(model, openings[i], new[i])) for i in chosen]
+
+
+def finish(model, opening: Opening, new: np.ndarray) -> tuple[np.ndarray, Opening]:
+    """A sampled piece in the asked mode (:func:`to_asked_mode`), then in its style's key
+    (:func:`to_drawn_key`): ``(new tokens, opening)``."""
+    new, opening = to_asked_mode(model, opening, new)
+    return to_drawn_key(model, opening, new)

@@ -127,13 +127,12 @@ def holds_metre(prior: dict) -> bool:
     return float(prior.get("off_metre_share", prior.get("metre_change_share", 0.0))) < METRE_CHANGE_SHARE
 
 
-def key_shift(prior: dict, tokens: np.ndarray, pitch_of: np.ndarray, u: float) -> tuple[int, str] | None:
-    """``(semitones, key)`` that move a finished sample's tokens to a key of its own mode drawn (by
-    the uniform ``u``) from ``prior["key"]``: the smallest move, -6..+5. None when the prior has no
-    key of that mode or the sample has no notes."""
+def key_shift(prior: dict, found: str | None, u: float) -> tuple[int, str] | None:
+    """``(semitones, key)`` that move a finished sample in key ``found`` (``"C major"``) to a key of
+    its mode drawn (by the uniform ``u``) from ``prior["key"]``: the smallest move, -6..+5. None
+    when the prior has no key of that mode or the sample has no key (no notes)."""
     from .music.keys import parse_key
 
-    found = piece_key(tokens, pitch_of)
     table = {k: n for k, n in (prior.get("key") or {}).items() if found and k.endswith(found.split()[-1])}
     if not found or not table:
         return None

@@ -201,7 +201,8 @@ def generate(
                                   settings | form_info | {"candidates": candidates, "critic_score": critic_scores[i]}
                                   | {"opening": {"tempo": o.tempo, "time_signature": o.time_signature,
                                                           "metre_held": o.hold, "prior": o.prior, "drawn": list(o.drawn),
-                                                          "key": o.key}}))
+                                                          "key": o.key, "mode": o.mode,
+                                                          "mode_changed": o.mode_changed}}))
     return results
 
 

@@ -164,3 +164,17 @@ def mode_margin(hist: np.ndarray) -> float:
     """Best major minus best minor key correlation of a pitch-class histogram: > 0 sounds major."""
     r = key_correlations(hist)
     return float(r[:12].max() - r[12:].max())
+
+
+#: Pitch classes above the tonic that change when a piece moves to its parallel mode: major's
+#: third and sixth come down a semitone for minor (the seventh stays raised: harmonic minor, the
+#: minor of cadences); minor's third, sixth and seventh go up for major.
+PARALLEL_MODE_STEPS = {"minor": {4: -1, 9: -1}, "major": {3: 1, 8: 1, 10: 1}}
+
+
+def parallel_mode_map(tonic: int, mode: str) -> np.ndarray:
+    """int ``(128,)``: each MIDI pitch where it goes when music on ``tonic`` moves into ``mode``
+    (the parallel key: C major -> C minor lowers E and A; C minor -> C major raises Eb, Ab, Bb)."""
+    steps = PARALLEL_MODE_STEPS[mode]
+    p = np.arange(128)
+    return p + np.array([steps.get((q - tonic) % 12, 0) for q in p])

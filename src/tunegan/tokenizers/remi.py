@@ -290,13 +290,18 @@ class RemiTokenizer(Tokenizer):
     def transposed(self, tokens: np.ndarray, semitones: int) -> np.ndarray | None:
         """``tokens`` with every ``Pitch`` token moved by ``semitones``; None when a pitch would
         leave ``pitch_low..pitch_high``."""
+        return self.repitched(tokens, np.arange(128) + int(semitones))
+
+    def repitched(self, tokens: np.ndarray, new_pitch: np.ndarray) -> np.ndarray | None:
+        """``tokens`` with every ``Pitch_p`` token made ``Pitch_{new_pitch[p]}`` (int ``(128,)``);
+        None when a new pitch would leave ``pitch_low..pitch_high``."""
         tokens = np.asarray(tokens, np.int64)
         safe = np.clip(tokens, 0, self.vocab_size - 1)
         value = np.where(tokens == safe, self._pitch_of[safe], -1)
         mask = value >= 0
-        if not mask.any() or semitones == 0:
+        if not mask.any():
             return tokens.copy()
-        moved = value[mask] + int(semitones)
+        moved = np.asarray(new_pitch, np.int64)[value[mask]]
         if moved.min() < self.config.pitch_low or moved.max() > self.config.pitch_high:
             return None
         out = tokens.copy()
