@@ -60,6 +60,7 @@ def main() -> None:
     ap.add_argument("--top", type=int, default=8)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--temperature", type=float, default=1.0)
+    ap.add_argument("--top-p", type=float, default=1.0)
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
 
@@ -77,11 +78,11 @@ def main() -> None:
     genres = args.genres or [g for g in model_keywords(ckpt, "genre") if g in have]
     te = real_crop_features(cache, args.split, have, args.samples, args.length, seed=args.seed, with_notes=True)
     res = {"checkpoint": str(ckpt.path), "data": str(args.data), "split": args.split, "samples": args.samples,
-           "length": args.length, "temperature": args.temperature, "genres": {}}
+           "length": args.length, "temperature": args.temperature, "top_p": args.top_p, "genres": {}}
     for g in genres:
         real = [n for n, y in zip(te["notes"], te["y"]) if y == have.index(g)]
         gen = [extract_notes(s) for s in generate_scores(ckpt, args.samples, args.length, style=g, seed=args.seed,
-                                                         temperature=args.temperature)]
+                                                         temperature=args.temperature, top_p=args.top_p)]
         gen = [n for n in gen if len(n)]
         ts = two_sample(real, gen, seed=args.seed)
         xr = np.vstack([crop_features(n) for n in real])

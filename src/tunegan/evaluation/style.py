@@ -43,7 +43,8 @@ PROFILE = ("velocity_mean", "velocity_std", "log_tempo", "log_notes_per_second",
 
 
 def generate_scores(ckpt: Checkpoint, n: int, length: int, *, style=None, mood=None, guidance: float = 1.0,
-                    temperature: float = 1.0, seed: int = 0, key: str | None = None) -> list[symusic.Score]:
+                    temperature: float = 1.0, seed: int = 0, key: str | None = None,
+                    top_p: float = 1.0) -> list[symusic.Score]:
     """``n`` pieces of ``length`` tokens from BOS through :func:`tunegan.generation.sample_tokens`,
     the path ``tunegan generate`` takes, openings drawn from the style's priors included (no keywords = the model's unconditional path; ``key``: only
     notes of that key's scale, as ``--key``). Sample ``i`` uses seed ``seed + i``, so every request
@@ -52,8 +53,8 @@ def generate_scores(ckpt: Checkpoint, n: int, length: int, *, style=None, mood=N
 
     tok = ckpt.tokenizer
     words = [style] if isinstance(style, str) else list(style or [])
-    options = GenerationOptions(length=length, temperature=temperature, key=key, style=tuple(words), mood=mood,
-                                guidance=guidance)
+    options = GenerationOptions(length=length, temperature=temperature, top_p=top_p, key=key, style=tuple(words),
+                                mood=mood, guidance=guidance)
     # opening, primer and sampling exactly as tunegan generate does them (each length-token piece
     # counts the opening tokens it was primed with, as a user's piece does)
     pieces = sample_pieces(ckpt, options, [int(seed) + i for i in range(n)])
