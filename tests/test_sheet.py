@@ -84,6 +84,31 @@ def test_musescore_writes_png_pages(tmp_path):
     assert time.perf_counter() - t0 < 60
 
 
+@pytest.mark.skipif(find_musescore() is None, reason="MuseScore 3 is not installed")
+def test_several_sheets_in_one_musescore_run_and_a_bad_one_alone(tmp_path):
+    from tunegan.outputs.engrave import engrave_files, write_sheet_xml
+    from tunegan.studio.batching import SheetBatcher
+
+    xmls = [write_sheet_xml(_score(MELODY, ts=ts), tmp_path / f"s{i}.musicxml") for i, ts in enumerate([(3, 4), (4, 4)])]
+    bad = tmp_path / "bad.musicxml"
+    bad.write_text("not music")
+    got = engrave_files([(xmls[0], tmp_path / "a.png"), (bad, tmp_path / "b.png"), (xmls[1], tmp_path / "c.png")], dpi=50)
+    assert got[0] == [tmp_path / "a-1.png"] and got[2] == [tmp_path / "c-1.png"]
+    assert isinstance(got[1], NotationError) and "\n" not in str(got[1])
+    sheets = SheetBatcher(dpi=50)
+    import threading
+
+    out = {}
+    threads = [threading.Thread(target=lambda i=i: out.__setitem__(i, sheets.engrave(xmls[i % 2], tmp_path / f"t{i}.png")))
+               for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(out[i] == [tmp_path / f"t{i}-1.png"] for i in range(4))  # each request its own pages
+    assert sum(sheets.batches) == 4 and len(sheets.batches) < 4  # fewer MuseScore runs than sheets
+
+
 def test_missing_musescore_and_bad_inputs(tmp_path, monkeypatch):
     monkeypatch.setenv("TUNEGAN_MUSESCORE", "no-such-musescore-program")
     with pytest.raises(NotationError, match="MuseScore 3 is not installed") as e:

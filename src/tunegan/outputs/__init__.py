@@ -11,12 +11,12 @@ from .audio import (AudioError, check_soundfont, find_soundfont, read_wav, rende
 from .pianoroll import plot_pianoroll
 from .limits import MAX_MINUTES, RenderWarning, check_output, limit_score
 from .render import RenderReport
-from .engrave import find_musescore, render_sheet
+from .engrave import engrave_files, find_musescore, render_sheet, write_sheet_xml
 from .sheet import NotationError, to_musicxml
 
 __all__ = [
     "AudioError", "check_soundfont", "find_soundfont", "read_wav", "render_audio", "render_wav", "synthesize", "write_wav",
     "plot_pianoroll",
     "MAX_MINUTES", "RenderReport", "RenderWarning", "check_output", "limit_score",
-    "NotationError", "find_musescore", "render_sheet", "to_musicxml",
+    "NotationError", "engrave_files", "find_musescore", "render_sheet", "to_musicxml", "write_sheet_xml",
 ]

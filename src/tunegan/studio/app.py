@@ -48,12 +48,13 @@ def build_studio(checkpoint=None, *, work_dir: str | os.PathLike | None = None, 
     from ..checkpoint import ModelCache
 
     from ..api import generate as api_generate
-    from .batching import GenerationBatcher, picture_pool
+    from .batching import GenerationBatcher, SheetBatcher, picture_pool
 
     models = ModelCache(device)  # the page's model, loaded once and passed to every request
     batcher = GenerationBatcher(lambda **kw: api_generate(checkpoint=checkpoint, models=models, **kw),
                                 max_batch=DEFAULT_CONCURRENCY)
     pool = picture_pool()
+    sheets = SheetBatcher(max_batch=DEFAULT_CONCURRENCY)
     work = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="tunegan-studio-"))
     results = work / "results"
     results.mkdir(parents=True, exist_ok=True)
@@ -62,7 +63,7 @@ def build_studio(checkpoint=None, *, work_dir: str | os.PathLike | None = None, 
 
     with gr.Blocks(title=TITLE, delete_cache=(3600, 3600)) as demo:
         demo.studio_dir = work  # launch_studio allows files from here
-        demo.batcher, demo.picture_pool = batcher, pool
+        demo.batcher, demo.picture_pool, demo.sheets = batcher, pool, sheets
         history = gr.State([])
         gr.Markdown(INTRO)
         with gr.Tab("Make music", id="make"):
@@ -88,7 +89,7 @@ def build_studio(checkpoint=None, *, work_dir: str | os.PathLike | None = None, 
 
         def run(settings: H.Settings, past: list) -> tuple:
             try:
-                r = H.make_music(settings, checkpoint=checkpoint, out_dir=results, models=models, batcher=batcher,
+                r = H.make_music(settings, checkpoint=checkpoint, out_dir=results, models=models, batcher=batcher, sheets=sheets,
                                  pool=pool)
             except Exception as e:  # noqa: BLE001 - every failure becomes one friendly line
                 raise gr.Error(H.friendly_message(e), print_exception=False) from None

@@ -270,13 +270,16 @@ def _keywords(s: Settings, conditions: dict | None) -> dict:
 
 # ---- making music ------------------------------------------------------------------------------
 
-def make_music(s: Settings, *, checkpoint=None, out_dir: str | Path, models=None, batcher=None, pool=None) -> Result:
+def make_music(s: Settings, *, checkpoint=None, out_dir: str | Path, models=None, batcher=None, pool=None,
+               sheets=None) -> Result:
     """Generate one piece and write MIDI, WAV, piano roll, MusicXML and (with MuseScore) sheet music.
     ``models``: a :class:`~tunegan.checkpoint.ModelCache` (the studio's), so the model is loaded once.
     ``batcher``: a :class:`~tunegan.studio.batching.GenerationBatcher` that makes this request's
     piece together with those arriving with it (the same piece as alone). Rendering waits for one
     of :data:`~tunegan.studio.batching.RENDER_SLOTS`; ``pool`` (a process pool) draws the pictures
-    (:func:`draw_pictures`) while this thread renders the audio.
+    (:func:`draw_pictures`) while this thread renders the audio; ``sheets`` (a
+    :class:`~tunegan.studio.batching.SheetBatcher`) engraves the sheet music with other requests'
+    once the render slot is free again.
 
     Raises :class:`~tunegan.errors.TuneganError` (a one-line, beginner-readable message) for bad input.
     """
@@ -297,15 +300,39 @@ def make_music(s: Settings, *, checkpoint=None, out_dir: str | Path, models=None
     if song.score.note_num() == 0:
         raise StudioInputError("The model made no notes this time; press Generate again or try more starting notes.")
     with render_slots:
-        return _render(s, song, out_dir, t0, pool)
+        result = _render(s, song, out_dir, t0, pool, sheets is not None)
+    if sheets is not None and result.sheet is not None:  # the MusicXML to engrave with other requests'
+        xml = result.sheet
+        pages = sheets.engrave(xml, xml.with_name(xml.stem.removesuffix("-sheet") + "-sheet.png"))
+        if xml.name.endswith("-sheet.musicxml"):  # made for MuseScore alone (a piece longer than a sheet)
+            xml.unlink(missing_ok=True)
+        result.sheet, result.sheet_note = (pages[0], "") if isinstance(pages, list) else (None, sheet_failed(pages))
+        result.seconds_taken = time.perf_counter() - t0
+    return result
 
 
-def draw_pictures(midi: str, folder: str, name: str, title: str, phrases, sheet_music: bool) -> tuple:
+def warm_up(seconds: float = 0.5) -> None:
+    """Load what :func:`draw_pictures` needs (matplotlib, music21) in a picture worker; held a
+    moment, so each worker of a pool gets one."""
+    t0 = time.perf_counter()
+    import music21  # noqa: F401
+
+    from .. import outputs  # noqa: F401
+    import matplotlib.pyplot  # noqa: F401
+
+    time.sleep(max(0.0, seconds - (time.perf_counter() - t0)))
+
+
+def draw_pictures(midi: str, folder: str, name: str, title: str, phrases, sheet_music: bool,
+                  engrave_later: bool = False) -> tuple:
     """Piano roll, MusicXML and (with MuseScore) sheet music of the MIDI file ``midi``:
     ``(roll, xml, sheet or None, note)``. A top-level function, so a studio's worker processes
-    can draw while its own process serves pages (drawing holds Python's lock, MuseScore does not)."""
+    can draw while its own process serves pages (drawing holds Python's lock, MuseScore does not).
+    ``engrave_later``: ``sheet`` is the MusicXML for MuseScore to engrave (a :class:`SheetBatcher`
+    does it with other requests' sheets), not the picture."""
     from ..midi import read_midi
-    from ..outputs import NotationError, find_musescore, plot_pianoroll, render_sheet, to_musicxml
+    from ..outputs import NotationError, find_musescore, plot_pianoroll, render_sheet, to_musicxml, write_sheet_xml
+    from ..outputs.engrave import SHEET_MAX_BARS
 
     score, folder = read_midi(midi), Path(folder)
     roll = plot_pianoroll(score, folder / f"{name}-pianoroll.png", width=10, height=4, phrases=phrases)
@@ -317,13 +344,29 @@ def draw_pictures(midi: str, folder: str, name: str, title: str, phrases, sheet_
         note = MUSESCORE_HINT
     else:
         try:
-            sheet = render_sheet(score, folder / f"{name}-sheet.png", title=title)[0]
+            if not engrave_later:
+                sheet = render_sheet(score, folder / f"{name}-sheet.png", title=title)[0]
+            elif _bars(score) <= SHEET_MAX_BARS:
+                sheet = xml  # what MuseScore would be given is the download itself
+            else:
+                sheet = write_sheet_xml(score, folder / f"{name}-sheet.musicxml", title=title)
         except NotationError as e:
-            note = f"Sheet music could not be drawn ({_short(e)}); download the MusicXML file instead."
+            note = sheet_failed(e)
     return roll, xml, sheet, note
 
 
-def _render(s: Settings, song, out_dir: str | Path, t0: float, pool=None) -> Result:
+def _bars(score) -> int:
+    from ..music import bar_grid
+
+    return len(bar_grid(score, int(score.end())).bars)
+
+
+def sheet_failed(e: Exception) -> str:
+    return f"Sheet music could not be drawn ({_short(e)}); download the MusicXML file instead."
+
+
+def _render(s: Settings, song, out_dir: str | Path, t0: float, pool=None, engrave_later: bool = False) -> Result:
+    """Every file of ``song``; with ``engrave_later`` the result's ``sheet`` is the MusicXML to engrave."""
     from ..explain import explain
     from ..outputs import render_wav
 
@@ -331,10 +374,11 @@ def _render(s: Settings, song, out_dir: str | Path, t0: float, pool=None) -> Res
     name = f"tunegan-{song.seed}"
     midi = song.write_midi(folder / f"{name}.mid")
     phrases = (song.options["form"], song.options["phrase_bars"]) if song.options.get("form") else None
-    job = (str(midi), str(folder), name, f"tunegan, seed {song.seed}", phrases, s.sheet_music)
+    job = (str(midi), str(folder), name, f"tunegan, seed {song.seed}", phrases, s.sheet_music, engrave_later)
     pictures = pool.submit(draw_pictures, *job) if pool is not None else None
     wav = render_wav(song.score, folder / f"{name}.wav")  # fluidsynth, meanwhile
     roll, xml, sheet, note = pictures.result() if pictures is not None else draw_pictures(*job)
+    sheet = Path(sheet) if sheet is not None else None
     expl = explain(song.score)
     table = [[r.position, r.name, r.duration, f"{r.dynamic} ({r.velocity})"] for r in expl.notes[:MAX_TABLE_ROWS]]
     prune(out_dir)
