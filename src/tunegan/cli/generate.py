@@ -84,6 +84,9 @@ def generate(
                 typer.echo(f"warning: {w}", err=True)
         shape = f", form {song.options['form']}" if song.options.get("form") else ""
         shape += ", loops" if song.options.get("loop") else ""
+        opening = song.options.get("opening") or {}
+        shape += f", in {opening['key']} (a key of the style)" if opening.get("key") else ""
+        shape += f", moved into {opening['mode']} as asked" if opening.get("mode_changed") else ""
         typer.echo(f"wrote {path} ({song.score.note_num()} notes, seed {song.seed}{shape})"
                    + (f"; {', '.join(extras)}" if extras else ""))
 
