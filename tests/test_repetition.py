@@ -147,14 +147,15 @@ def dmajor_run(tmp_path_factory):
     Trainer(tiny_train_config(mode="mle", epochs=2, steps_per_epoch=4), cache, run,
             generator_config=tiny_generator_config(vocab_size=316), quiet=True).fit()
     out = api.export(run, root / "shipped", repeats_from=cache)
-    return cache, out
+    return cache, out, run
 
 
 def test_export_fits_repeats_and_evaluate_reports_both(dmajor_run):
     from tunegan.checkpoint import load_checkpoint
     from tunegan.evaluation.report import evaluate
 
-    cache, shipped = dmajor_run
+    cache, shipped, run = dmajor_run
+    assert load_checkpoint(run).repeats is not None  # the trainer fitted them for its best checkpoint
     ck = load_checkpoint(shipped)
     rm = ck.repeats
     assert rm is not None and rm.wildcard and max(rm.weights_for([])) > 0.5  # the motifs return
@@ -211,7 +212,7 @@ def test_style_key_prior_moves_samples_to_its_keys(dmajor_run):
     from tunegan.data.dataset import TokenCache
     from tunegan.priors import key_shift, opening_priors, piece_key
 
-    cache, shipped = dmajor_run
+    cache, shipped, _ = dmajor_run
     pri = opening_priors(TokenCache(cache))["all"]
     assert max(pri["key"], key=pri["key"].get) == "D major" and pri["key"]["D major"] > 0.7 * pri["pieces"]
     tok = load_checkpoint(shipped).tokenizer

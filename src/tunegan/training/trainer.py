@@ -139,6 +139,26 @@ class Trainer(RunSetup):
                         tokenizer=self.tok, meta=meta, train_state=self._train_state(), best=best,
                         keep=self.cfg.keep_checkpoints)
 
+    def _fit_repeats(self) -> None:
+        """How much the music repeats itself (:func:`tunegan.repetition.fit_repeats`), fitted on the
+        validation split for the best checkpoint and written into its ``meta.json``, so the
+        trained model generates with its piece memory; when validation is too short, the reason is
+        written there instead (``repeats_skipped``)."""
+        import json
+
+        from ..checkpoint import _atomic_write_text, load_checkpoint, read_meta, resolve_checkpoint
+        from ..errors import DataError
+        from ..repetition import fit_repeats
+
+        best = resolve_checkpoint(self.out, "best")
+        meta = read_meta(best)
+        try:
+            model, report = fit_repeats(load_checkpoint(best, with_discriminator=False, device="cpu"), self.cache)
+            meta["repeats"] = model.to_dict() | {"fitted_on": str(self.cache.root), "fit": report}
+        except DataError as e:
+            meta["repeats_skipped"] = str(e)
+        _atomic_write_text(best / "meta.json", json.dumps(meta, indent=1))
+
     def _log(self, record: dict) -> None:
         if self.dist.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
@@ -308,6 +328,8 @@ class Trainer(RunSetup):
         finally:
             if progress:
                 progress.stop()
+        if self.dist.is_main and self.step > 0:
+            self._fit_repeats()
         metrics["total_seconds"] = time.perf_counter() - t_start
         if self.dist.world_size > 1:  # data parallelism keeps one network: say so, measured
             self._log({"replica_difference": {"generator": replica_difference(self.generator, self.dist),
