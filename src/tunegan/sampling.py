@@ -76,8 +76,7 @@ class TokenStream:
         if repeats is not None and any(repeats[1]):
             model, weights = repeats
             self.memories = model.memories(prime.shape[0], self.last.shape[1])
-            for col in prime.cpu().numpy().T:
-                self.memories.push(col)
+            self.memories.extend(prime.cpu().numpy())
             self.repeat_weights = [tuple(weights)] * prime.shape[0]
 
     @classmethod
