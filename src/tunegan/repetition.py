@@ -98,10 +98,6 @@ class Memories:
         self.n = [0] * rows                                       # tokens so far per row
         self.tables: list[dict[int, dict[int, int]]] = [{} for _ in range(rows)]
 
-    @property
-    def rows(self) -> int:
-        return len(self.tables)
-
     def _push_row(self, r: int, tok: int) -> None:
         n, h, ring, table = self.n[r], self.hash[r], self.ring[r], self.tables[r]
         for i, k in enumerate(self.orders):  # record ``tok`` after each context it follows
