@@ -279,3 +279,106 @@ def test_asked_mode_is_kept_whatever_the_network_chose():
     assert calm.options["opening"]["mode"] == "minor" and mode_and_key(calm.score).mode == "minor"
     seeded = api.generate(checkpoint=shipped, bars=4, seed=2, mode="minor", seed_notes="C4 E4 G4", device="cpu")[0]
     assert seeded.options["opening"]["mode"] is None  # the user's own notes decide
+
+
+# --- bars that come back (BarRecall) and the sampling boost -----------------------------------
+
+
+def test_bar_signatures_and_recall_counts_by_hand():
+    from tunegan.repetition import bar_signatures, recall_counts, repeated_lag
+
+    BAR, a, b, c, v = 1, 10, 11, 12, 99  # v: a token bars are not compared by (a velocity)
+    toks = [0, BAR, a, v, b, BAR, a, b, BAR, a, b, v, BAR, c, BAR, BAR, a, b]
+    sigs = bar_signatures(toks, BAR, keep=(a, b, c))
+    assert sigs == [(a, b), (a, b), (a, b), (c,), (), (a, b)]
+    assert repeated_lag(sigs, 1, (1, 2)) == 0 and repeated_lag(sigs, 5, (1, 2)) == -1
+    assert repeated_lag(sigs, 4, (1, 2)) == -1  # a bar without notes is never a repeat
+    counts = recall_counts(sigs, (1, 2))
+    # bar 1 starts a lag-1 repeat (it could: 1 chance at lag 1); bar 2 continues it, bar 3 breaks it
+    # (2 chances to go on, 1 taken); bar 4 could start at lags 1 and 2, bar 5 only at lag 2 (bar 4
+    # has no notes to repeat), and neither does
+    np.testing.assert_array_equal(counts, [[1, 0], [2, 2], [1, 0], [2, 0]])
+
+
+def test_bar_recall_round_trip_checks_and_style_choice():
+    from tunegan.repetition import BarRecall
+
+    r = BarRecall(4, (10, 11), (1, 4), {ANY_STYLE: (0.1, 0.2), "pop": (0.0, 0.5)}, {ANY_STYLE: (0.3, 0.9)})
+    m = RepeatModel((2, 4), (), {ANY_STYLE: (0.5, 0.9)}, r, {"pop": 2.0})
+    assert RepeatModel.from_dict(m.to_dict()) == m
+    assert r.for_styles(["pop"]) == ((0.0, 0.5), (0.0, 0.0)) and r.for_styles(["folk"]) == ((0.1, 0.2), (0.3, 0.9))
+    assert BarRecall(4, (10,), (1,)).for_styles() is None
+    with pytest.raises(ValueError, match="at most 1"):
+        BarRecall(4, (10,), (1, 2), {"": (0.6, 0.6)})
+    with pytest.raises(ValueError, match="increasing"):
+        BarRecall(4, (10,), (2, 1))
+    with pytest.raises(ValueError, match="from 1 to 10"):
+        RepeatModel((2,), (), {}, None, {"pop": 0.5})
+
+
+def test_boost_leans_on_the_memory_for_sampling_only():
+    m = RepeatModel((2, 4), (), {ANY_STYLE: (0.5, 0.0), "pop": (0.2, 0.9)}, None, {"pop": 2.0})
+    assert m.sampling_weights(["pop"]) == (0.36, 0.99) and m.weights_for(["pop"]) == (0.2, 0.9)
+    assert m.sampling_weights([]) == (0.5, 0.0)  # no boost for any style: the fitted weights
+
+
+def test_recalls_replay_a_whole_bar_when_drawn():
+    from tunegan.repetition import BarRecall, Recalls
+
+    BAR, a, b, c, v = 4, 10, 11, 12, 99
+    r = BarRecall(BAR, (a, b, c), (1, 2), {ANY_STYLE: (1.0, 0.0)}, {ANY_STYLE: (0.0, 0.0)})
+    rec = Recalls(r, [r.for_styles(), None], seeds=[0, 1])
+    rec.prime([[0, BAR, a, v, b], [0, BAR, a, v, b]])
+    assert rec.forced() == {}  # no decision inside the primer
+    rec.push([BAR, BAR])       # bar 1 begins: row 0 replays bar 0 (lag 1, chance 1); row 1 never replays
+    got = []
+    while f := rec.forced():
+        got.append(f)
+        rec.push([f[0], c])
+    # the bar, then its bar line; bar 2 then begins: bar 1 repeated bar 0, and the chance to go on is 0
+    assert got == [{0: a}, {0: v}, {0: b}, {0: BAR}] and rec.replayed == [1, 0]
+    assert rec.forced() == {}
+
+
+def test_sampled_bars_come_back_and_alone_equals_batched(dmajor_run):
+    from tunegan.checkpoint import load_checkpoint
+    from tunegan.generation import GenerationOptions, sample_tokens
+    from tunegan.generation_options import build_constraints
+    from tunegan.repetition import BarRecall, bar_signatures
+    from tunegan.sampling import TokenStream
+
+    ck = load_checkpoint(dmajor_run[1], device="cpu")
+    tok = ck.tokenizer
+    keep = tuple(sorted([*tok.tokens_of_kind("Position"), *tok.tokens_of_kind("Pitch")]))
+    rm = ck.repeats
+    prime = np.concatenate([[tok.bos_id], tok.encode(make_melody([62, 66, 69, 74] * 2))])
+
+    def with_recall(start, cont):
+        recall = BarRecall(tok.bar_id, keep, (1,), {ANY_STYLE: (start,)}, {ANY_STYLE: (cont,)})
+        ck.meta["repeats"] = RepeatModel(rm.orders, rm.wildcard, rm.weights, recall).to_dict()
+
+    with_recall(1.0, 1.0)  # every new bar replays the one before it
+    kinds = [tok.bar_id, *tok.tokens_of_kind("Position"), *tok.tokens_of_kind("Pitch")]
+    few = torch.zeros(tok.vocab_size, dtype=torch.bool)
+    few[kinds] = True  # bar lines, positions and pitches only, so that bars are short
+    c = build_constraints(ck, GenerationOptions(length=200))
+    new = TokenStream(ck.generator, torch.from_numpy(prime[None]), repeats=c.repeats).take(
+        200, allowed_mask=few, rng=[torch.Generator().manual_seed(0)])[0].numpy()
+    sigs = bar_signatures(np.concatenate([prime, new]), tok.bar_id, keep)
+    assert len(sigs) >= 4 and all(s == sigs[0] for s in sigs[:-1])  # the last may be cut
+    with_recall(0.5, 0.5)
+    primes = np.stack([prime, prime, prime])
+    batch = sample_tokens(ck, primes, GenerationOptions(length=120), [5, 6, 7])
+    alone = sample_tokens(ck, primes[:1], GenerationOptions(length=120), [6])
+    np.testing.assert_array_equal(batch[1], alone[0])
+
+
+def test_self_repetition_is_low_for_a_piece_that_returns_to_its_motif():
+    from tunegan.music import extract_notes
+    from tunegan.repetition import self_repetition
+
+    rng = np.random.default_rng(1)
+    motif = [60, 64, 67, 65, 62, 71]
+    again = self_repetition(extract_notes(make_melody(motif * 6)))
+    never = self_repetition(extract_notes(make_melody(list(rng.integers(48, 84, 36)))))
+    assert again < 0.3 < 0.9 < never

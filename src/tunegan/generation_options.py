@@ -168,7 +168,7 @@ class Constraints:
     force: dict[int, int] = field(default_factory=dict)
     cond: torch.Tensor | None = None
     guidance: float = 1.0
-    repeats: tuple | None = None  # (RepeatModel, weights per matched order), or None
+    repeats: tuple | None = None  # (RepeatModel, weights per matched order, bar recall chances or None), or None
 
     @property
     def allowed(self) -> torch.Tensor:
@@ -208,6 +208,10 @@ def build_constraints(model, options: GenerationOptions) -> Constraints:
         cond = keyword_ids(model, style=list(options.style), mood=options.mood, attributes=attrs)
     repeats = None
     if options.repeats and (rm := getattr(model, "repeats", None)) is not None:
-        if any(w := rm.weights_for(options.style)):
-            repeats = (rm, w)
+        w = rm.sampling_weights(options.style)
+        # bars come back as in the style's music, unless a form or a loop says which return
+        chances = rm.recall.for_styles(options.style) if rm.recall is not None and options.form is None \
+            and not options.loop else None
+        if any(w) or chances is not None:
+            repeats = (rm, w, chances)
     return Constraints(bias, force, cond, options.guidance, repeats)

@@ -72,12 +72,17 @@ class TokenStream:
         if self.use_guidance:
             u, self.u_state = generator(prime)
             self.u_last = u[:, -1]
-        self.memories = self.repeat_weights = None
+        self.memories = self.repeat_weights = self.recalls = None
         if repeats is not None and any(repeats[1]):
-            model, weights = repeats
+            model, weights = repeats[:2]
             self.memories = model.memories(prime.shape[0], self.last.shape[1])
             self.memories.extend(prime.cpu().numpy())
             self.repeat_weights = [tuple(weights)] * prime.shape[0]
+        if repeats is not None and len(repeats) > 2 and repeats[2] is not None and repeats[0].recall is not None:
+            from .repetition import Recalls
+
+            self.recalls = Recalls(repeats[0].recall, [repeats[2]] * prime.shape[0])
+            self.recalls.prime(prime.cpu().numpy())
 
     @classmethod
     def merge(cls, streams: list[TokenStream]) -> TokenStream:
@@ -109,6 +114,12 @@ class TokenStream:
                              Memories(first.memories.orders, (), rows, s.last.shape[1]))
                 m.repeat_weights += s.repeat_weights if s.memories is not None else [zero] * rows
             m.memories = Memories.cat(parts)
+        m.recalls = None
+        if (first := next((s for s in streams if getattr(s, "recalls", None) is not None), None)) is not None:
+            from .repetition import Recalls
+
+            m.recalls = Recalls.cat([s.recalls if s.recalls is not None else
+                                     Recalls(first.recalls.r, [None] * s.last.shape[0]) for s in streams])
         if m.use_guidance:
             m.u_last, m.u_state = cat("u_last"), state("u_state")
         return m
@@ -151,6 +162,11 @@ class TokenStream:
         block = 256  # random numbers are drawn for this many steps at once
         may = torch.isfinite(bias).to(self.last.dtype) if self.memories is not None else None
         done = torch.zeros(B, dtype=torch.bool, device=dev) if until is not None else None
+        recalls = self.recalls
+        if recalls is not None and recalls.rngs is None:
+            gens = rng if isinstance(rng, (list, tuple)) else [rng] * B
+            recalls.seed([(g.initial_seed() if g is not None else 0) + (0 if isinstance(rng, (list, tuple)) else b)
+                          for b, g in enumerate(gens)])
         for t in range(steps):
             if t % block == 0 and not greedy:
                 u = _uniforms(min(block, steps - t), B, rng).to(dev)
@@ -180,6 +196,9 @@ class TokenStream:
             if table is not None:
                 forced = table[rows, self.prev]
                 nxt = torch.where(forced >= 0, forced, nxt)
+            if recalls is not None and (replay := recalls.forced()):
+                nxt = nxt.clone()
+                nxt[torch.tensor(list(replay), device=dev)] = torch.tensor(list(replay.values()), device=dev)
             out[:, t] = nxt
             self._advance(nxt)
             if done is not None:
@@ -209,8 +228,12 @@ class TokenStream:
 
     def _advance(self, nxt: torch.Tensor) -> None:
         """One step of the LSTM (and of the unconditional one, with guidance) on tokens ``(batch,)``."""
-        if self.memories is not None:
-            self.memories.push(nxt.cpu().numpy())
+        if self.memories is not None or self.recalls is not None:
+            arr = nxt.cpu().numpy()
+            if self.memories is not None:
+                self.memories.push(arr)
+            if self.recalls is not None:
+                self.recalls.push(arr)
         self.prev = nxt
         self.last, self.state = self.g.step(nxt, self.state, cond=self.cond, cond_emb=self.cond_emb,
                                             weights=self.weights)
