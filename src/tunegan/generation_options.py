@@ -50,7 +50,8 @@ class GenerationOptions(ConfigBase):
                      tonic chord, held) or ``"none"`` (stop where the length runs out).
     loop:            the last bar leads back into the first; the result is an exact number of bars.
     repeats:         mix in what followed the same music earlier in the piece, as much as the model's
-                     fitted weights say (:mod:`tunegan.repetition`); False = the network alone.
+                     fitted weights say, and let whole bars come back as often as in the style's
+                     music (without a form or loop; :mod:`tunegan.repetition`); False = the network alone.
     """
 
     length: int | None = None

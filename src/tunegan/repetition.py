@@ -18,6 +18,15 @@ classic *cache language model* (Kuhn & De Mori, 1990; the neural cache of Grave 
   nearly as often as real folk tunes; pop and classical still less often than real music:
   ``docs/results.md``).
 
+Two things act only when sampling (likelihoods keep the fitted weights):
+
+* :class:`BarRecall`: at each bar line, a bar may replay a whole earlier bar (1 to 16 bars back),
+  with chances counted per style on training music (:func:`fit_recall`): a network sampling
+  token by token seldom *starts* a repeat, which the memory then carries on.
+* ``RepeatModel.boost``: the weights become ``1 - (1 - w) ** boost``, with the boost per style
+  whose samples repeat their 4-note interval patterns as often as real validation music of
+  the style (:func:`fit_boost`).
+
 The cache sees only the piece being made: it never copies training music.
 """
 
