@@ -382,3 +382,40 @@ def test_self_repetition_is_low_for_a_piece_that_returns_to_its_motif():
     again = self_repetition(extract_notes(make_melody(motif * 6)))
     never = self_repetition(extract_notes(make_melody(list(rng.integers(48, 84, 36)))))
     assert again < 0.3 < 0.9 < never
+
+
+def test_fit_boost_picks_the_boost_whose_samples_repeat_like_real_music(monkeypatch):
+    """The boost whose samples' self-repetition is closest to the real crops' (stand-ins for the
+    network's samples and the cache's crops: what fit_boost compares is what is tested)."""
+    import tunegan.evaluation.genre_classifier as gc
+    import tunegan.evaluation.style as st
+    from tunegan.music import extract_notes
+    from tunegan.repetition import fit_boost, with_repeats
+
+    motif = [60, 64, 67, 65, 62, 71]
+    rng = np.random.default_rng(3)
+    real = make_melody(motif * 6)
+
+    def fake_scores(ckpt, n, length, *, style=None, seed=0, **kw):
+        k = ckpt.repeats.boost.get(style or ANY_STYLE, 1.0)
+        # boost 2 writes the motif over and over; any other boost, random notes
+        return [real if k == 2.0 else make_melody(list(rng.integers(48, 84, 36))) for _ in range(n)]
+
+    monkeypatch.setattr(gc, "piece_genres", lambda cache, split: np.array(["folk"], dtype=object))
+    monkeypatch.setattr(gc, "real_crop_features", lambda *a, **k: {"notes": [extract_notes(real)] * 4,
+                                                                   "y": np.zeros(4, int)})
+    monkeypatch.setattr(st, "model_keywords", lambda ckpt, cat: ["folk"])
+    monkeypatch.setattr(st, "generate_scores", fake_scores)
+
+    class Ck:
+        meta: dict = {}
+
+        @property
+        def repeats(self):
+            return RepeatModel.from_dict(self.meta["repeats"])
+
+    model = RepeatModel((2, 4), (), {ANY_STYLE: (0.2, 0.5), "folk": (0.3, 0.6)})
+    assert with_repeats(Ck(), model).repeats == model
+    boost, report = fit_boost(Ck(), model, cache=None, samples=4)
+    assert boost == {"folk": 2.0, ANY_STYLE: 2.0}
+    assert report["genres"]["folk"]["samples"]["2.0"] == pytest.approx(report["genres"]["folk"]["real"])
