@@ -163,10 +163,12 @@ class TokenStream:
         may = torch.isfinite(bias).to(self.last.dtype) if self.memories is not None else None
         done = torch.zeros(B, dtype=torch.bool, device=dev) if until is not None else None
         recalls = self.recalls
-        if recalls is not None and recalls.rngs is None:
-            gens = rng if isinstance(rng, (list, tuple)) else [rng] * B
-            recalls.seed([(g.initial_seed() if g is not None else 0) + (0 if isinstance(rng, (list, tuple)) else b)
-                          for b, g in enumerate(gens)])
+        if recalls is not None and recalls.rngs is None:  # each row's own seed (a batch's: one per row)
+            if isinstance(rng, (list, tuple)):
+                recalls.seed([g.initial_seed() for g in rng])
+            else:
+                base = rng.initial_seed() if rng is not None else 0
+                recalls.seed([base + b for b in range(B)])
         for t in range(steps):
             if t % block == 0 and not greedy:
                 u = _uniforms(min(block, steps - t), B, rng).to(dev)
