@@ -73,3 +73,29 @@ def tiny_discriminator_config(vocab_size=89, **kw):
     from tunegan.config import DiscriminatorConfig
 
     return DiscriminatorConfig(vocab_size=vocab_size, channels=8, kernel_size=3, **kw)
+
+
+@pytest.fixture(scope="session")
+def dmajor_run(tmp_path_factory):
+    """A tiny REMI model trained briefly on pieces in D major that repeat a motif, with its
+    repetition weights fitted and style priors (keys) stored."""
+    from tunegan import api
+    from tunegan.data.prepare import prepare
+    from tunegan.data.sources import MidiFolder
+    from tunegan.tokenizers import get_tokenizer
+    from tunegan.training.trainer import Trainer
+
+    root = tmp_path_factory.mktemp("dmajor")
+    scale = [62, 64, 66, 67, 69, 71, 73, 74]
+    rng = np.random.default_rng(0)
+    for i in range(40):
+        motif = [scale[j] for j in rng.integers(0, 8, 8)]
+        s = make_melody((motif + [62, 66, 69, 74]) * 4, velocity=70 + 4 * (i % 5))
+        s.dump_midi(str(root / f"d{i:02d}.mid"))
+    cache = root / "cache"
+    prepare([MidiFolder(str(root))], get_tokenizer("remi"), cache, workers=1, labels=False)
+    run = root / "run"
+    Trainer(tiny_train_config(mode="mle", epochs=2, steps_per_epoch=4), cache, run,
+            generator_config=tiny_generator_config(vocab_size=316), quiet=True).fit()
+    out = api.export(run, root / "shipped", repeats_from=cache)
+    return cache, out, run

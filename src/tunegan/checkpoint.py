@@ -80,6 +80,14 @@ class Checkpoint:
         d = self.meta.get("repeats")
         return RepeatModel.from_dict(d) if d else None
 
+    @property
+    def harmony(self):
+        """The fitted :class:`~tunegan.harmony.HarmonyGuard` (``meta.json``: ``harmony``), or None."""
+        from .harmony import HarmonyGuard
+
+        d = self.meta.get("harmony")
+        return HarmonyGuard.from_dict(d) if d else None
+
 
 def _atomic_write_text(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")

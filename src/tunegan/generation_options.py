@@ -52,6 +52,8 @@ class GenerationOptions(ConfigBase):
     repeats:         mix in what followed the same music earlier in the piece, as much as the model's
                      fitted weights say, and let whole bars come back as often as in the style's
                      music (without a form or loop; :mod:`tunegan.repetition`); False = the network alone.
+    harmony:         no key struck again while it sounds, and semitone clashes as rare as in the
+                     style's music, as the model's fitted guard says (:mod:`tunegan.harmony`).
     """
 
     length: int | None = None
@@ -75,6 +77,7 @@ class GenerationOptions(ConfigBase):
     ending: str | None = None
     loop: bool = False
     repeats: bool = True
+    harmony: bool = True
 
     def __post_init__(self):
         from .conditioning import split_words
@@ -170,6 +173,7 @@ class Constraints:
     cond: torch.Tensor | None = None
     guidance: float = 1.0
     repeats: tuple | None = None  # (RepeatModel, weights per matched order, bar recall chances or None), or None
+    guard: tuple | None = None    # (GuardTables, (re-strike factor, clash factor)), or None
 
     @property
     def allowed(self) -> torch.Tensor:
@@ -215,4 +219,11 @@ def build_constraints(model, options: GenerationOptions) -> Constraints:
             and not options.loop else None
         if any(w) or chances is not None:
             repeats = (rm, w, chances)
-    return Constraints(bias, force, cond, options.guidance, repeats)
+    guard = None
+    if options.harmony and (hg := getattr(model, "harmony", None)) is not None:
+        from .harmony import guard_tables
+
+        factors, tables = hg.for_styles(options.style), guard_tables(tok)
+        if tables is not None and min(factors) < 1:
+            guard = (tables, factors)
+    return Constraints(bias, force, cond, options.guidance, repeats, guard)

@@ -50,9 +50,11 @@ class TokenStream:
 
     @torch.no_grad()
     def __init__(self, generator: LSTMGenerator, prime: torch.Tensor, *, cond: torch.Tensor | None = None,
-                 guidance: float = 1.0, repeats=None):
+                 guidance: float = 1.0, repeats=None, guard=None):
         """``repeats``: ``(RepeatModel, weights)`` to mix each row's piece memory in
-        (:mod:`tunegan.repetition`; weights per matched order, for every row), or None."""
+        (:mod:`tunegan.repetition`; weights per matched order, for every row), or None.
+        ``guard``: ``(GuardTables, (re-strike, clash))`` factors on the pitches that would re-strike
+        or clash with the notes sounding in each row (:mod:`tunegan.harmony`), or None."""
         generator.eval()
         self.device = next(generator.parameters()).device
         prime = prime.to(self.device)
@@ -83,6 +85,12 @@ class TokenStream:
 
             self.recalls = Recalls(repeats[0].recall, [repeats[2]] * prime.shape[0])
             self.recalls.prime(prime.cpu().numpy())
+        self.guards = None
+        if guard is not None:
+            from .harmony import Guards
+
+            self.guards = Guards(guard[0], [tuple(guard[1])] * prime.shape[0])
+            self.guards.prime(prime.cpu().numpy())
 
     @classmethod
     def merge(cls, streams: list[TokenStream]) -> TokenStream:
@@ -120,6 +128,12 @@ class TokenStream:
 
             m.recalls = Recalls.cat([s.recalls if s.recalls is not None else
                                      Recalls(first.recalls.r, [None] * s.last.shape[0]) for s in streams])
+        m.guards = None
+        if (first := next((s for s in streams if getattr(s, "guards", None) is not None), None)) is not None:
+            from .harmony import Guards
+
+            m.guards = Guards.cat([s.guards if s.guards is not None else Guards(first.guards.t, [None] * s.last.shape[0])
+                                   for s in streams])
         if m.use_guidance:
             m.u_last, m.u_state = cat("u_last"), state("u_state")
         return m
@@ -175,10 +189,15 @@ class TokenStream:
             last = self.last
             if self.use_guidance:
                 last = self.u_last + self.guidance * (last - self.u_last)
+            guard = self.guards.multipliers(V) if self.guards is not None else None
+            if guard is not None:
+                guard = torch.from_numpy(guard).to(dev)
             if self.memories is not None:
                 p = self._repeat_mixed(filter_logits(last + bias, temperature, top_k, top_p)
                                        if filtering or greedy else (last * scale if scale != 1.0 else last) + bias,
                                        may)
+                if guard is not None:
+                    p = _guarded(p, guard)
                 if greedy:
                     nxt = p.argmax(-1)
                 else:
@@ -186,13 +205,15 @@ class TokenStream:
                     nxt = torch.searchsorted(cdf, u[t % block].unsqueeze(1) * cdf[:, -1:], right=True).squeeze(1)
                     nxt.clamp_(max=V - 1)
             elif greedy:
-                nxt = (last + bias).argmax(-1)
+                z = last + bias
+                nxt = (z if guard is None else z + torch.log(guard)).argmax(-1)
             else:
                 # inverse CDF: the first token whose cumulative probability passes a uniform draw
                 # (one random number per row and step, whatever the vocabulary)
                 z = filter_logits(last + bias, temperature, top_k, top_p) if filtering else \
                     (last * scale if scale != 1.0 else last) + bias
-                cdf = torch.softmax(z, -1).cumsum_(-1)
+                p = torch.softmax(z, -1)
+                cdf = (p if guard is None else _guarded(p, guard)).cumsum_(-1)
                 nxt = torch.searchsorted(cdf, u[t % block].unsqueeze(1) * cdf[:, -1:], right=True).squeeze(1)
                 nxt.clamp_(max=V - 1)
             if table is not None:
@@ -230,18 +251,28 @@ class TokenStream:
 
     def _advance(self, nxt: torch.Tensor) -> None:
         """One step of the LSTM (and of the unconditional one, with guidance) on tokens ``(batch,)``."""
-        if self.memories is not None or self.recalls is not None:
+        if self.memories is not None or self.recalls is not None or self.guards is not None:
             arr = nxt.cpu().numpy()
             if self.memories is not None:
                 self.memories.push(arr)
             if self.recalls is not None:
                 self.recalls.push(arr)
+            if self.guards is not None:
+                self.guards.push(arr)
         self.prev = nxt
         self.last, self.state = self.g.step(nxt, self.state, cond=self.cond, cond_emb=self.cond_emb,
                                             weights=self.weights)
         if self.use_guidance:
             self.u_last, self.u_state = self.g.step(nxt, self.u_state, cond_emb=self.u_cond_emb,
                                                     weights=self.weights)
+
+
+def _guarded(p: torch.Tensor, guard: torch.Tensor) -> torch.Tensor:
+    """Probabilities ``p`` times the guard's factors; a row the guard would leave with nothing
+    keeps its probabilities as they were (the inverse CDF renormalises either way)."""
+    q = p * guard
+    empty = q.sum(-1, keepdim=True) <= 0
+    return torch.where(empty, p, q) if bool(empty.any()) else q
 
 
 def sample(generator: LSTMGenerator, prime: torch.Tensor, steps: int, *, cond: torch.Tensor | None = None,

@@ -78,34 +78,45 @@ def train(data: str | os.PathLike, out: str | os.PathLike, *, overrides: dict | 
 
 
 def export(checkpoint: str | os.PathLike, out: str | os.PathLike, *, command: str | None = None,
-           priors_from: str | os.PathLike | None = None, repeats_from: str | os.PathLike | None = None) -> Path:
+           priors_from: str | os.PathLike | None = None, repeats_from: str | os.PathLike | None = None,
+           harmony_from: str | os.PathLike | None = None) -> Path:
     """Copy a checkpoint's weights and metadata (no optimizer state) to ``out`` for shipping;
     ``command`` (what trained it) is kept in its ``meta.json``; ``priors_from``: a cache (made with the
     checkpoint's tokenizer) whose train split gives the style priors anew (:mod:`tunegan.priors`);
     ``repeats_from``: a cache whose validation split fits the repetition weights
-    (:func:`tunegan.repetition.fit_repeats`). Returns the folder."""
+    (:func:`tunegan.repetition.fit_repeats`); ``harmony_from``: a cache whose train split, beside
+    the model's own samples (with the priors and repeats above), fits the harmony guard
+    (:func:`tunegan.harmony.fit_guard`). Returns the folder."""
     from ..checkpoint import export_checkpoint, load_checkpoint
+    from ..data.dataset import TokenCache
+    from ..errors import TokenizerMismatchError
 
     notes = {"trained_by": command} if command else {}
+    ck = load_checkpoint(checkpoint, with_discriminator=False) if priors_from or repeats_from or harmony_from else None
+
+    def cache_of(path):
+        cache = TokenCache(path)
+        if cache.tokenizer.state() != ck.tokenizer.state():
+            raise TokenizerMismatchError(f"{path} was made with another tokenizer than the checkpoint's")
+        return cache
+
     if priors_from is not None:
-        from ..data.dataset import TokenCache
-        from ..errors import TokenizerMismatchError
         from ..priors import opening_priors
 
-        ck, cache = load_checkpoint(checkpoint, with_discriminator=False), TokenCache(priors_from)
-        if cache.tokenizer.state() != ck.tokenizer.state():
-            raise TokenizerMismatchError(f"{priors_from} was made with another tokenizer than the checkpoint's")
-        notes["priors"] = opening_priors(cache, ck.meta.get("conditions"))
+        notes["priors"] = opening_priors(cache_of(priors_from), ck.meta.get("conditions"))
+        ck.meta = {**ck.meta, "priors": notes["priors"]}
     if repeats_from is not None:
-        from ..data.dataset import TokenCache
-        from ..errors import TokenizerMismatchError
         from ..repetition import fit_repeats
 
-        ck, cache = load_checkpoint(checkpoint, with_discriminator=False), TokenCache(repeats_from)
-        if cache.tokenizer.state() != ck.tokenizer.state():
-            raise TokenizerMismatchError(f"{repeats_from} was made with another tokenizer than the checkpoint's")
-        model, report = fit_repeats(ck, cache)
+        model, report = fit_repeats(ck, cache_of(repeats_from))
         notes["repeats"] = model.to_dict() | {"fitted_on": str(repeats_from), "fit": report}
+        ck.meta = {**ck.meta, "repeats": notes["repeats"]}
+    if harmony_from is not None:
+        from ..harmony import fit_guard
+
+        guard = fit_guard(ck, cache_of(harmony_from))
+        if guard is not None:
+            notes["harmony"] = guard.to_dict() | {"fitted_on": str(harmony_from)}
     dst = export_checkpoint(checkpoint, out, notes=notes)
     load_checkpoint(dst)  # what was written loads
     return dst

@@ -79,6 +79,7 @@ def generate(
     ending: str | None = None,
     loop: bool = False,
     repeats: bool = True,
+    harmony: bool = True,
     candidates: int = 1,
     seeds: list[int] | None = None,
     models: ModelCache | None = None,
@@ -104,6 +105,8 @@ def generate(
                    with ``loopStart``/``loopEnd`` markers, and rendered audio wraps its tail.
     repeats:       mix in what followed the same music earlier in the piece, as much as the
                    model's fitted weights say (:mod:`tunegan.repetition`); False = the network alone.
+    harmony:       no key struck again while it sounds, and semitone clashes about as rare as in
+                   the style's music, by the model's fitted guard (:mod:`tunegan.harmony`).
     candidates:    make this many candidates per sample and keep the one the checkpoint's critic
                    finds most real (``tunegan train --mode critic``); candidate j of sample i uses
                    seed ``seed + i + samples * j`` (j = 0 is the plain sample).
@@ -121,7 +124,7 @@ def generate(
                                 style=tuple(style) if isinstance(style, (list, tuple)) else (style or ()),
                                 mood=mood, guidance=guidance, mode=mode, density=density, pace=pace, form=form,
                                 phrase_bars=phrase_bars, variation=variation, ending=ending, loop=loop,
-                                repeats=repeats)
+                                repeats=repeats, harmony=harmony)
     if not isinstance(samples, int) or not 1 <= samples <= 64:
         raise MusicOptionError(f"samples must be within 1 and 64 (received {samples})")
     if not isinstance(candidates, int) or isinstance(candidates, bool) or not 1 <= candidates <= 64:
@@ -171,7 +174,8 @@ def generate(
         chosen_seeds = pool
     target_s = target_seconds(tok, options)
     settings = {"temperature": temperature, "top_k": top_k, "top_p": top_p, "key": key, "style": style, "mood": mood,
-                "repeats": bool(options.repeats and model.repeats is not None)}
+                "repeats": bool(options.repeats and model.repeats is not None),
+                "harmony": bool(options.harmony and model.harmony is not None)}
     results = []
     for i, (prime, add, o) in enumerate(pieces):
         tokens = np.concatenate([prime[1:], add])

@@ -50,6 +50,8 @@ def generate(
     loop: Optional[bool] = typer.Option(None, "--loop/--no-loop", help="music whose last bar leads back into its first"),
     repeats: Optional[bool] = typer.Option(None, "--repeats/--no-repeats", help="let the music return to what it "
                                            "played before, as much as the model learned (default on)"),
+    harmony: Optional[bool] = typer.Option(None, "--harmony/--no-harmony", help="no key struck again while it "
+                                           "sounds, semitone clashes as rare as in the style (default on)"),
     candidates: Optional[int] = typer.Option(None, help="make N candidates per sample, keep the one the critic finds "
                                                         "most real (a checkpoint from 'train --mode critic')"),
     device: Optional[str] = typer.Option(None, help="auto | cpu | cuda | mps (default auto)"),
@@ -67,7 +69,7 @@ def generate(
                                   time_signature=time_signature, instrument=instrument, style=style, mood=mood,
                                   guidance=guidance, mode=mode, density=density, pace=pace, form=form,
                                   phrase_bars=phrase_bars, variation=variation, ending=ending, loop=loop,
-                                  repeats=repeats, candidates=candidates, device=device))
+                                  repeats=repeats, harmony=harmony, candidates=candidates, device=device))
 
     def numbered(p: Optional[Path], i: int) -> Optional[Path]:
         if p is None or len(songs) == 1:

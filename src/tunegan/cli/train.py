@@ -63,11 +63,13 @@ def export(
     command: Optional[str] = typer.Option(None, help="the command that trained it, kept in meta.json"),
     priors_from: Optional[Path] = typer.Option(None, "--priors-from", help="a cache whose train split gives the style priors anew"),
     repeats_from: Optional[Path] = typer.Option(None, "--repeats-from", help="a cache whose validation split fits how much the music repeats itself"),
+    harmony_from: Optional[Path] = typer.Option(None, "--harmony-from", help="a cache whose train split fits how rarely notes re-strike or clash"),
 ):
     """Copy a checkpoint's weights and metadata (no optimizer state) into a folder for shipping."""
     from .. import api
     from ..checkpoint import load_checkpoint
 
-    dst = api.export(checkpoint, out, command=command, priors_from=priors_from, repeats_from=repeats_from)
+    dst = api.export(checkpoint, out, command=command, priors_from=priors_from, repeats_from=repeats_from,
+                     harmony_from=harmony_from)
     ck = load_checkpoint(dst)
     typer.echo(f"exported step {ck.meta.get('step')} ({ck.tokenizer.name}) to {dst}")

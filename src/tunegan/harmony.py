@@ -1,0 +1,284 @@
+"""Keys a pianist can strike: no key struck again while it still sounds, and few semitone clashes.
+
+A bar-based (REMI) stream says when each note starts and how long it lasts, so while sampling we
+know which keys are sounding at the current position (:class:`NoteClock`). Two kinds of note
+start give samples away against real music of most styles:
+
+* a **re-strike**: a pitch starts while the same pitch still sounds. A piano cannot do that (the
+  key must come up first), and a MIDI player cuts one of the two notes short. Real ASAP, JSB and
+  Nottingham music never does it; POP909 does (its melody, bridge and piano tracks are merged
+  into one stream).
+* a **semitone clash**: a pitch starts a semitone from a note that sounds (the evaluation's
+  :func:`~tunegan.evaluation.musical.semitone_clash_share`). Samples made 2-5 times as many as real
+  music of their style.
+
+:class:`HarmonyGuard` scales the probability of such pitches, per style, by how often real music
+of the style does it against how often the model's samples do (:func:`fit_guard`: ``real /
+sampled``, at most 1, counted with the same clock): a style that never re-strikes gets 0, a style
+that clashes a third as often as the samples gets about 1/3. Shares are per note start. The guard
+only acts when sampling; likelihoods are the network's (and the piece memory's).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["ANY_STYLE", "HarmonyGuard", "NoteClock", "Guards", "guard_tables", "start_counts", "fit_guard"]
+
+ANY_STYLE = ""  # the factors used when no genre keyword is asked (or for a genre without its own)
+KINDS = ("restrike", "clash")
+
+
+@dataclass(frozen=True)
+class GuardTables:
+    """What a REMI vocabulary says about time: per token id its kind and value, in *positions*
+    (MidiTok's finest grid: 1/``res`` of the time signature's beat)."""
+
+    kind: np.ndarray      # int8: 0 other, 1 bar, 2 position, 3 pitch, 4 duration, 5 time signature, 6 velocity
+    value: np.ndarray     # int64: position index, MIDI pitch, duration in positions, positions per bar
+    pitch_ids: np.ndarray  # ids of the Pitch tokens, by pitch (pitch_low..pitch_high)
+    pitch_low: int
+    bar_positions: int    # positions in a bar before any time signature (4/4)
+
+
+OTHER, BAR, POSITION, PITCH, DURATION, METRE, VELOCITY = range(7)
+
+
+def guard_tables(tok) -> GuardTables | None:
+    """The tables of a tokenizer with bars, positions, pitches and durations (REMI), else None
+    (made once per tokenizer object)."""
+    if "_guard_tables" not in vars(tok):
+        tok._guard_tables = _tables(tok)
+    return tok._guard_tables
+
+
+def _tables(tok) -> GuardTables | None:
+    if not (getattr(tok, "has_bars", False) and getattr(tok, "has_pitches", False) and hasattr(tok, "miditok")):
+        return None
+    res = max(tok.miditok.config.beat_res.values())
+    V = tok.vocab_size
+    kind, value = np.zeros(V, np.int8), np.zeros(V, np.int64)
+    for i in range(V):
+        name = tok.describe(i)
+        head, _, rest = name.partition("_")
+        if head == "Bar":
+            kind[i] = BAR
+        elif head == "Position":
+            kind[i], value[i] = POSITION, int(rest)
+        elif head == "Pitch":
+            kind[i], value[i] = PITCH, int(rest)
+        elif head == "Duration":
+            beats, sub, r = (int(x) for x in rest.split("."))
+            kind[i], value[i] = DURATION, beats * res + sub * res // r
+        elif head == "Velocity":
+            kind[i] = VELOCITY
+        elif head == "TimeSig":
+            num, _den = (int(x) for x in rest.split("/"))
+            kind[i], value[i] = METRE, num * res
+    if not (kind == DURATION).any():
+        return None
+    pitch_ids = np.flatnonzero(kind == PITCH)
+    pitch_ids = pitch_ids[np.argsort(value[pitch_ids])]
+    return GuardTables(kind, value, pitch_ids, int(value[pitch_ids[0]]), 4 * res)
+
+
+class NoteClock:
+    """One piece's place in time and the notes sounding there, token by token.
+
+    ``now``: the current position (bars before it counted with their metre). Sounding at ``now``:
+    notes that started before it and end after it, notes already started at ``now`` (a chord being
+    written), and the note whose ``Duration`` has not come yet. :meth:`push` returns, for the
+    token that completes a note (its ``Duration``), whether the note re-strikes a sounding pitch
+    and whether it clashes (a semitone from a sounding one) where it starts; None for other tokens."""
+
+    __slots__ = ("t", "bar_start", "bar_len", "now", "ends", "pending", "hit", "seen_bar", "_factors")
+
+    def __init__(self, tables: GuardTables):
+        self.t = tables
+        self.bar_start, self.bar_len, self.now = 0, tables.bar_positions, 0
+        self.ends: dict[int, int] = {}  # pitch -> end position of its latest note
+        self.pending: int | None = None  # the pitch whose Duration token has not come yet
+        self.hit = (False, False)  # whether the pending pitch re-strikes, clashes
+        self.seen_bar = False
+        self._factors = None  # (restrike, clash, multipliers) until the sounding notes change
+
+    def sounding(self) -> set[int]:
+        now = self.now
+        out = {p for p, e in self.ends.items() if e > now}
+        if self.pending is not None:
+            out.add(self.pending)
+        return out
+
+    def push(self, token: int) -> tuple[bool, bool] | None:
+        k, v = int(self.t.kind[token]), int(self.t.value[token])
+        if k in (BAR, POSITION, PITCH, DURATION):
+            self._factors = None
+        if k == BAR:
+            if self.seen_bar:
+                self.bar_start += self.bar_len
+            self.seen_bar, self.now = True, self.bar_start
+        elif k == METRE:
+            self.bar_len = v
+        elif k == POSITION:
+            self.now = self.bar_start + v
+        elif k == PITCH:
+            self.pending = None  # a pitch left without its duration is no note (MidiTok drops it)
+            sound = self.sounding()
+            self.pending, self.hit = v, (v in sound, (v - 1) in sound or (v + 1) in sound)
+        elif k == DURATION and self.pending is not None:
+            self.ends[self.pending] = max(self.now + v, self.ends.get(self.pending, 0))  # overlaps: the later end
+            self.pending = None
+            return self.hit
+        return None
+
+    def factors(self, restrike: float, clash: float) -> np.ndarray | None:
+        """Multipliers ``(n pitches,)`` for the Pitch tokens (by pitch), or None when all are 1."""
+        if self._factors is not None and self._factors[:2] == (restrike, clash):
+            return self._factors[2]
+        f = self._make(restrike, clash)
+        self._factors = (restrike, clash, f)
+        return f
+
+    def _make(self, restrike: float, clash: float) -> np.ndarray | None:
+        sound = self.sounding()
+        if not sound or (restrike >= 1 and clash >= 1):
+            return None
+        f = np.ones(len(self.t.pitch_ids))
+        idx = np.fromiter(sound, np.int64, len(sound)) - self.t.pitch_low
+        n = len(f)
+        for d in (-1, 1):
+            j = idx + d
+            f[j[(j >= 0) & (j < n)]] *= clash
+        f[idx[(idx >= 0) & (idx < n)]] = restrike
+        return f
+
+
+def start_counts(tables: GuardTables, pieces) -> dict[str, int]:
+    """Note starts, re-strikes and semitone clashes over token sequences (:class:`NoteClock`)."""
+    out = {"starts": 0, "restrike": 0, "clash": 0}
+    for p in pieces:
+        clock = NoteClock(tables)
+        for tkn in np.asarray(p, np.int64):
+            hit = clock.push(int(tkn))
+            if hit is not None:
+                out["starts"] += 1
+                out["restrike"] += hit[0]
+                out["clash"] += hit[1]
+    return out
+
+
+@dataclass(frozen=True)
+class HarmonyGuard:
+    """Per style (``""``: any style), the factors on the probability of a re-striking and of a
+    clashing pitch; ``fit``: what they were fitted from."""
+
+    factors: dict[str, tuple[float, float]] = field(default_factory=dict)
+    fit: dict = field(default_factory=dict)
+
+    def for_styles(self, styles) -> tuple[float, float]:
+        for s in styles or ():
+            if s in self.factors:
+                return self.factors[s]
+        return self.factors.get(ANY_STYLE, (1.0, 1.0))
+
+    def to_dict(self) -> dict:
+        return {"factors": {s: list(f) for s, f in self.factors.items()}, "fit": self.fit}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> HarmonyGuard:
+        from .errors import CheckpointError
+
+        try:
+            factors = {str(s): (float(f[0]), float(f[1])) for s, f in d["factors"].items()}
+        except (KeyError, TypeError, ValueError, IndexError) as e:
+            raise CheckpointError(f"meta.json 'harmony' is malformed ({e})") from None
+        if any(not (0 <= x <= 1) for f in factors.values() for x in f):
+            raise CheckpointError("meta.json 'harmony' factors must lie within 0 and 1")
+        return cls(factors, d.get("fit") or {})
+
+
+class Guards:
+    """The clocks of a batch of rows and their factors (one ``(restrike, clash)`` pair per row,
+    None for a row without a guard)."""
+
+    def __init__(self, tables: GuardTables, factors: list[tuple[float, float] | None]):
+        self.t = tables
+        self.f = list(factors)
+        self.clocks = [NoteClock(tables) if f is not None else None for f in self.f]
+
+    def prime(self, primes: np.ndarray) -> None:
+        for clock, row in zip(self.clocks, primes):
+            if clock is not None:
+                for tkn in row:
+                    clock.push(int(tkn))
+
+    def push(self, tokens: np.ndarray) -> None:
+        for clock, tkn in zip(self.clocks, tokens):
+            if clock is not None:
+                clock.push(int(tkn))
+
+    def multipliers(self, vocab: int) -> np.ndarray | None:
+        """``(batch, vocab)`` factors on the next token's probabilities, or None when all are 1."""
+        rows = [(b, c.factors(*f)) for b, (c, f) in enumerate(zip(self.clocks, self.f)) if c is not None]
+        rows = [(b, m) for b, m in rows if m is not None]
+        if not rows:
+            return None
+        out = np.ones((len(self.clocks), vocab), np.float32)
+        for b, m in rows:
+            out[b, self.t.pitch_ids] = m
+        return out
+
+    @classmethod
+    def cat(cls, parts: list[Guards]) -> Guards:
+        out = cls.__new__(cls)
+        out.t = parts[0].t
+        out.f = [f for p in parts for f in p.f]
+        out.clocks = [c for p in parts for c in p.clocks]
+        return out
+
+
+def fit_guard(ckpt, cache, *, split: str = "train", samples: int = 32, length: int = 512, seed: int = 0,
+              max_pieces: int = 400) -> HarmonyGuard | None:
+    """Per genre and for any style: ``min(1, real share / sampled share)`` of re-strikes and of
+    clashes per note start, real from up to ``max_pieces`` pieces of ``split``, sampled from
+    ``samples`` pieces of ``length`` tokens the checkpoint makes for the genre (without a guard:
+    what the model does on its own). None for a tokenizer without note timing."""
+    from .evaluation.genre_classifier import piece_genres
+    from .evaluation.style import model_keywords
+    from .generation import GenerationOptions, sample_pieces
+
+    tables = guard_tables(ckpt.tokenizer)
+    if tables is None:
+        return None
+    data, genres = cache.split(split), piece_genres(cache, split)
+    keywords = set(model_keywords(ckpt, "genre"))
+    rng = np.random.default_rng([seed, 41])
+    factors, report = {}, {"split": split, "samples": samples, "length": length, "genres": {}}
+    bare = _without_guard(ckpt)
+    for g in [*sorted(set(genres.tolist()) & keywords), ANY_STYLE]:
+        idx = np.flatnonzero(genres == g) if g else np.arange(len(genres))
+        if not len(idx):
+            continue
+        idx = rng.choice(idx, min(max_pieces, len(idx)), replace=False)
+        real = start_counts(tables, (data.piece(int(i)) for i in idx))
+        opts = GenerationOptions(length=length, style=(g,) if g else ())
+        made = start_counts(tables, (np.concatenate([p[1:], t]) for p, t, _ in
+                                     sample_pieces(bare, opts, [seed + i for i in range(samples)])))
+        row, f = {"real": {}, "samples": {}}, []
+        for k in KINDS:
+            r, s = real[k] / max(real["starts"], 1), made[k] / max(made["starts"], 1)
+            row["real"][k], row["samples"][k] = round(r, 5), round(s, 5)
+            f.append(round(min(1.0, r / s), 4) if s > 0 else 1.0)
+        factors[g] = tuple(f)
+        report["genres"][g or "any"] = row | {"factors": list(f)}
+    return HarmonyGuard(factors, report)
+
+
+def _without_guard(ckpt):
+    from copy import copy
+
+    out = copy(ckpt)
+    out.meta = {k: v for k, v in ckpt.meta.items() if k != "harmony"}
+    return out

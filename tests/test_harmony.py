@@ -1,0 +1,127 @@
+"""The harmony guard (tunegan.harmony): the clock over REMI tokens, the factors, sampling with it
+(no key re-struck while it sounds; the same alone or in a batch) and its fit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import symusic
+
+from conftest import make_melody
+from tunegan.harmony import ANY_STYLE, HarmonyGuard, NoteClock, fit_guard, guard_tables, start_counts
+
+
+@pytest.fixture(scope="module")
+def remi():
+    from tunegan.tokenizers import get_tokenizer
+
+    return get_tokenizer("remi")
+
+
+def _score(notes, metres):
+    """notes: (start, duration, pitch) in ticks at 480 per quarter; metres: (tick, n, d)."""
+    s = symusic.Score(480)
+    s.tempos.append(symusic.Tempo(0, 120.0))
+    for tick, n, d in metres:
+        s.time_signatures.append(symusic.TimeSignature(tick, n, d))
+    t = symusic.Track("piano", 0, False)
+    for start, dur, pitch in notes:
+        t.notes.append(symusic.Note(start, dur, pitch, 80))
+    s.tracks.append(t)
+    return s
+
+
+def test_the_clock_counts_restrikes_and_clashes_across_a_change_of_metre(remi):
+    q = 480
+    notes = [
+        (0, 2 * q, 60),       # C4 held for two beats
+        (0, q, 64),           # E4 with it
+        (q, q, 60),           # C4 struck again while the first still sounds: a re-strike
+        (q, q, 61),           # C#4 beside the sounding C4: a clash
+        (4 * q, 3 * q + q // 2, 64),  # bar 2 (3/4): E4 held past the bar line by half a beat
+        (7 * q, q, 65),       # bar 3 starts at 7 beats: F4 while that E4 sounds, a clash
+        (9 * q, q, 65),       # F4 again after the last one ended: a repeat, not a re-strike
+    ]
+    tokens = remi.encode(_score(notes, [(0, 4, 4), (4 * q, 3, 4), (7 * q, 4, 4)]))
+    got = start_counts(guard_tables(remi), [tokens])
+    assert got == {"starts": 7, "restrike": 1, "clash": 2}
+    # the same notes, all in 4/4: bar 3 would start a beat later, after the E4 ended
+    tokens = remi.encode(_score([(s + (q if s >= 7 * q else 0), d, p) for s, d, p in notes], [(0, 4, 4)]))
+    assert start_counts(guard_tables(remi), [tokens]) == {"starts": 7, "restrike": 1, "clash": 1}
+
+
+def test_factors_forbid_sounding_keys_and_scale_their_neighbours(remi):
+    tables = guard_tables(remi)
+    clock = NoteClock(tables)
+    tokens = remi.encode(_score([(0, 960, 60), (0, 960, 67)], [(0, 4, 4)]))
+    for t in tokens:
+        clock.push(int(t))
+    pos = remi.miditok.vocab["Position_4"]  # half a beat on: both notes still sound
+    clock.push(pos)
+    f = clock.factors(0.0, 0.25)
+    by_pitch = dict(zip(range(tables.pitch_low, tables.pitch_low + len(f)), f))
+    assert by_pitch[60] == by_pitch[67] == 0.0
+    assert by_pitch[59] == by_pitch[61] == by_pitch[66] == by_pitch[68] == 0.25
+    assert by_pitch[62] == 1.0
+    assert clock.factors(1.0, 1.0) is None  # nothing to scale
+    clock.push(remi.miditok.vocab["Pitch_62"])  # a pitch whose duration has not come yet sounds too
+    f = clock.factors(0.0, 0.25)
+    assert f[62 - tables.pitch_low] == 0.0 and f[63 - tables.pitch_low] == 0.25
+    assert guard_tables(__import__("tunegan.tokenizers", fromlist=["x"]).get_tokenizer("pitch")) is None
+
+
+def test_guard_round_trip_style_choice_and_checks():
+    from tunegan.errors import CheckpointError
+
+    g = HarmonyGuard({"folk": (0.0, 0.1), ANY_STYLE: (0.2, 0.5)}, {"split": "train"})
+    back = HarmonyGuard.from_dict(g.to_dict())
+    assert back == g
+    assert back.for_styles(("folk", "calm")) == (0.0, 0.1) and back.for_styles(("pop",)) == (0.2, 0.5)
+    assert HarmonyGuard({}).for_styles(()) == (1.0, 1.0)
+    with pytest.raises(CheckpointError, match="within 0 and 1"):
+        HarmonyGuard.from_dict({"factors": {"": [2.0, 0.5]}})
+    with pytest.raises(CheckpointError, match="malformed"):
+        HarmonyGuard.from_dict({"factors": {"": [0.5]}})
+
+
+def test_guarded_sampling_never_restrikes_and_is_the_same_alone_or_batched(dmajor_run):
+    from tunegan.checkpoint import load_checkpoint
+    from tunegan.generation import GenerationOptions, sample_tokens
+
+    ck = load_checkpoint(dmajor_run[1], device="cpu")
+    tok = ck.tokenizer
+    tables = guard_tables(tok)
+    prime = np.concatenate([[tok.bos_id], tok.encode(make_melody([62, 66, 69, 74] * 2))])
+    primes = np.stack([prime] * 6)
+    seeds = list(range(10, 16))
+    counts = lambda new: start_counts(tables, [np.concatenate([prime[1:], t]) for t in new])  # noqa: E731
+    plain = GenerationOptions(length=160, temperature=1.5, repeats=False)  # hot: many wrong notes to stop
+    before = counts(sample_tokens(ck, primes, plain, seeds))
+    ck.meta["harmony"] = HarmonyGuard({ANY_STYLE: (0.0, 0.0)}).to_dict()
+    after = counts(sample_tokens(ck, primes, plain, seeds))
+    assert before["restrike"] + before["clash"] > 0
+    assert after["restrike"] == after["clash"] == 0 and after["starts"] > 0
+    off = counts(sample_tokens(ck, primes, GenerationOptions(length=160, temperature=1.5, repeats=False, harmony=False),
+                               seeds))
+    assert off == before  # harmony=False is the network as it was
+    ck.meta["harmony"] = HarmonyGuard({ANY_STYLE: (0.0, 0.3)}).to_dict()
+    options = GenerationOptions(length=120)  # with the piece memory too
+    batch = sample_tokens(ck, primes[:3], options, [5, 6, 7])
+    alone = sample_tokens(ck, primes[:1], options, [6])
+    np.testing.assert_array_equal(batch[1], alone[0])
+
+
+def test_fit_guard_scales_by_real_over_sampled_and_export_stores_it(dmajor_run, tmp_path):
+    from tunegan import api
+    from tunegan.checkpoint import load_checkpoint
+    from tunegan.data.dataset import TokenCache
+
+    cache, shipped, _ = dmajor_run
+    ck = load_checkpoint(shipped, device="cpu")
+    guard = fit_guard(ck, TokenCache(cache), samples=4, length=128)
+    row = guard.fit["genres"]["any"]
+    for k, f in zip(("restrike", "clash"), guard.factors[ANY_STYLE]):
+        real, made = row["real"][k], row["samples"][k]
+        assert f == (round(min(1.0, real / made), 4) if made > 0 else 1.0)
+    out = api.export(shipped, tmp_path / "guarded", harmony_from=cache)
+    assert load_checkpoint(out).harmony.factors == guard.factors
