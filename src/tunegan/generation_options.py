@@ -173,7 +173,7 @@ class Constraints:
     cond: torch.Tensor | None = None
     guidance: float = 1.0
     repeats: tuple | None = None  # (RepeatModel, weights per matched order, bar recall chances or None), or None
-    guard: tuple | None = None    # (GuardTables, (re-strike factor, clash factor)), or None
+    guard: tuple | None = None    # (GuardTables, factors per kind of tunegan.harmony.KINDS), or None
 
     @property
     def allowed(self) -> torch.Tensor:

@@ -53,8 +53,8 @@ class TokenStream:
                  guidance: float = 1.0, repeats=None, guard=None):
         """``repeats``: ``(RepeatModel, weights)`` to mix each row's piece memory in
         (:mod:`tunegan.repetition`; weights per matched order, for every row), or None.
-        ``guard``: ``(GuardTables, (re-strike, clash))`` factors on the pitches that would re-strike
-        or clash with the notes sounding in each row (:mod:`tunegan.harmony`), or None."""
+        ``guard``: ``(GuardTables, factors)``, factors on the pitches that would re-strike or clash
+        with the notes sounding in each row (:mod:`tunegan.harmony`), or None."""
         generator.eval()
         self.device = next(generator.parameters()).device
         prime = prime.to(self.device)
@@ -195,9 +195,7 @@ class TokenStream:
             if self.memories is not None:
                 p = self._repeat_mixed(filter_logits(last + bias, temperature, top_k, top_p)
                                        if filtering or greedy else (last * scale if scale != 1.0 else last) + bias,
-                                       may)
-                if guard is not None:
-                    p = _guarded(p, guard)
+                                       may, guard)
                 if greedy:
                     nxt = p.argmax(-1)
                 else:
@@ -240,13 +238,18 @@ class TokenStream:
         for t in range(tokens.shape[1]):
             self._advance(tokens[:, t])
 
-    def _repeat_mixed(self, z: torch.Tensor, may: torch.Tensor) -> torch.Tensor:
+    def _repeat_mixed(self, z: torch.Tensor, may: torch.Tensor, guard: torch.Tensor | None = None) -> torch.Tensor:
         """Probabilities ``softmax(z)`` mixed row by row with the row's piece memory; tokens outside
         ``may`` (1/0, ``(vocab,)`` or ``(batch, vocab)``) stay impossible (the cache may propose them:
-        they are dropped, and the inverse CDF renormalises the rest)."""
+        they are dropped, and the inverse CDF renormalises the rest). ``guard`` (factors ``(batch,
+        vocab)``) applies to the network's probabilities, before the mixing: what the piece itself
+        played before may come back as it was."""
         from .repetition import mix_probs
 
         p = torch.softmax(z, -1)
+        if guard is not None:
+            p = _guarded(p, guard)
+            p = p / p.sum(-1, keepdim=True)
         return mix_probs(p, self.memories.proposals(), self.repeat_weights).mul_(may)
 
     def _advance(self, nxt: torch.Tensor) -> None:

@@ -86,7 +86,8 @@ def export(checkpoint: str | os.PathLike, out: str | os.PathLike, *, command: st
     ``repeats_from``: a cache whose validation split fits the repetition weights
     (:func:`tunegan.repetition.fit_repeats`); ``harmony_from``: a cache whose train split, beside
     the model's own samples (with the priors and repeats above), fits the harmony guard
-    (:func:`tunegan.harmony.fit_guard`). Returns the folder."""
+    (:func:`tunegan.harmony.fit_guard`), after which the repeats' boost is fitted again on
+    samples the guard shapes (what users get). Returns the folder."""
     from ..checkpoint import export_checkpoint, load_checkpoint
     from ..data.dataset import TokenCache
     from ..errors import TokenizerMismatchError
@@ -117,6 +118,13 @@ def export(checkpoint: str | os.PathLike, out: str | os.PathLike, *, command: st
         guard = fit_guard(ck, cache_of(harmony_from))
         if guard is not None:
             notes["harmony"] = guard.to_dict() | {"fitted_on": str(harmony_from)}
+            if repeats_from is not None and model.boost:  # the boost again, on samples the guard shapes
+                from ..repetition import RepeatModel, fit_boost
+
+                ck.meta = {**ck.meta, "harmony": notes["harmony"]}
+                boost, report["boost"] = fit_boost(ck, model, cache_of(repeats_from))
+                model = RepeatModel(model.orders, model.wildcard, model.weights, model.recall, boost)
+                notes["repeats"] = model.to_dict() | {"fitted_on": str(repeats_from), "fit": report}
     dst = export_checkpoint(checkpoint, out, notes=notes)
     load_checkpoint(dst)  # what was written loads
     return dst
