@@ -244,20 +244,41 @@ def sample_groups(model, jobs: Sequence[tuple[np.ndarray, GenerationOptions, Seq
                 for k, (j, r) in enumerate(order):
                     out[j][r] = new[k]
                 continue
-            chunks, keep, left = [], [None] * len(order), max(budgets)
-            while left > 0 and any(k is None for k in keep):
-                chunks.append(stream.take(min(CHUNK, left), **kw).numpy())
-                left -= chunks[-1].shape[1]
-                new = np.concatenate(chunks, axis=1)
-                for k, (j, r) in enumerate(order):
+            # chunk by chunk until every row has its stop; rows that are done leave the batch
+            made = [[] for _ in order]
+            keep, left, active = [None] * len(order), max(budgets), list(range(len(order)))
+            while left > 0 and active:
+                chunk = stream.take(min(CHUNK, left), **kw).numpy()
+                left -= chunk.shape[1]
+                for a, k in enumerate(active):
+                    made[k].append(chunk[a])
+                    j, r = order[k]
                     primes, options, _, _, budget, target_s, checks = specs[j]
-                    if keep[k] is None and checks:
-                        keep[k] = _stop_at(tok, primes[r, 1:], new[k, :budget], options, target_s)
-                    if keep[k] is None and new.shape[1] >= budget:
+                    new = np.concatenate(made[k])
+                    if checks:
+                        keep[k] = _stop_at(tok, primes[r, 1:], new[:budget], options, target_s)
+                    if keep[k] is None and len(new) >= budget:
                         keep[k] = budget
-            new = np.concatenate(chunks, axis=1) if chunks else np.zeros((len(order), 0), np.int64)
+                still = [a for a, k in enumerate(active) if keep[k] is None]
+                if len(still) < len(active) and still:
+                    stream = stream.select(still)
+                    kw = _rows_of(kw, still)
+                active = [active[a] for a in still]
             for k, (j, r) in enumerate(order):
-                out[j][r] = new[k, :keep[k]] if keep[k] is not None else new[k, :budgets[k]]
+                new = np.concatenate(made[k]) if made[k] else np.zeros(0, np.int64)
+                out[j][r] = new[:keep[k]] if keep[k] is not None else new[:budgets[k]]
+    return out
+
+
+def _rows_of(kw: dict, rows: list[int]) -> dict:
+    """:meth:`TokenStream.take` arguments for the batch of ``rows`` only (per-row masks, seeds' generators
+    and forced tokens)."""
+    out = dict(kw)
+    if kw.get("allowed_mask") is not None and kw["allowed_mask"].dim() == 2:
+        out["allowed_mask"] = kw["allowed_mask"][rows]
+    for name in ("rng", "force"):
+        if isinstance(kw.get(name), (list, tuple)):
+            out[name] = [kw[name][r] for r in rows]
     return out
 
 

@@ -1,29 +1,33 @@
 """Keys a pianist can strike: no key struck again while it still sounds, and few semitone clashes.
 
 A bar-based (REMI) stream says when each note starts and how long it lasts, so while sampling we
-know which keys are sounding at the current position (:class:`NoteClock`). Two kinds of note
+know which keys are sounding at the current position (:class:`NoteClock`). Three kinds of note
 start give samples away against real music of most styles:
 
 * a **re-strike**: a pitch starts while the same pitch still sounds. A piano cannot do that (the
-  key must come up first), and a MIDI player cuts one of the two notes short. Real ASAP, JSB and
-  Nottingham music never does it; POP909 does (its melody, bridge and piano tracks are merged
-  into one stream).
+  key must come up first), and a MIDI player cuts one of the two notes short. Real JSB and
+  Nottingham music never does it and ASAP scores almost never (0.5% of note starts); POP909 does
+  (5%: its melody, bridge and piano tracks are merged into one stream).
 * a **semitone clash**: a pitch starts a semitone from a note that sounds (the evaluation's
   :func:`~tunegan.evaluation.musical.semitone_clash_share`). Samples made 2-5 times as many as real
   music of their style.
-* a **wide clash**: the same pitch classes an octave or more apart (a major seventh, a minor
-  ninth...). Chorale samples had 9 times as many major sevenths over their bass as Bach's.
+* a **wide clash**: pitch classes a semitone apart, an octave or more away (a major seventh, a minor
+  ninth...). Chorale samples stacked major sevenths in their chords 7-9 times as often as Bach
+  (``benchmarks/check_realism.py``: ``interval_+11``).
 
 :class:`HarmonyGuard` scales the probability of such pitches, per style, by how often real music
 of the style does it against how often the model's samples do (:func:`fit_guard`: ``real /
 sampled``, at most 1, counted with the same clock): a style that never re-strikes gets 0, a style
 that clashes a third as often as the samples gets about 1/3. Shares are per note start. The guard
-only acts when sampling; likelihoods are the network's (and the piece memory's).
+scales the network's probabilities before the piece memory is mixed in, so a bar the piece
+played before may come back as it was. It only acts when sampling; likelihoods are the network's
+(and the piece memory's).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -152,15 +156,22 @@ class NoteClock:
         sound = self.sounding()
         if not sound or min(restrike, clash, wide) >= 1:
             return None
-        f = np.ones(len(self.t.pitch_ids))
+        n = len(self.t.pitch_ids)
         idx = np.fromiter(sound, np.int64, len(sound)) - self.t.pitch_low
-        n = len(f)
-        for far, factor in ((np.array([1]), clash), (WIDE, wide)):
-            if factor < 1:
-                j = (idx[:, None] + np.concatenate([far, -far])[None, :]).ravel()
-                f[j[(j >= 0) & (j < n)]] *= factor
-        f[idx[(idx >= 0) & (idx < n)]] = restrike
+        idx = idx[(idx >= 0) & (idx < n)]
+        f = np.exp(_log_factors(n, clash, wide)[idx].sum(0))
+        f[idx] = restrike
         return f
+
+
+@lru_cache(maxsize=64)
+def _log_factors(n: int, clash: float, wide: float) -> np.ndarray:
+    """``(n, n)``: row p holds, for every pitch q, the log factor a sounding p puts on q."""
+    d = np.abs(np.arange(n)[:, None] - np.arange(n)[None, :])
+    with np.errstate(divide="ignore"):
+        out = np.where(d == 1, np.log(clash), np.where(np.isin(d, WIDE), np.log(wide), 0.0))
+    out.flags.writeable = False
+    return out
 
 
 def start_counts(tables: GuardTables, pieces) -> dict[str, int]:
@@ -240,6 +251,12 @@ class Guards:
         out = np.ones((len(self.clocks), vocab), np.float32)
         for b, m in rows:
             out[b, self.t.pitch_ids] = m
+        return out
+
+    def select(self, rows) -> Guards:
+        """The batch of ``rows`` only (in that order), each row's clock carried on."""
+        out = Guards.cat([self])
+        out.f, out.clocks = [self.f[r] for r in rows], [self.clocks[r] for r in rows]
         return out
 
     @classmethod

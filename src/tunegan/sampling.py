@@ -138,6 +138,27 @@ class TokenStream:
             m.u_last, m.u_state = cat("u_last"), state("u_state")
         return m
 
+    def select(self, rows: list[int]) -> TokenStream:
+        """A stream of ``rows`` only (in that order), each carrying on exactly as it would in this
+        one: a batch drops the rows that are done, and the rest sample on at their own pace."""
+        m = TokenStream.__new__(TokenStream)
+        m.__dict__.update(self.__dict__)
+        idx = torch.as_tensor(rows, dtype=torch.long, device=self.device)
+        for name in ("last", "prev", "cond", "cond_emb", "u_cond_emb", "u_last"):
+            if getattr(self, name, None) is not None:
+                setattr(m, name, getattr(self, name).index_select(0, idx))
+        for name in ("state", "u_state"):
+            if getattr(self, name, None) is not None:
+                setattr(m, name, tuple(x.index_select(1, idx) for x in getattr(self, name)))
+        if self.memories is not None:
+            m.memories = self.memories.select(rows)
+            m.repeat_weights = [self.repeat_weights[r] for r in rows]
+        if self.recalls is not None:
+            m.recalls = self.recalls.select(rows)
+        if self.guards is not None:
+            m.guards = self.guards.select(rows)
+        return m
+
     @torch.no_grad()
     def take(self, steps: int, *, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
              forbid: list[int] | None = None, allowed_mask: torch.Tensor | None = None,

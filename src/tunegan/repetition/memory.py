@@ -168,6 +168,13 @@ class Memories:
         m.tables = [t for p in parts for t in p.tables]
         return m
 
+    def select(self, rows: Sequence[int]) -> "Memories":
+        """The batch of ``rows`` only (in that order); their tables are shared, not copied."""
+        m = Memories.cat([self])
+        for name in ("hash", "ring", "n", "tables"):
+            setattr(m, name, [getattr(self, name)[r] for r in rows])
+        return m
+
 
 
 def piece_cache_stats(model: RepeatModel, piece: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -214,3 +214,11 @@ class Recalls:
             setattr(m, name, [x for p in parts for x in getattr(p, name)])
         m.rngs = None if any(p.rngs is None for p in parts) else [x for p in parts for x in p.rngs]
         return m
+
+    def select(self, rows) -> "Recalls":
+        """The batch of ``rows`` only (in that order), each row's history and draws carried on."""
+        m = Recalls.cat([self])
+        for name in ("chances", "tokens", "starts", "sigs", "queue", "replayed"):
+            setattr(m, name, [getattr(self, name)[r] for r in rows])
+        m.rngs = None if self.rngs is None else [self.rngs[r] for r in rows]
+        return m

@@ -227,9 +227,18 @@ def score_tokens(critic, seq_len: int, vocab: int, pieces: list[np.ndarray], pad
               for p in pieces]
     out = np.zeros(len(pieces))
     order = np.argsort([len(p) for p in pieces], kind="stable")  # similar lengths share a batch
+    groups, cur = [], []
+    for i in order:  # a batch ends at ``batch`` pieces, or before its padding would pass a quarter of its tokens
+        n = len(pieces[i])
+        if cur and (len(cur) == batch or n * (len(cur) + 1) > 1.25 * (sum(len(pieces[k]) for k in cur) + n)):
+            groups.append(cur)
+            cur = []
+        cur.append(i)
+    if cur:
+        groups.append(cur)
     with torch.no_grad():
-        for lo in range(0, len(order), batch):
-            idx = order[lo:lo + batch]
+        for idx in groups:
+            idx = np.asarray(idx)
             T = max(len(pieces[i]) for i in idx)
             x = np.full((len(idx), T), pad_id, np.int64)
             for r, i in enumerate(idx):
