@@ -129,3 +129,27 @@ def test_fit_guard_scales_by_real_over_sampled_and_export_stores_it(dmajor_run, 
         assert f == (round(min(1.0, real / made), 4) if made > 0 else 1.0)
     out = api.export(shipped, tmp_path / "guarded", harmony_from=cache)
     assert load_checkpoint(out).harmony.factors == guard.factors
+
+
+def test_rows_that_finish_first_leave_the_batch_and_the_rest_sample_as_alone(dmajor_run, monkeypatch):
+    """Pieces counted in bars stop at different tokens; a row that is done leaves the batch
+    (TokenStream.select), with its piece memory, bar recall and guard, and every row gets what it
+    gets alone."""
+    from tunegan.checkpoint import load_checkpoint
+    from tunegan.generation import GenerationOptions, sample_tokens
+
+    ck = load_checkpoint(dmajor_run[1], device="cpu")
+    ck.meta["harmony"] = HarmonyGuard({ANY_STYLE: (0.0, 0.3, 0.5)}).to_dict()
+    tok = ck.tokenizer
+    prime = np.concatenate([[tok.bos_id], tok.encode(make_melody([62, 66, 69, 74] * 2))])
+    primes = np.stack([prime] * 5)
+    options = GenerationOptions(bars=6, ending="none", temperature=1.3)
+    seeds = [21, 22, 23, 24, 25]
+    from tunegan.sampling import TokenStream
+
+    kept, select = [], TokenStream.select
+    monkeypatch.setattr(TokenStream, "select", lambda self, rows: kept.append(len(rows)) or select(self, rows))
+    batch = sample_tokens(ck, primes, options, seeds)
+    assert kept and kept[0] < 5  # some rows left the batch while others went on
+    for b, s in zip(batch, seeds):
+        np.testing.assert_array_equal(b, sample_tokens(ck, primes[:1], options, [s])[0])
