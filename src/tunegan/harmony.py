@@ -31,7 +31,7 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["ANY_STYLE", "HarmonyGuard", "NoteClock", "Guards", "guard_tables", "start_counts", "fit_guard"]
+__all__ = ["ANY_STYLE", "KINDS", "HarmonyGuard", "NoteClock", "Guards", "guard_tables", "start_counts", "fit_guard"]
 
 ANY_STYLE = ""  # the factors used when no genre keyword is asked (or for a genre without its own)
 KINDS = ("restrike", "clash", "wide_clash")
