@@ -129,6 +129,8 @@ def test_fit_guard_scales_by_real_over_sampled_and_export_stores_it(dmajor_run, 
         assert f == (round(min(1.0, real / made), 4) if made > 0 else 1.0)
     out = api.export(shipped, tmp_path / "guarded", harmony_from=cache)
     assert load_checkpoint(out).harmony.factors == guard.factors
+    assert api.generate(checkpoint=out, seed=1, length=40, device="cpu")[0].options["harmony"] is True
+    assert api.generate(checkpoint=out, seed=1, length=40, device="cpu", harmony=False)[0].options["harmony"] is False
 
 
 def test_rows_that_finish_first_leave_the_batch_and_the_rest_sample_as_alone(dmajor_run, monkeypatch):
