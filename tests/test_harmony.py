@@ -93,6 +93,8 @@ def test_guarded_sampling_never_restrikes_and_is_the_same_alone_or_batched(dmajo
     from tunegan.generation import GenerationOptions, sample_tokens
 
     ck = load_checkpoint(dmajor_run[1], device="cpu")
+    assert ck.harmony is not None  # the trainer fitted one for its best checkpoint
+    ck.meta.pop("harmony")  # the network as it is, first
     tok = ck.tokenizer
     tables = guard_tables(tok)
     prime = np.concatenate([[tok.bos_id], tok.encode(make_melody([62, 66, 69, 74] * 2))])

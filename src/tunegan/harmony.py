@@ -31,7 +31,8 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["ANY_STYLE", "KINDS", "HarmonyGuard", "NoteClock", "Guards", "guard_tables", "start_counts", "fit_guard"]
+__all__ = ["ANY_STYLE", "KINDS", "HarmonyGuard", "NoteClock", "Guards", "guard_tables", "start_counts", "fit_guard",
+           "fit_guard_and_boost"]
 
 ANY_STYLE = ""  # the factors used when no genre keyword is asked (or for a genre without its own)
 KINDS = ("restrike", "clash", "wide_clash")
@@ -303,6 +304,28 @@ def fit_guard(ckpt, cache, *, split: str = "train", samples: int = 32, length: i
         factors[g] = tuple(f)
         report["genres"][g or "any"] = row | {"factors": list(f)}
     return HarmonyGuard(factors, report)
+
+
+def fit_guard_and_boost(ckpt, cache, repeats_cache=None) -> tuple[dict | None, dict | None]:
+    """What a checkpoint ships for sampling, fitted last: the guard (:func:`fit_guard` on ``cache``),
+    then, when the checkpoint's piece memory has a boost and ``repeats_cache`` is given, the boost
+    again on samples the guard shapes (what users get). ``ckpt.meta`` must already hold the
+    priors and repeats it ships with. Returns ``(meta["harmony"], meta["repeats"])``, each None
+    when nothing was fitted."""
+    from .repetition import RepeatModel, fit_boost, with_repeats
+
+    guard = fit_guard(ckpt, cache)
+    if guard is None:
+        return None, None
+    harmony = guard.to_dict() | {"fitted_on": str(cache.root)}
+    rm, old = ckpt.repeats, ckpt.meta.get("repeats") or {}
+    if repeats_cache is None or rm is None or not rm.boost:
+        return harmony, None
+    guarded = with_repeats(ckpt, rm)
+    guarded.meta["harmony"] = harmony
+    boost, report = fit_boost(guarded, rm, repeats_cache)
+    model = RepeatModel(rm.orders, rm.wildcard, rm.weights, rm.recall, boost)
+    return harmony, {**old, **model.to_dict(), "fit": {**(old.get("fit") or {}), "boost": report}}
 
 
 def _without_guard(ckpt):

@@ -113,18 +113,14 @@ def export(checkpoint: str | os.PathLike, out: str | os.PathLike, *, command: st
         notes["repeats"] = model.to_dict() | {"fitted_on": str(repeats_from), "fit": report}
         ck.meta = {**ck.meta, "repeats": notes["repeats"]}
     if harmony_from is not None:
-        from ..harmony import fit_guard
+        from ..harmony import fit_guard_and_boost
 
-        guard = fit_guard(ck, cache_of(harmony_from))
-        if guard is not None:
-            notes["harmony"] = guard.to_dict() | {"fitted_on": str(harmony_from)}
-            if repeats_from is not None and model.boost:  # the boost again, on samples the guard shapes
-                from ..repetition import RepeatModel, fit_boost
-
-                ck.meta = {**ck.meta, "harmony": notes["harmony"]}
-                boost, report["boost"] = fit_boost(ck, model, cache_of(repeats_from))
-                model = RepeatModel(model.orders, model.wildcard, model.weights, model.recall, boost)
-                notes["repeats"] = model.to_dict() | {"fitted_on": str(repeats_from), "fit": report}
+        harmony, repeats = fit_guard_and_boost(ck, cache_of(harmony_from),
+                                               cache_of(repeats_from) if repeats_from is not None else None)
+        if harmony is not None:
+            notes["harmony"] = harmony
+        if repeats is not None:
+            notes["repeats"] = repeats
     dst = export_checkpoint(checkpoint, out, notes=notes)
     load_checkpoint(dst)  # what was written loads
     return dst

@@ -143,20 +143,30 @@ class Trainer(RunSetup):
         """How much the music repeats itself (:func:`tunegan.repetition.fit_repeats`), fitted on the
         validation split for the best checkpoint and written into its ``meta.json``, so the
         trained model generates with its piece memory; when validation is too short, the reason is
-        written there instead (``repeats_skipped``)."""
+        written there instead (``repeats_skipped``). Then its harmony guard
+        (:func:`tunegan.harmony.fit_guard_and_boost`)."""
         import json
 
         from ..checkpoint import _atomic_write_text, load_checkpoint, read_meta, resolve_checkpoint
         from ..errors import DataError
+        from ..harmony import fit_guard_and_boost
         from ..repetition import fit_repeats
 
         best = resolve_checkpoint(self.out, "best")
         meta = read_meta(best)
+        ck = load_checkpoint(best, with_discriminator=False, device="cpu")
         try:
-            model, report = fit_repeats(load_checkpoint(best, with_discriminator=False, device="cpu"), self.cache)
+            model, report = fit_repeats(ck, self.cache)
             meta["repeats"] = model.to_dict() | {"fitted_on": str(self.cache.root), "fit": report}
         except DataError as e:
             meta["repeats_skipped"] = str(e)
+        # then the harmony guard (bar-based tokens), and the boost again on the samples it shapes
+        ck.meta = meta
+        harmony, repeats = fit_guard_and_boost(ck, self.cache, self.cache if "repeats" in meta else None)
+        if harmony is not None:
+            meta["harmony"] = harmony
+        if repeats is not None:
+            meta["repeats"] = repeats
         _atomic_write_text(best / "meta.json", json.dumps(meta, indent=1))
 
     def _log(self, record: dict) -> None:
