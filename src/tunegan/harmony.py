@@ -286,7 +286,7 @@ def fit_guard(ckpt, cache, *, split: str = "train", samples: int = 32, length: i
     keywords = set(model_keywords(ckpt, "genre"))
     rng = np.random.default_rng([seed, 41])
     factors, report = {}, {"split": split, "samples": samples, "length": length, "genres": {}}
-    bare = _without_guard(ckpt)
+    bare = _with_harmony(ckpt, None)  # what the model does on its own
     for g in [*sorted(set(genres.tolist()) & keywords), ANY_STYLE]:
         idx = np.flatnonzero(genres == g) if g else np.arange(len(genres))
         if not len(idx):
@@ -312,7 +312,7 @@ def fit_guard_and_boost(ckpt, cache, repeats_cache=None) -> tuple[dict | None, d
     again on samples the guard shapes (what users get). ``ckpt.meta`` must already hold the
     priors and repeats it ships with. Returns ``(meta["harmony"], meta["repeats"])``, each None
     when nothing was fitted."""
-    from .repetition import RepeatModel, fit_boost, with_repeats
+    from .repetition import RepeatModel, fit_boost
 
     guard = fit_guard(ckpt, cache)
     if guard is None:
@@ -321,16 +321,16 @@ def fit_guard_and_boost(ckpt, cache, repeats_cache=None) -> tuple[dict | None, d
     rm, old = ckpt.repeats, ckpt.meta.get("repeats") or {}
     if repeats_cache is None or rm is None or not rm.boost:
         return harmony, None
-    guarded = with_repeats(ckpt, rm)
-    guarded.meta["harmony"] = harmony
-    boost, report = fit_boost(guarded, rm, repeats_cache)
+    boost, report = fit_boost(_with_harmony(ckpt, harmony), rm, repeats_cache)
     model = RepeatModel(rm.orders, rm.wildcard, rm.weights, rm.recall, boost)
     return harmony, {**old, **model.to_dict(), "fit": {**(old.get("fit") or {}), "boost": report}}
 
 
-def _without_guard(ckpt):
+def _with_harmony(ckpt, harmony: dict | None):
+    """A shallow copy of a loaded checkpoint with ``meta["harmony"]`` set (None: no guard); the
+    network is shared."""
     from copy import copy
 
     out = copy(ckpt)
-    out.meta = {k: v for k, v in ckpt.meta.items() if k != "harmony"}
+    out.meta = {k: v for k, v in ckpt.meta.items() if k != "harmony"} | ({"harmony": harmony} if harmony else {})
     return out

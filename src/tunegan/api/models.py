@@ -109,14 +109,15 @@ def export(checkpoint: str | os.PathLike, out: str | os.PathLike, *, command: st
     if repeats_from is not None:
         from ..repetition import fit_repeats
 
-        model, report = fit_repeats(ck, cache_of(repeats_from))
+        repeats_cache = cache_of(repeats_from)
+        model, report = fit_repeats(ck, repeats_cache)
         notes["repeats"] = model.to_dict() | {"fitted_on": str(repeats_from), "fit": report}
         ck.meta = {**ck.meta, "repeats": notes["repeats"]}
     if harmony_from is not None:
         from ..harmony import fit_guard_and_boost
 
         harmony, repeats = fit_guard_and_boost(ck, cache_of(harmony_from),
-                                               cache_of(repeats_from) if repeats_from is not None else None)
+                                               repeats_cache if repeats_from is not None else None)
         if harmony is not None:
             notes["harmony"] = harmony
         if repeats is not None:

@@ -1,0 +1,69 @@
+"""Does the harmony guard's clock hear what the decoder writes? Its counts against the decoded notes'.
+
+    python benchmarks/check_clock.py --data CACHE [--split validation] [--every 7] [--json PATH]
+
+For every ``--every``-th piece of a bar-based cache's split, the note starts, re-strikes, clashes
+and wide clashes that :func:`tunegan.harmony.start_counts` counts on the tokens, beside the same
+counts made on the notes the tokenizer decodes (a note re-strikes when the same pitch still sounds
+where it starts, or starts there too; clashes by a semitone, or a semitone in pitch class an
+octave or more away, against any such note). Printed: the pieces whose counts differ.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from common import save_json  # benchmarks/ is on sys.path when a script runs
+
+
+def note_counts(notes) -> dict[str, int]:
+    """The four counts made on decoded notes (``NOTE_DTYPE``, seconds), note by note in onset order."""
+    from tunegan.harmony import KINDS, WIDE_SET
+
+    n = notes[np.lexsort((notes["pitch"], notes["start"]))]
+    out = {"starts": len(n), **{k: 0 for k in KINDS}}
+    for i in range(len(n)):
+        same = np.abs(n["start"][:i] - n["start"][i]) < 1e-9
+        on = same | ((n["start"][:i] < n["start"][i]) & (n["end"][:i] > n["start"][i] + 1e-9))
+        d = np.abs(n["pitch"][:i][on].astype(np.int64) - int(n["pitch"][i]))
+        out["restrike"] += bool((d == 0).any())
+        out["clash"] += bool((d == 1).any())
+        out["wide_clash"] += any(int(x) in WIDE_SET for x in d)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", required=True, help="a bar-based (REMI) prepared cache")
+    ap.add_argument("--split", default="validation")
+    ap.add_argument("--every", type=int, default=7)
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args()
+
+    from tunegan.data.dataset import TokenCache
+    from tunegan.harmony import guard_tables, start_counts
+    from tunegan.music import extract_notes
+
+    cache = TokenCache(args.data)
+    tok, data = cache.tokenizer, cache.split(args.split)
+    tables = guard_tables(tok)
+    if tables is None:
+        raise SystemExit(f"{args.data}: '{tok.name}' tokens have no bars and durations for the clock")
+    rows, differ = [], 0
+    for k in range(0, len(data), args.every):
+        tokens = data.piece(k)[1:]
+        clock, decoded = start_counts(tables, [tokens]), note_counts(extract_notes(tok.decode(tokens)))
+        rows.append({"piece": k, "clock": clock, "decoded": decoded})
+        if clock != decoded:
+            differ += 1
+            print(f"piece {k}: clock {clock}, decoded {decoded}")
+    print(f"{len(rows)} pieces of {args.split}, {differ} with different counts")
+    save_json({"data": str(args.data), "split": args.split, "pieces": len(rows), "differ": differ, "rows": rows},
+              args.json)
+
+
+if __name__ == "__main__":
+    main()
