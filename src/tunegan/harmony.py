@@ -160,19 +160,22 @@ class NoteClock:
         n = len(self.t.pitch_ids)
         idx = np.fromiter(sound, np.int64, len(sound)) - self.t.pitch_low
         idx = idx[(idx >= 0) & (idx < n)]
-        f = np.exp(_log_factors(n, clash, wide)[idx].sum(0))
+        near, far = _neighbours(n)
+        f = np.ones(n)
+        f[near[idx].any(0)] *= clash  # once per kind, however many sounding notes it clashes with
+        f[far[idx].any(0)] *= wide
         f[idx] = restrike
         return f
 
 
-@lru_cache(maxsize=64)
-def _log_factors(n: int, clash: float, wide: float) -> np.ndarray:
-    """``(n, n)``: row p holds, for every pitch q, the log factor a sounding p puts on q."""
+@lru_cache(maxsize=4)
+def _neighbours(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(n, n)`` bool tables: row p marks the pitches a semitone from p, and those a semitone away
+    in pitch class an octave or more off."""
     d = np.abs(np.arange(n)[:, None] - np.arange(n)[None, :])
-    with np.errstate(divide="ignore"):
-        out = np.where(d == 1, np.log(clash), np.where(np.isin(d, WIDE), np.log(wide), 0.0))
-    out.flags.writeable = False
-    return out
+    near, far = d == 1, np.isin(d, WIDE)
+    near.flags.writeable = far.flags.writeable = False
+    return near, far
 
 
 def start_counts(tables: GuardTables, pieces) -> dict[str, int]:
