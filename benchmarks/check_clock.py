@@ -6,7 +6,8 @@ For every ``--every``-th piece of a bar-based cache's split, the note starts, re
 and wide clashes that :func:`tunegan.harmony.start_counts` counts on the tokens, beside the same
 counts made on the notes the tokenizer decodes (a note re-strikes when the same pitch still sounds
 where it starts, or starts there too; clashes by a semitone, or a semitone in pitch class an
-octave or more away, against any such note). Printed: the pieces whose counts differ.
+octave or more away, against any such note; re-attacks when it does not re-strike and a note of
+its pitch ends where it starts). Printed: the pieces whose counts differ.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from common import save_json  # benchmarks/ is on sys.path when a script runs
 
 
 def note_counts(notes) -> dict[str, int]:
-    """The four counts made on decoded notes (``NOTE_DTYPE``, seconds), note by note in onset order."""
+    """The five counts made on decoded notes (``NOTE_DTYPE``, seconds), note by note in onset order."""
     from tunegan.harmony import KINDS, WIDE_SET
 
     n = notes[np.lexsort((notes["pitch"], notes["start"]))]
@@ -32,6 +33,8 @@ def note_counts(notes) -> dict[str, int]:
         out["restrike"] += bool((d == 0).any())
         out["clash"] += bool((d == 1).any())
         out["wide_clash"] += any(int(x) in WIDE_SET for x in d)
+        same_pitch = n["pitch"][:i] == n["pitch"][i]
+        out["reattack"] += bool(not (d == 0).any() and (np.abs(n["end"][:i][same_pitch] - n["start"][i]) < 1e-9).any())
     return out
 
 

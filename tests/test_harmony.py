@@ -8,7 +8,7 @@ import pytest
 import symusic
 
 from conftest import make_melody
-from tunegan.harmony import ANY_STYLE, HarmonyGuard, NoteClock, fit_guard, guard_tables, start_counts
+from tunegan.harmony import ANY_STYLE, KINDS, HarmonyGuard, NoteClock, fit_guard, guard_tables, start_counts
 
 
 @pytest.fixture(scope="module")
@@ -41,14 +41,16 @@ def test_the_clock_counts_restrikes_and_clashes_across_a_change_of_metre(remi):
         (q, q, 71),           # B4 a major seventh over the C4: a wide clash
         (4 * q, 3 * q + q // 2, 64),  # bar 2 (3/4): E4 held past the bar line by half a beat
         (7 * q, q, 65),       # bar 3 starts at 7 beats: F4 while that E4 sounds, a clash
-        (9 * q, q, 65),       # F4 again after the last one ended: a repeat, not a re-strike
+        (9 * q, q, 65),       # F4 again a beat after the last one ended: a repeat, not a re-strike
+        (10 * q, q, 65),      # F4 again just as the last one ends: a re-attack
     ]
     tokens = remi.encode(_score(notes, [(0, 4, 4), (4 * q, 3, 4), (7 * q, 4, 4)]))
     got = start_counts(guard_tables(remi), [tokens])
-    assert got == {"starts": 8, "restrike": 1, "clash": 2, "wide_clash": 1}
+    assert got == {"starts": 9, "restrike": 1, "clash": 2, "wide_clash": 1, "reattack": 1}
     # the same notes, all in 4/4: bar 3 would start a beat later, after the E4 ended
     tokens = remi.encode(_score([(s + (q if s >= 7 * q else 0), d, p) for s, d, p in notes], [(0, 4, 4)]))
-    assert start_counts(guard_tables(remi), [tokens]) == {"starts": 8, "restrike": 1, "clash": 1, "wide_clash": 1}
+    assert start_counts(guard_tables(remi), [tokens]) == {"starts": 9, "restrike": 1, "clash": 1, "wide_clash": 1,
+                                                          "reattack": 1}
 
 
 def test_factors_forbid_sounding_keys_and_scale_their_neighbours(remi):
@@ -71,6 +73,13 @@ def test_factors_forbid_sounding_keys_and_scale_their_neighbours(remi):
     f = clock.factors((0.0, 0.25, 1.0))
     assert f[62 - tables.pitch_low] == 0.0 and f[63 - tables.pitch_low] == 0.25
     assert guard_tables(__import__("tunegan.tokenizers", fromlist=["x"]).get_tokenizer("pitch")) is None
+    clock = NoteClock(tables)  # two beats on, where both notes end: striking them again re-attacks
+    for t in [*tokens, remi.miditok.vocab["Position_16"]]:
+        clock.push(int(t))
+    f = clock.factors((0.0, 0.25, 0.5, 0.1))
+    assert f[60 - tables.pitch_low] == f[67 - tables.pitch_low] == 0.1
+    assert (np.delete(f, [60 - tables.pitch_low, 67 - tables.pitch_low]) == 1.0).all()  # nothing sounds
+    assert clock.factors((0.0, 0.25, 0.5, 1.0)) is None
 
 
 def test_guard_round_trip_style_choice_and_checks():
@@ -79,9 +88,10 @@ def test_guard_round_trip_style_choice_and_checks():
     g = HarmonyGuard({"folk": (0.0, 0.1, 0.3), ANY_STYLE: (0.2, 0.5, 1.0)}, {"split": "train"})
     back = HarmonyGuard.from_dict(g.to_dict())
     assert back == g
-    assert back.for_styles(("folk", "calm")) == (0.0, 0.1, 0.3) and back.for_styles(("pop",)) == (0.2, 0.5, 1.0)
-    assert HarmonyGuard({}).for_styles(()) == (1.0, 1.0, 1.0)
-    assert HarmonyGuard.from_dict({"factors": {"": [0.0, 0.5]}}).factors == {"": (0.0, 0.5, 1.0)}  # an older guard
+    assert back.for_styles(("folk", "calm")) == (0.0, 0.1, 0.3, 1.0) and back.for_styles(("pop",)) == (0.2, 0.5, 1.0, 1.0)
+    assert HarmonyGuard({}).for_styles(()) == (1.0, 1.0, 1.0, 1.0)
+    assert HarmonyGuard.from_dict({"factors": {"": [0.0, 0.5]}}).factors == {"": (0.0, 0.5, 1.0, 1.0)}  # older guards
+    assert HarmonyGuard.from_dict({"factors": {"": [0.0, 0.5, 0.3]}}).factors == {"": (0.0, 0.5, 0.3, 1.0)}
     with pytest.raises(CheckpointError, match="within 0 and 1"):
         HarmonyGuard.from_dict({"factors": {"": [2.0, 0.5]}})
     with pytest.raises(CheckpointError, match="malformed"):
@@ -103,10 +113,10 @@ def test_guarded_sampling_never_restrikes_and_is_the_same_alone_or_batched(dmajo
     counts = lambda new: start_counts(tables, [np.concatenate([prime[1:], t]) for t in new])  # noqa: E731
     plain = GenerationOptions(length=160, temperature=1.5, repeats=False)  # hot: many wrong notes to stop
     before = counts(sample_tokens(ck, primes, plain, seeds))
-    ck.meta["harmony"] = HarmonyGuard({ANY_STYLE: (0.0, 0.0, 0.0)}).to_dict()
+    ck.meta["harmony"] = HarmonyGuard({ANY_STYLE: (0.0, 0.0, 0.0, 0.0)}).to_dict()
     after = counts(sample_tokens(ck, primes, plain, seeds))
     assert before["restrike"] + before["clash"] > 0
-    assert after["restrike"] == after["clash"] == after["wide_clash"] == 0 and after["starts"] > 0
+    assert after["restrike"] == after["clash"] == after["wide_clash"] == after["reattack"] == 0 and after["starts"] > 0
     off = counts(sample_tokens(ck, primes, GenerationOptions(length=160, temperature=1.5, repeats=False, harmony=False),
                                seeds))
     assert off == before  # harmony=False is the network as it was
@@ -126,7 +136,8 @@ def test_fit_guard_scales_by_real_over_sampled_and_export_stores_it(dmajor_run, 
     ck = load_checkpoint(shipped, device="cpu")
     guard = fit_guard(ck, TokenCache(cache), samples=4, length=128)
     row = guard.fit["genres"]["any"]
-    for k, f in zip(("restrike", "clash", "wide_clash"), guard.factors[ANY_STYLE]):
+    assert len(guard.factors[ANY_STYLE]) == len(KINDS)
+    for k, f in zip(KINDS, guard.factors[ANY_STYLE]):
         real, made = row["real"][k], row["samples"][k]
         assert f == (round(min(1.0, real / made), 4) if made > 0 else 1.0)
     out = api.export(shipped, tmp_path / "guarded", harmony_from=cache)

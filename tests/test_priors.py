@@ -106,3 +106,23 @@ def test_draw_follows_counts():
     rng = np.random.default_rng(0)
     got = [draw({"a": 9, "b": 1}, rng) for _ in range(500)]
     assert 0.85 < got.count("a") / 500 < 0.95 and draw({}, rng) is None
+
+
+def test_the_mode_is_drawn_as_often_as_the_styles_pieces_are_in_it_unless_asked():
+    """Folk tunes are mostly major: a sample without --mode or a mood is asked for a major key about
+    as often as the style's training pieces are in one, and written in the mode it was asked."""
+    m = fake_model()
+    m.meta = {"priors": {"all": {**PRIORS["all"], "key": {"D major": 8, "G major": 1, "E minor": 1}}}}
+    modes = [plan_opening(m, GenerationOptions(), s) for s in range(200)]
+    assert all("mode" in o.drawn and o.key_draw is not None for o in modes)
+    assert 0.8 < np.mean([o.mode == "major" for o in modes]) < 0.97
+    assert plan_opening(m, GenerationOptions(mode="minor"), 3).mode == "minor"  # asked wins
+    assert plan_opening(m, GenerationOptions(mood="melancholy"), 3).mode == "minor"  # so does a mood's mode
+    assert "mode" not in plan_opening(m, GenerationOptions(mode="minor"), 3).drawn
+    assert plan_opening(m, GenerationOptions(key="C major"), 3).mode is None  # the key's scale decides
+    assert plan_opening(m, GenerationOptions(), 3, n_notes=3).mode is None  # starting notes set the key
+    from tunegan.generation import opened_options
+
+    m.meta["conditions"] = {"keywords": ["mode:major", "mode:minor"]}  # a model conditioned on the mode
+    o = plan_opening(m, GenerationOptions(), 3)
+    assert opened_options(m, GenerationOptions(), o).mode == o.mode  # the network is asked for it too

@@ -76,11 +76,13 @@ def plan_opening(model, options: GenerationOptions, seed: int, n_notes: int = 0)
     vel = None
     if n_notes and prior.get("velocity"):
         vel = tuple(int(draw(prior["velocity"], rng)) for _ in range(n_notes))
-    key_draw = None
+    key_draw, mode = None, asked_mode(model, options) if not n_notes else None
     if options.key is None and not n_notes and prior.get("key") and hasattr(model.tokenizer, "transposed"):
         key_draw = float(rng.random())
+        if mode is None and hasattr(model.tokenizer, "repitched") and (k := draw(prior["key"], rng)) is not None:
+            mode, drawn = k.split()[-1], drawn + ["mode"]  # as often major or minor as the style's pieces
     return Opening(tempo, ts, held or (ts is not None and holds_metre(prior)), vel, name, tuple(drawn), key_draw,
-                   mode=asked_mode(model, options) if not n_notes else None)
+                   mode=mode)
 
 
 def asked_mode(model, options: GenerationOptions) -> str | None:
@@ -333,10 +335,12 @@ def opened_options(model, options: GenerationOptions, opening: Opening) -> Gener
 
     from .attributes import knows_attributes, pace_of
 
-    pace = options.pace
+    pace, mode = options.pace, options.mode
     if knows_attributes(model) and pace is None and opening.tempo is not None:
         pace = pace_of(opening.tempo)
-    return replace(options, time_signature=opening.time_signature if opening.hold else None, pace=pace)
+    if knows_attributes(model) and mode is None and "mode" in opening.drawn:
+        mode = opening.mode
+    return replace(options, time_signature=opening.time_signature if opening.hold else None, pace=pace, mode=mode)
 
 
 def sample_pieces(model, options: GenerationOptions, seeds: Sequence[int], *, seed_notes=None,
@@ -376,11 +380,11 @@ def sample_pieces(model, options: GenerationOptions, seeds: Sequence[int], *, se
     groups: dict = {}
     for i, (o, p) in enumerate(zip(openings, primes)):
         own = opened_options(model, options, o)
-        groups.setdefault((len(p), own.time_signature, own.pace), []).append(i)
+        groups.setdefault((len(p), own.time_signature, own.pace, own.mode), []).append(i)
     new: list = [None] * len(seeds)
     jobs, plain, cadenced = [], [], []  # every group that can is sampled in one batch (sample_groups)
-    for (_, metre, pace), rows in groups.items():
-        opts = replace(options, time_signature=metre, pace=pace)  # = opened_options of each row
+    for (_, metre, pace, mode), rows in groups.items():
+        opts = replace(options, time_signature=metre, pace=pace, mode=mode)  # = opened_options of each row
         job = (np.stack([primes[i] for i in rows]), opts, [seeds[i] for i in rows])
         if options.structured and model.tokenizer.has_bars:
             if _batched_cadence(options, primes, rows, model):  # bars 1 .. N-1 in one batch, then each cadence

@@ -14,6 +14,10 @@ start give samples away against real music of most styles:
 * a **wide clash**: pitch classes a semitone apart, an octave or more away (a major seventh, a minor
   ninth...). Chorale samples stacked major sevenths in their chords 7-9 times as often as Bach
   (``benchmarks/check_realism.py``: ``interval_+11``).
+* a **re-attack**: a pitch starts just as a note of the same pitch ends. JSB's chorales never do it
+  (their piano rolls merge a held voice's repeated notes into one), and their samples did it at
+  0.9% of melodic steps (``interval_+0``: the chorales' most telling feature). Other styles repeat
+  notes freely, so their factor stays near 1.
 
 :class:`HarmonyGuard` scales the probability of such pitches, per style, by how often real music
 of the style does it against how often the model's samples do (:func:`fit_guard`: ``real /
@@ -35,7 +39,7 @@ __all__ = ["ANY_STYLE", "KINDS", "HarmonyGuard", "NoteClock", "Guards", "guard_t
            "fit_guard_and_boost"]
 
 ANY_STYLE = ""  # the factors used when no genre keyword is asked (or for a genre without its own)
-KINDS = ("restrike", "clash", "wide_clash")
+KINDS = ("restrike", "clash", "wide_clash", "reattack")
 WIDE = np.array([d for k in range(1, 8) for d in (12 * k - 1, 12 * k + 1)])  # 11, 13, 23, 25... semitones
 WIDE_SET = frozenset(WIDE.tolist())
 
@@ -100,8 +104,9 @@ class NoteClock:
     notes that started before it and end after it, notes already started at ``now`` (a chord being
     written), and the note whose ``Duration`` has not come yet. :meth:`push` returns, for the
     token that completes a note (its ``Duration``), whether the note re-strikes a sounding pitch,
-    clashes (a semitone from a sounding one) and clashes wide (a semitone in pitch class, an octave
-    or more away) where it starts; None for other tokens."""
+    clashes (a semitone from a sounding one), clashes wide (a semitone in pitch class, an octave
+    or more away) and re-attacks (its pitch's last note ends where it starts) where it starts;
+    None for other tokens."""
 
     __slots__ = ("t", "bar_start", "bar_len", "now", "ends", "pending", "hit", "seen_bar", "_factors")
 
@@ -110,7 +115,7 @@ class NoteClock:
         self.bar_start, self.bar_len, self.now = 0, tables.bar_positions, 0
         self.ends: dict[int, int] = {}  # pitch -> end position of its latest note
         self.pending: int | None = None  # the pitch whose Duration token has not come yet
-        self.hit = (False, False, False)  # whether the pending pitch re-strikes, clashes, clashes wide
+        self.hit = (False,) * len(KINDS)  # whether the pending pitch re-strikes, clashes, clashes wide, re-attacks
         self.seen_bar = False
         self._factors = None  # (factors, multipliers) until the sounding notes change
 
@@ -121,7 +126,12 @@ class NoteClock:
             out.add(self.pending)
         return out
 
-    def push(self, token: int) -> tuple[bool, bool, bool] | None:
+    def ended(self) -> set[int]:
+        """Pitches whose latest note ends exactly now."""
+        now = self.now
+        return {p for p, e in self.ends.items() if e == now}
+
+    def push(self, token: int) -> tuple[bool, ...] | None:
         k, v = int(self.t.kind[token]), int(self.t.value[token])
         if k == BAR or k == POSITION or k == PITCH:  # a Duration keeps the set sounding now (its note ends later)
             self._factors = None
@@ -137,7 +147,8 @@ class NoteClock:
             self.pending = None  # a pitch left without its duration is no note (MidiTok drops it)
             sound = self.sounding()
             self.pending, self.hit = v, (v in sound, (v - 1) in sound or (v + 1) in sound,
-                                         any(abs(v - p) in WIDE_SET for p in sound))
+                                         any(abs(v - p) in WIDE_SET for p in sound),
+                                         v not in sound and self.ends.get(v) == self.now)
         elif k == DURATION and self.pending is not None:
             self.ends[self.pending] = max(self.now + v, self.ends.get(self.pending, 0))  # overlaps: the later end
             self.pending = None
@@ -153,18 +164,23 @@ class NoteClock:
         self._factors = (factors, f)
         return f
 
-    def _make(self, restrike: float, clash: float, wide: float = 1.0) -> np.ndarray | None:
+    def _make(self, restrike: float, clash: float, wide: float = 1.0, reattack: float = 1.0) -> np.ndarray | None:
         sound = self.sounding()
-        if not sound or min(restrike, clash, wide) >= 1:
+        ended = self.ended() - sound if reattack < 1 else set()
+        if (not sound and not ended) or min(restrike, clash, wide, reattack) >= 1:
             return None
         n = len(self.t.pitch_ids)
-        idx = np.fromiter(sound, np.int64, len(sound)) - self.t.pitch_low
-        idx = idx[(idx >= 0) & (idx < n)]
-        near, far = _neighbours(n)
         f = np.ones(n)
-        f[near[idx].any(0)] *= clash  # once per kind, however many sounding notes it clashes with
-        f[far[idx].any(0)] *= wide
-        f[idx] = restrike
+        if ended:
+            e = np.fromiter(ended, np.int64, len(ended)) - self.t.pitch_low
+            f[e[(e >= 0) & (e < n)]] *= reattack
+        if sound:
+            idx = np.fromiter(sound, np.int64, len(sound)) - self.t.pitch_low
+            idx = idx[(idx >= 0) & (idx < n)]
+            near, far = _neighbours(n)
+            f[near[idx].any(0)] *= clash  # once per kind, however many sounding notes it clashes with
+            f[far[idx].any(0)] *= wide
+            f[idx] = restrike
         return f
 
 
@@ -179,7 +195,7 @@ def _neighbours(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def start_counts(tables: GuardTables, pieces) -> dict[str, int]:
-    """Note starts and how many of them re-strike, clash and clash wide (:data:`KINDS`), over token
+    """Note starts and how many of them re-strike, clash, clash wide and re-attack (:data:`KINDS`), over token
     sequences (:class:`NoteClock`)."""
     out = {"starts": 0, **{k: 0 for k in KINDS}}
     for p in pieces:
@@ -196,10 +212,13 @@ def start_counts(tables: GuardTables, pieces) -> dict[str, int]:
 @dataclass(frozen=True)
 class HarmonyGuard:
     """Per style (``""``: any style), the factors on the probability of a pitch that would
-    re-strike, clash or clash wide (:data:`KINDS`); ``fit``: what they were fitted from."""
+    re-strike, clash, clash wide or re-attack (:data:`KINDS`); ``fit``: what they were fitted from."""
 
     factors: dict[str, tuple[float, ...]] = field(default_factory=dict)
     fit: dict = field(default_factory=dict)
+
+    def __post_init__(self):  # fewer factors than kinds (an older guard): the rest are 1
+        object.__setattr__(self, "factors", {s: tuple(f) + (1.0,) * (len(KINDS) - len(f)) for s, f in self.factors.items()})
 
     def for_styles(self, styles) -> tuple[float, ...]:
         for s in styles or ():
@@ -220,7 +239,7 @@ class HarmonyGuard:
             raise CheckpointError(f"meta.json 'harmony' is malformed ({e})") from None
         if any(not 2 <= len(f) <= len(KINDS) for f in factors.values()):
             raise CheckpointError(f"meta.json 'harmony' is malformed (each style needs 2 to {len(KINDS)} factors)")
-        factors = {s: f + (1.0,) * (len(KINDS) - len(f)) for s, f in factors.items()}  # older guards: no wide clash
+        factors = {s: f + (1.0,) * (len(KINDS) - len(f)) for s, f in factors.items()}  # older guards: fewer kinds
         if any(not (0 <= x <= 1) for f in factors.values() for x in f):
             raise CheckpointError("meta.json 'harmony' factors must lie within 0 and 1")
         return cls(factors, d.get("fit") or {})
