@@ -126,3 +126,24 @@ def test_the_mode_is_drawn_as_often_as_the_styles_pieces_are_in_it_unless_asked(
     m.meta["conditions"] = {"keywords": ["mode:major", "mode:minor"]}  # a model conditioned on the mode
     o = plan_opening(m, GenerationOptions(), 3)
     assert opened_options(m, GenerationOptions(), o).mode == o.mode  # the network is asked for it too
+
+
+def test_density_is_drawn_for_the_openings_pace_unless_asked_or_implied(waltz_cache):
+    from tunegan.data.dataset import TokenCache
+
+    got = opening_priors(TokenCache(waltz_cache))["all"]["density"]  # 2.7 notes a beat at ~90 BPM: "mid"
+    [(pace, row)] = got.items()
+    assert pace in ("slow", "mid") and list(row) == ["mid"] and row["mid"] >= 5
+    m = fake_model()
+    prior = {**PRIORS["all"], "tempo": {"60": 1}, "density": {"slow": {"high": 9}, "fast": {"low": 9}}}
+    m.meta = {"priors": {"all": prior}}
+    assert plan_opening(m, GenerationOptions(), 1).density is None  # a model without attribute keywords
+    m.meta["conditions"] = {"keywords": ["density:low", "density:mid", "density:high"]}
+    o = plan_opening(m, GenerationOptions(), 1)
+    assert o.density == "high" and "density" in o.drawn  # 60 BPM is slow: slow music's density
+    assert plan_opening(m, GenerationOptions(tempo=150), 1).density == "low"  # fast
+    assert plan_opening(m, GenerationOptions(density="mid"), 1).density is None  # asked: nothing drawn
+    assert plan_opening(m, GenerationOptions(mood="calm"), 1).density is None  # the mood's density
+    from tunegan.generation import opened_options
+
+    assert opened_options(m, GenerationOptions(), o).density == "high"

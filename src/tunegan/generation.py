@@ -40,7 +40,9 @@ class Opening:
     uniform number that picks the finished sample's key from the style's prior (None: its key
     stays as sampled); ``key``: the key it was moved to; ``mode``: the mode asked (``--mode``,
     or the one a mood implies) that the finished sample is written in (:func:`to_asked_mode`),
-    ``mode_changed``: whether it had to be moved into it."""
+    ``mode_changed``: whether it had to be moved into it; ``density``: the note density the network
+    is asked for, drawn from the style's prior for the opening's pace (``drawn`` then holds
+    ``"density"``), or None."""
 
     tempo: float | None
     time_signature: tuple[int, int] | None
@@ -52,6 +54,7 @@ class Opening:
     key: str | None = None
     mode: str | None = None
     mode_changed: bool = False
+    density: str | None = None
 
 
 def plan_opening(model, options: GenerationOptions, seed: int, n_notes: int = 0) -> Opening:
@@ -59,7 +62,7 @@ def plan_opening(model, options: GenerationOptions, seed: int, n_notes: int = 0)
     seed) from the checkpoint's priors for the asked style (:mod:`tunegan.priors`); without
     priors, just what was asked. With ``n_notes`` starting notes, a loudness for each."""
     from .music import parse_time_signature
-    from .priors import choose_prior, draw, holds_metre
+    from .priors import choose_prior, density_table, draw, holds_metre
 
     priors = model.meta.get("priors") or {}
     chosen = choose_prior(priors, [*options.style, *([options.mood] if options.mood else [])])
@@ -81,8 +84,23 @@ def plan_opening(model, options: GenerationOptions, seed: int, n_notes: int = 0)
         key_draw = float(rng.random())
         if mode is None and hasattr(model.tokenizer, "repitched") and (k := draw(prior["key"], rng)) is not None:
             mode, drawn = k.split()[-1], drawn + ["mode"]  # as often major or minor as the style's pieces
+    density = None
+    if _may_draw_density(model, options) and prior.get("density"):
+        from .attributes import pace_of
+
+        pace = options.pace or (pace_of(tempo) if tempo is not None else None)
+        if (density := draw(density_table(prior, pace), rng)) is not None:
+            drawn.append("density")
     return Opening(tempo, ts, held or (ts is not None and holds_metre(prior)), vel, name, tuple(drawn), key_draw,
-                   mode=mode)
+                   mode=mode, density=density)
+
+
+def _may_draw_density(model, options: GenerationOptions) -> bool:
+    """A density is drawn for a model conditioned on attributes when neither the user nor a mood set one."""
+    from .attributes import MOOD_ATTRIBUTES, knows_attributes
+
+    return (options.density is None and "density" not in MOOD_ATTRIBUTES.get(options.mood or "", {})
+            and knows_attributes(model))
 
 
 def asked_mode(model, options: GenerationOptions) -> str | None:
@@ -335,12 +353,15 @@ def opened_options(model, options: GenerationOptions, opening: Opening) -> Gener
 
     from .attributes import knows_attributes, pace_of
 
-    pace, mode = options.pace, options.mode
+    pace, mode, density = options.pace, options.mode, options.density
     if knows_attributes(model) and pace is None and opening.tempo is not None:
         pace = pace_of(opening.tempo)
     if knows_attributes(model) and mode is None and "mode" in opening.drawn:
         mode = opening.mode
-    return replace(options, time_signature=opening.time_signature if opening.hold else None, pace=pace, mode=mode)
+    if knows_attributes(model) and density is None and "density" in opening.drawn:
+        density = opening.density
+    return replace(options, time_signature=opening.time_signature if opening.hold else None, pace=pace, mode=mode,
+                   density=density)
 
 
 def sample_pieces(model, options: GenerationOptions, seeds: Sequence[int], *, seed_notes=None,
@@ -380,11 +401,11 @@ def sample_pieces(model, options: GenerationOptions, seeds: Sequence[int], *, se
     groups: dict = {}
     for i, (o, p) in enumerate(zip(openings, primes)):
         own = opened_options(model, options, o)
-        groups.setdefault((len(p), own.time_signature, own.pace, own.mode), []).append(i)
+        groups.setdefault((len(p), own.time_signature, own.pace, own.mode, own.density), []).append(i)
     new: list = [None] * len(seeds)
     jobs, plain, cadenced = [], [], []  # every group that can is sampled in one batch (sample_groups)
-    for (_, metre, pace, mode), rows in groups.items():
-        opts = replace(options, time_signature=metre, pace=pace, mode=mode)  # = opened_options of each row
+    for (_, metre, pace, mode, density), rows in groups.items():
+        opts = replace(options, time_signature=metre, pace=pace, mode=mode, density=density)  # = opened_options
         job = (np.stack([primes[i] for i in rows]), opts, [seeds[i] for i in rows])
         if options.structured and model.tokenizer.has_bars:
             if _batched_cadence(options, primes, rows, model):  # bars 1 .. N-1 in one batch, then each cadence

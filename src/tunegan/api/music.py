@@ -206,7 +206,7 @@ def generate(
                                   | {"opening": {"tempo": o.tempo, "time_signature": o.time_signature,
                                                           "metre_held": o.hold, "prior": o.prior, "drawn": list(o.drawn),
                                                           "key": o.key, "mode": o.mode,
-                                                          "mode_changed": o.mode_changed}}))
+                                                          "mode_changed": o.mode_changed, "density": o.density}}))
     return results
 
 
