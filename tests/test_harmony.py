@@ -168,3 +168,43 @@ def test_rows_that_finish_first_leave_the_batch_and_the_rest_sample_as_alone(dma
     assert kept and kept[0] < 5  # some rows left the batch while others went on
     for b, s in zip(batch, seeds):
         np.testing.assert_array_equal(b, sample_tokens(ck, primes[:1], options, [s])[0])
+
+
+def test_the_batched_guards_give_each_rows_clock_factors(remi):
+    """Guards keeps every row's clock as arrays; at every step its multipliers equal the row's own
+    NoteClock's factors (rows without a guard: 1), also after a select and a cat."""
+    from tunegan.harmony import Guards
+
+    rng = np.random.default_rng(3)
+    pieces = []
+    for _ in range(5):  # chords, overlaps, repeated notes and a change of metre
+        notes = [(int(s) * 240, int(d) * 240, int(p)) for s, d, p in
+                 zip(np.sort(rng.integers(0, 40, 60)), rng.integers(1, 6, 60), rng.integers(55, 75, 60))]
+        pieces.append(remi.encode(_score(notes, [(0, 4, 4), (8 * 480, 3, 4)])))
+    T = min(map(len, pieces))
+    tokens = np.stack([p[:T] for p in pieces])
+    factors = [(0.0, 0.3, 0.5, 0.2), None, (0.5, 1.0, 0.25, 1.0), (1.0, 1.0, 1.0, 0.0), (0.1, 0.2, 0.3, 0.4)]
+    tables = guard_tables(remi)
+    clocks = [NoteClock(tables) for _ in pieces]
+    guards = Guards(tables, factors)
+    guards.prime(tokens[:, :3])
+    for c, row in zip(clocks, tokens[:, :3]):
+        for t in row:
+            c.push(int(t))
+    V, checked = remi.vocab_size, 0
+    for j in range(3, T):
+        got = guards.multipliers(V)
+        want = np.ones((len(pieces), V), np.float32)
+        for b, (c, f) in enumerate(zip(clocks, factors)):
+            if f is not None and (m := c.factors(f)) is not None:
+                want[b, tables.pitch_ids] = m
+        np.testing.assert_array_equal(np.ones_like(want) if got is None else got, want)
+        checked += got is not None
+        guards.push(tokens[:, j])
+        for c, t in zip(clocks, tokens[:, j]):
+            c.push(int(t))
+        if j == T // 2:  # rows leave and come back in another order
+            guards = Guards.cat([guards.select([4, 2]), guards.select([0, 1, 3])])
+            clocks, factors, tokens = ([x[i] for i in (4, 2, 0, 1, 3)] for x in (clocks, factors, list(tokens)))
+            tokens = np.stack(tokens)
+    assert checked > T // 2

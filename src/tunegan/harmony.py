@@ -246,49 +246,97 @@ class HarmonyGuard:
 
 
 class Guards:
-    """The clocks of a batch of rows and their factors (one tuple over :data:`KINDS` per row, None
-    for a row without a guard)."""
+    """The clocks of a batch of rows as arrays, and their factors (one tuple over :data:`KINDS` per
+    row, None for a row without a guard): :class:`NoteClock`'s rules for every row at once, so a
+    sampling step costs a few array operations, not a Python loop over rows (the multipliers equal
+    each row's :meth:`NoteClock.factors`, tested)."""
 
     def __init__(self, tables: GuardTables, factors: list[tuple[float, ...] | None]):
         self.t = tables
-        self.f = list(factors)
-        self.clocks = [NoteClock(tables) if f is not None else None for f in self.f]
+        B, n = len(factors), len(tables.pitch_ids)
+        self.active = np.array([f is not None for f in factors], bool)
+        self.f = np.array([tuple(f) + (1.0,) * (len(KINDS) - len(f)) if f is not None else (1.0,) * len(KINDS)
+                           for f in factors], np.float64).reshape(B, len(KINDS))
+        self.ends = np.full((B, n), -1, np.int64)       # end position of each pitch's latest note (-1: none yet)
+        self.now = np.zeros(B, np.int64)
+        self.bar_start = np.zeros(B, np.int64)
+        self.bar_len = np.full(B, tables.bar_positions, np.int64)
+        self.seen_bar = np.zeros(B, bool)
+        self.pending = np.full(B, -1, np.int64)          # index of the pitch whose Duration has not come yet
 
     def prime(self, primes: np.ndarray) -> None:
-        for clock, row in zip(self.clocks, primes):
-            if clock is not None:
-                for tkn in row:
-                    clock.push(int(tkn))
+        primes = np.atleast_2d(np.asarray(primes, np.int64))
+        for j in range(primes.shape[1]):
+            self.push(primes[:, j])
 
     def push(self, tokens: np.ndarray) -> None:
-        for clock, tkn in zip(self.clocks, tokens):
-            if clock is not None:
-                clock.push(int(tkn))
+        """One token per row, as :meth:`NoteClock.push` reads it."""
+        tok = np.asarray(tokens, np.int64).reshape(-1)
+        k, v = self.t.kind[tok], self.t.value[tok]
+        bar = k == BAR
+        if bar.any():
+            self.bar_start = np.where(bar & self.seen_bar, self.bar_start + self.bar_len, self.bar_start)
+            self.seen_bar |= bar
+            self.now = np.where(bar, self.bar_start, self.now)
+        self.bar_len = np.where(k == METRE, v, self.bar_len)
+        pos = k == POSITION
+        self.now = np.where(pos, self.bar_start + v, self.now)
+        self.pending = np.where(k == PITCH, v - self.t.pitch_low, self.pending)
+        rows = np.flatnonzero((k == DURATION) & (self.pending >= 0))
+        if len(rows):
+            p = self.pending[rows]
+            self.ends[rows, p] = np.maximum(self.now[rows] + v[rows], self.ends[rows, p])  # overlaps: the later end
+            self.pending[rows] = -1
 
     def multipliers(self, vocab: int) -> np.ndarray | None:
         """``(batch, vocab)`` factors on the next token's probabilities, or None when all are 1."""
-        rows = [(b, c.factors(f)) for b, (c, f) in enumerate(zip(self.clocks, self.f)) if c is not None]
-        rows = [(b, m) for b, m in rows if m is not None]
-        if not rows:
+        rows = np.flatnonzero(self.active & (self.f.min(1) < 1))
+        if not len(rows):
             return None
-        out = np.ones((len(self.clocks), vocab), np.float32)
-        for b, m in rows:
-            out[b, self.t.pitch_ids] = m
+        now = self.now[rows, None]
+        ends = self.ends[rows]
+        sound = ends > now
+        waiting = np.flatnonzero(self.pending[rows] >= 0)
+        sound[waiting, self.pending[rows][waiting]] = True
+        ended = (ends == now) & ~sound
+        if not (sound.any() or ended.any()):
+            return None
+        near, far = _neighbours_f(sound.shape[1])
+        f = self.f[rows]
+        m = np.where(ended, f[:, 3:4], 1.0)
+        s32 = sound.astype(np.float32)
+        m = np.where(s32 @ near > 0, m * f[:, 1:2], m)  # once per kind, however many sounding notes it clashes with
+        m = np.where(s32 @ far > 0, m * f[:, 2:3], m)
+        m = np.where(sound, f[:, 0:1], m)
+        if (m == 1.0).all():
+            return None
+        out = np.ones((len(self.active), vocab), np.float32)
+        out[np.ix_(rows, self.t.pitch_ids)] = m
         return out
 
     def select(self, rows) -> Guards:
         """The batch of ``rows`` only (in that order), each row's clock carried on."""
-        out = Guards.cat([self])
-        out.f, out.clocks = [self.f[r] for r in rows], [self.clocks[r] for r in rows]
+        out = Guards.__new__(Guards)
+        out.t = self.t
+        rows = np.asarray(rows, np.int64)
+        for name in ("active", "f", "ends", "now", "bar_start", "bar_len", "seen_bar", "pending"):
+            setattr(out, name, getattr(self, name)[rows].copy())
         return out
 
     @classmethod
     def cat(cls, parts: list[Guards]) -> Guards:
         out = cls.__new__(cls)
         out.t = parts[0].t
-        out.f = [f for p in parts for f in p.f]
-        out.clocks = [c for p in parts for c in p.clocks]
+        for name in ("active", "f", "ends", "now", "bar_start", "bar_len", "seen_bar", "pending"):
+            setattr(out, name, np.concatenate([getattr(p, name) for p in parts]))
         return out
+
+
+@lru_cache(maxsize=4)
+def _neighbours_f(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_neighbours` as float32 matrices (a row of sounding pitches times one marks its neighbours)."""
+    near, far = _neighbours(n)
+    return near.astype(np.float32), far.astype(np.float32)
 
 
 def fit_guard(ckpt, cache, *, split: str = "train", samples: int = 32, length: int = 512, seed: int = 0,
