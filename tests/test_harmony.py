@@ -208,3 +208,32 @@ def test_the_batched_guards_give_each_rows_clock_factors(remi):
             clocks, factors, tokens = ([x[i] for i in (4, 2, 0, 1, 3)] for x in (clocks, factors, list(tokens)))
             tokens = np.stack(tokens)
     assert checked > T // 2
+
+
+def test_export_measures_the_networks_minor_share_and_generation_moves_samples_by_it(dmajor_run, tmp_path):
+    import json
+
+    from tunegan import api
+    from tunegan.checkpoint import load_checkpoint
+    from tunegan.generation import sample_key
+
+    cache, shipped, _ = dmajor_run
+    out = api.export(shipped, tmp_path / "modes", harmony_from=cache)
+    meta = json.loads((out / "meta.json").read_text())
+    q = meta["modes"]["sampled_minor"]["all"]
+    assert 0.0 <= q <= 1.0 and meta["modes"]["samples"] > 0
+    ck = load_checkpoint(out)
+    assert ck.meta["priors"]["all"]["key"]  # D major pieces
+    plain = api.generate(checkpoint=out, seed=3, length=256, samples=4, device="cpu")
+    assert all(s.options["opening"]["mode"] is None for s in plain if not s.options["opening"]["mode_changed"])
+    meta["modes"]["sampled_minor"]["all"] = 0.0  # as if the network never wrote minor, for pieces all minor
+    meta["priors"]["all"]["key"] = {"B minor": 5}
+    (out / "meta.json").write_text(json.dumps(meta))
+    moved = 0
+    for song, before in zip(api.generate(checkpoint=out, seed=3, length=256, samples=4, device="cpu"), plain):
+        o = song.options["opening"]
+        if (sample_key(ck.tokenizer, before.tokens) or "").endswith("major"):  # moved to minor
+            assert o["mode"] == "minor" and o["mode_changed"] and "mode" in o["drawn"]
+            assert not np.array_equal(song.tokens, before.tokens)
+            moved += 1
+    assert moved > 0

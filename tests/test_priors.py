@@ -108,24 +108,29 @@ def test_draw_follows_counts():
     assert 0.85 < got.count("a") / 500 < 0.95 and draw({}, rng) is None
 
 
-def test_the_mode_is_drawn_as_often_as_the_styles_pieces_are_in_it_unless_asked():
-    """Folk tunes are mostly major: a sample without --mode or a mood is asked for a major key about
-    as often as the style's training pieces are in one, and written in the mode it was asked."""
-    m = fake_model()
-    m.meta = {"priors": {"all": {**PRIORS["all"], "key": {"D major": 8, "G major": 1, "E minor": 1}}}}
-    modes = [plan_opening(m, GenerationOptions(), s) for s in range(200)]
-    assert all("mode" in o.drawn and o.key_draw is not None for o in modes)
-    assert 0.8 < np.mean([o.mode == "major" for o in modes]) < 0.97
-    assert plan_opening(m, GenerationOptions(mode="minor"), 3).mode == "minor"  # asked wins
-    assert plan_opening(m, GenerationOptions(mood="melancholy"), 3).mode == "minor"  # so does a mood's mode
-    assert "mode" not in plan_opening(m, GenerationOptions(mode="minor"), 3).drawn
-    assert plan_opening(m, GenerationOptions(key="C major"), 3).mode is None  # the key's scale decides
-    assert plan_opening(m, GenerationOptions(), 3, n_notes=3).mode is None  # starting notes set the key
-    from tunegan.generation import opened_options
+def test_a_style_gets_its_share_of_minor_samples_with_the_fewest_moves():
+    """The network makes too many minor folk tunes: only as many minor samples move to major as it
+    takes for the style's share of minor keys (and never with a mode, a mood, a key or starting
+    notes asked)."""
+    from tunegan.priors import minor_share, mode_move
 
-    m.meta["conditions"] = {"keywords": ["mode:major", "mode:minor"]}  # a model conditioned on the mode
+    prior = {"key": {"D major": 8, "G major": 1, "E minor": 1}}
+    assert minor_share(prior) == 0.1 and minor_share({}) is None
+    q = 0.4  # the network's samples are minor 40% of the time
+    moved = [mode_move(prior, q, "minor", u) for u in np.linspace(0, 1, 1000, endpoint=False)]
+    assert abs(moved.count("major") / 1000 - (0.4 - 0.1) / 0.4) < 0.01  # 75% of minor samples move
+    assert all(mode_move(prior, q, "major", u) is None for u in (0.0, 0.5, 0.99))  # major ones stay
+    assert mode_move(prior, 0.1, "minor", 0.0) is None  # shares already agree: nothing moves
+    few = mode_move({"key": {"A minor": 1, "C major": 1}}, 0.2, "major", 0.3)  # too few minor: (0.5-0.2)/0.8
+    assert few == "minor" and mode_move({"key": {"A minor": 1, "C major": 1}}, 0.2, "major", 0.4) is None
+    m = fake_model()
+    m.meta = {"priors": {"all": {**PRIORS["all"], **prior}}}
     o = plan_opening(m, GenerationOptions(), 3)
-    assert opened_options(m, GenerationOptions(), o).mode == o.mode  # the network is asked for it too
+    assert o.mode is None and 0 <= o.mode_draw < 1
+    assert plan_opening(m, GenerationOptions(mode="minor"), 3).mode_draw is None  # asked wins
+    assert plan_opening(m, GenerationOptions(mood="melancholy"), 3).mode == "minor"  # so does a mood's mode
+    assert plan_opening(m, GenerationOptions(key="C major"), 3).mode_draw is None  # the key's scale decides
+    assert plan_opening(m, GenerationOptions(), 3, n_notes=3).mode_draw is None  # starting notes set the key
 
 
 def test_density_is_drawn_for_the_openings_pace_unless_asked_or_implied(waltz_cache):

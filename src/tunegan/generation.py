@@ -40,7 +40,9 @@ class Opening:
     uniform number that picks the finished sample's key from the style's prior (None: its key
     stays as sampled); ``key``: the key it was moved to; ``mode``: the mode asked (``--mode``,
     or the one a mood implies) that the finished sample is written in (:func:`to_asked_mode`),
-    ``mode_changed``: whether it had to be moved into it; ``density``: the note density the network
+    ``mode_changed``: whether it had to be moved into it; ``mode_draw``: the uniform number that
+    decides whether a finished sample of the mode the network makes too often for the style moves
+    to the other one (:func:`to_style_mode`); ``density``: the note density the network
     is asked for, drawn from the style's prior for the opening's pace (``drawn`` then holds
     ``"density"``), or None."""
 
@@ -54,6 +56,7 @@ class Opening:
     key: str | None = None
     mode: str | None = None
     mode_changed: bool = False
+    mode_draw: float | None = None
     density: str | None = None
 
 
@@ -79,11 +82,11 @@ def plan_opening(model, options: GenerationOptions, seed: int, n_notes: int = 0)
     vel = None
     if n_notes and prior.get("velocity"):
         vel = tuple(int(draw(prior["velocity"], rng)) for _ in range(n_notes))
-    key_draw, mode = None, asked_mode(model, options) if not n_notes else None
+    key_draw, mode_draw, mode = None, None, asked_mode(model, options) if not n_notes else None
     if options.key is None and not n_notes and prior.get("key") and hasattr(model.tokenizer, "transposed"):
         key_draw = float(rng.random())
-        if mode is None and hasattr(model.tokenizer, "repitched") and (k := draw(prior["key"], rng)) is not None:
-            mode, drawn = k.split()[-1], drawn + ["mode"]  # as often major or minor as the style's pieces
+        if mode is None and hasattr(model.tokenizer, "repitched"):
+            mode_draw = float(rng.random())
     density = None
     if _may_draw_density(model, options) and prior.get("density"):
         from .attributes import pace_of
@@ -92,7 +95,7 @@ def plan_opening(model, options: GenerationOptions, seed: int, n_notes: int = 0)
         if (density := draw(density_table(prior, pace), rng)) is not None:
             drawn.append("density")
     return Opening(tempo, ts, held or (ts is not None and holds_metre(prior)), vel, name, tuple(drawn), key_draw,
-                   mode=mode, density=density)
+                   mode=mode, mode_draw=mode_draw, density=density)
 
 
 def _may_draw_density(model, options: GenerationOptions) -> bool:
@@ -143,6 +146,31 @@ def to_asked_mode(model, opening: Opening, new: np.ndarray) -> tuple[np.ndarray,
         return new, opening
     moved = tok.repitched(new, parallel_mode_map(parse_key(found)[0], opening.mode))
     return (new, opening) if moved is None else (moved, replace(opening, mode_changed=True))
+
+def to_style_mode(model, opening: Opening, new: np.ndarray) -> tuple[np.ndarray, Opening]:
+    """A finished sample, when no mode was asked, in the other mode as often as it takes for the
+    style's samples to be minor as often as its pieces are, and no more
+    (:func:`tunegan.priors.mode_move`, from the network's own minor share in ``meta["modes"]``)."""
+    from dataclasses import replace
+
+    from .music.keys import parallel_mode_map, parse_key
+    from .priors import mode_move
+
+    sampled = ((model.meta.get("modes") or {}).get("sampled_minor") or {}).get(opening.prior)
+    if opening.mode is not None or opening.mode_draw is None or sampled is None:
+        return new, opening
+    tok = model.tokenizer
+    found = sample_key(tok, new)
+    if found is None:
+        return new, opening
+    target = mode_move(model.meta["priors"][opening.prior], float(sampled), found.split()[-1], opening.mode_draw)
+    if target is None:
+        return new, opening
+    moved = tok.repitched(new, parallel_mode_map(parse_key(found)[0], target))
+    if moved is None:
+        return new, opening
+    return moved, replace(opening, mode=target, mode_changed=True, drawn=(*opening.drawn, "mode"))
+
 
 def to_drawn_key(model, opening: Opening, new: np.ndarray) -> tuple[np.ndarray, Opening]:
     """A finished sample moved to the key its opening draws from the style's prior
@@ -353,14 +381,12 @@ def opened_options(model, options: GenerationOptions, opening: Opening) -> Gener
 
     from .attributes import knows_attributes, pace_of
 
-    pace, mode, density = options.pace, options.mode, options.density
+    pace, density = options.pace, options.density
     if knows_attributes(model) and pace is None and opening.tempo is not None:
         pace = pace_of(opening.tempo)
-    if knows_attributes(model) and mode is None and "mode" in opening.drawn:
-        mode = opening.mode
     if knows_attributes(model) and density is None and "density" in opening.drawn:
         density = opening.density
-    return replace(options, time_signature=opening.time_signature if opening.hold else None, pace=pace, mode=mode,
+    return replace(options, time_signature=opening.time_signature if opening.hold else None, pace=pace,
                    density=density)
 
 
@@ -401,11 +427,11 @@ def sample_pieces(model, options: GenerationOptions, seeds: Sequence[int], *, se
     groups: dict = {}
     for i, (o, p) in enumerate(zip(openings, primes)):
         own = opened_options(model, options, o)
-        groups.setdefault((len(p), own.time_signature, own.pace, own.mode, own.density), []).append(i)
+        groups.setdefault((len(p), own.time_signature, own.pace, own.density), []).append(i)
     new: list = [None] * len(seeds)
     jobs, plain, cadenced = [], [], []  # every group that can is sampled in one batch (sample_groups)
-    for (_, metre, pace, mode, density), rows in groups.items():
-        opts = replace(options, time_signature=metre, pace=pace, mode=mode, density=density)  # = opened_options
+    for (_, metre, pace, density), rows in groups.items():
+        opts = replace(options, time_signature=metre, pace=pace, density=density)  # = opened_options
         job = (np.stack([primes[i] for i in rows]), opts, [seeds[i] for i in rows])
         if options.structured and model.tokenizer.has_bars:
             if _batched_cadence(options, primes, rows, model):  # bars 1 .. N-1 in one batch, then each cadence
@@ -442,7 +468,9 @@ def sample_pieces(model, options: GenerationOptions, seeds: Sequence[int], *, se
 
 
 def finish(model, opening: Opening, new: np.ndarray) -> tuple[np.ndarray, Opening]:
-    """A sampled piece in the asked mode (:func:`to_asked_mode`), then in its style's key
-    (:func:`to_drawn_key`): ``(new tokens, opening)``."""
+    """A sampled piece in the asked mode (:func:`to_asked_mode`) or, with none asked, in the
+    style's share of modes (:func:`to_style_mode`), then in its style's key (:func:`to_drawn_key`):
+    ``(new tokens, opening)``."""
     new, opening = to_asked_mode(model, opening, new)
+    new, opening = to_style_mode(model, opening, new)
     return to_drawn_key(model, opening, new)

@@ -344,10 +344,12 @@ def fit_guard(ckpt, cache, *, split: str = "train", samples: int = 32, length: i
     """Per genre and for any style, per kind of :data:`KINDS`: ``min(1, real share / sampled
     share)`` of the note starts of that kind, real from up to ``max_pieces`` pieces of ``split``, sampled from
     ``samples`` pieces of ``length`` tokens the checkpoint makes for the genre (without a guard:
-    what the model does on its own). None for a tokenizer without note timing."""
+    what the model does on its own). The report also holds, per genre, the share of those
+    samples in a minor key (``sampled_minor``, by the prior they drew their opening from: what
+    :func:`tunegan.generation.to_style_mode` corrects). None for a tokenizer without note timing."""
     from .evaluation.genre_classifier import piece_genres
     from .evaluation.style import model_keywords
-    from .generation import GenerationOptions, sample_pieces
+    from .generation import GenerationOptions, sample_key, sample_pieces
 
     tables = guard_tables(ckpt.tokenizer)
     if tables is None:
@@ -355,8 +357,8 @@ def fit_guard(ckpt, cache, *, split: str = "train", samples: int = 32, length: i
     data, genres = cache.split(split), piece_genres(cache, split)
     keywords = set(model_keywords(ckpt, "genre"))
     rng = np.random.default_rng([seed, 41])
-    factors, report = {}, {"split": split, "samples": samples, "length": length, "genres": {}}
-    bare = _with_harmony(ckpt, None)  # what the model does on its own
+    factors, report = {}, {"split": split, "samples": samples, "length": length, "genres": {}, "sampled_minor": {}}
+    bare = _with_harmony(ckpt, None, modes=False)  # what the model does on its own
     for g in [*sorted(set(genres.tolist()) & keywords), ANY_STYLE]:
         idx = np.flatnonzero(genres == g) if g else np.arange(len(genres))
         if not len(idx):
@@ -364,8 +366,11 @@ def fit_guard(ckpt, cache, *, split: str = "train", samples: int = 32, length: i
         idx = rng.choice(idx, min(max_pieces, len(idx)), replace=False)
         real = start_counts(tables, (data.piece(int(i)) for i in idx))
         opts = GenerationOptions(length=length, style=(g,) if g else ())
-        made = start_counts(tables, (np.concatenate([p[1:], t]) for p, t, _ in
-                                     sample_pieces(bare, opts, [seed + i for i in range(samples)])))
+        pieces = sample_pieces(bare, opts, [seed + i for i in range(samples)])
+        made = start_counts(tables, (np.concatenate([p[1:], t]) for p, t, _ in pieces))
+        keys = [k for _, t, _ in pieces if (k := sample_key(ckpt.tokenizer, t)) is not None]
+        if keys and pieces[0][2].prior is not None:
+            report["sampled_minor"][pieces[0][2].prior] = round(float(np.mean([k.endswith("minor") for k in keys])), 4)
         row, f = {"real": {}, "samples": {}}, []
         for k in KINDS:
             r, s = real[k] / max(real["starts"], 1), made[k] / max(made["starts"], 1)
@@ -376,31 +381,38 @@ def fit_guard(ckpt, cache, *, split: str = "train", samples: int = 32, length: i
     return HarmonyGuard(factors, report)
 
 
-def fit_guard_and_boost(ckpt, cache, repeats_cache=None) -> tuple[dict | None, dict | None]:
-    """What a checkpoint ships for sampling, fitted last: the guard (:func:`fit_guard` on ``cache``),
-    then, when the checkpoint's piece memory has a boost and ``repeats_cache`` is given, the boost
-    again on samples the guard shapes (what users get). ``ckpt.meta`` must already hold the
-    priors and repeats it ships with. Returns ``(meta["harmony"], meta["repeats"])``, each None
-    when nothing was fitted."""
+def fit_guard_and_boost(ckpt, cache, repeats_cache=None) -> dict:
+    """What a checkpoint ships for sampling, fitted last: the guard (:func:`fit_guard` on ``cache``)
+    and the network's own minor share per style (``modes``, from the same samples), then, when the
+    checkpoint's piece memory has a boost and ``repeats_cache`` is given, the boost again on
+    samples the guard and the mode rule shape (what users get). ``ckpt.meta`` must already hold
+    the priors and repeats it ships with. Returns the ``meta.json`` entries fitted (``harmony``,
+    ``modes``, ``repeats``); empty for a tokenizer without note timing."""
     from .repetition import RepeatModel, fit_boost
 
     guard = fit_guard(ckpt, cache)
     if guard is None:
-        return None, None
-    harmony = guard.to_dict() | {"fitted_on": str(cache.root)}
+        return {}
+    out = {"harmony": guard.to_dict() | {"fitted_on": str(cache.root)}}
+    if guard.fit.get("sampled_minor"):
+        out["modes"] = {"sampled_minor": guard.fit["sampled_minor"], "samples": guard.fit["samples"],
+                        "length": guard.fit["length"]}
     rm, old = ckpt.repeats, ckpt.meta.get("repeats") or {}
     if repeats_cache is None or rm is None or not rm.boost:
-        return harmony, None
-    boost, report = fit_boost(_with_harmony(ckpt, harmony), rm, repeats_cache)
+        return out
+    boost, report = fit_boost(_with_harmony(ckpt, out["harmony"], out.get("modes")), rm, repeats_cache)
     model = RepeatModel(rm.orders, rm.wildcard, rm.weights, rm.recall, boost)
-    return harmony, {**old, **model.to_dict(), "fit": {**(old.get("fit") or {}), "boost": report}}
+    return out | {"repeats": {**old, **model.to_dict(), "fit": {**(old.get("fit") or {}), "boost": report}}}
 
 
-def _with_harmony(ckpt, harmony: dict | None):
-    """A shallow copy of a loaded checkpoint with ``meta["harmony"]`` set (None: no guard); the
-    network is shared."""
+def _with_harmony(ckpt, harmony: dict | None, modes: dict | bool | None = True):
+    """A shallow copy of a loaded checkpoint with ``meta["harmony"]`` set (None: no guard) and
+    ``meta["modes"]`` kept (True), set (a dict) or dropped (False/None: samples keep the network's
+    own modes); the network is shared."""
     from copy import copy
 
     out = copy(ckpt)
-    out.meta = {k: v for k, v in ckpt.meta.items() if k != "harmony"} | ({"harmony": harmony} if harmony else {})
+    keep = {k: v for k, v in ckpt.meta.items() if k != "harmony" and (k != "modes" or modes is True)}
+    out.meta = keep | ({"harmony": harmony} if harmony else {}) | (
+        {"modes": modes} if isinstance(modes, dict) else {})
     return out

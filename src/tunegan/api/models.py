@@ -116,12 +116,7 @@ def export(checkpoint: str | os.PathLike, out: str | os.PathLike, *, command: st
     if harmony_from is not None:
         from ..harmony import fit_guard_and_boost
 
-        harmony, repeats = fit_guard_and_boost(ck, cache_of(harmony_from),
-                                               repeats_cache if repeats_from is not None else None)
-        if harmony is not None:
-            notes["harmony"] = harmony
-        if repeats is not None:
-            notes["repeats"] = repeats
+        notes |= fit_guard_and_boost(ck, cache_of(harmony_from), repeats_cache if repeats_from is not None else None)
     dst = export_checkpoint(checkpoint, out, notes=notes)
     load_checkpoint(dst)  # what was written loads
     return dst

@@ -162,11 +162,7 @@ class Trainer(RunSetup):
             meta["repeats_skipped"] = str(e)
         # then the harmony guard (bar-based tokens), and the boost again on the samples it shapes
         ck.meta = meta
-        harmony, repeats = fit_guard_and_boost(ck, self.cache, self.cache if "repeats" in meta else None)
-        if harmony is not None:
-            meta["harmony"] = harmony
-        if repeats is not None:
-            meta["repeats"] = repeats
+        meta |= fit_guard_and_boost(ck, self.cache, self.cache if "repeats" in meta else None)
         _atomic_write_text(best / "meta.json", json.dumps(meta, indent=1))
 
     def _log(self, record: dict) -> None:
