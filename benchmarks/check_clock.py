@@ -7,7 +7,8 @@ and wide clashes that :func:`tunegan.harmony.start_counts` counts on the tokens,
 counts made on the notes the tokenizer decodes (a note re-strikes when the same pitch still sounds
 where it starts, or starts there too; clashes by a semitone, or a semitone in pitch class an
 octave or more away, against any such note; re-attacks when it does not re-strike and a note of
-its pitch ends where it starts). Printed: the pieces whose counts differ.
+its pitch ends where it starts; steps in unison when it is the lowest note of its onset and the
+note before it in melodic order, the highest of the onset before, has its pitch). Printed: the pieces whose counts differ.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from common import save_json  # benchmarks/ is on sys.path when a script runs
 
 
 def note_counts(notes) -> dict[str, int]:
-    """The five counts made on decoded notes (``NOTE_DTYPE``, seconds), note by note in onset order."""
+    """The six counts made on decoded notes (``NOTE_DTYPE``, seconds), note by note in onset order."""
     from tunegan.harmony import KINDS, WIDE_SET
 
     n = notes[np.lexsort((notes["pitch"], notes["start"]))]
@@ -35,6 +36,7 @@ def note_counts(notes) -> dict[str, int]:
         out["wide_clash"] += any(int(x) in WIDE_SET for x in d)
         same_pitch = n["pitch"][:i] == n["pitch"][i]
         out["reattack"] += bool(not (d == 0).any() and (np.abs(n["end"][:i][same_pitch] - n["start"][i]) < 1e-9).any())
+        out["unison_step"] += bool(i > 0 and not same[-1] and n["pitch"][i - 1] == n["pitch"][i])  # opens an onset
     return out
 
 

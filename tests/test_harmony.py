@@ -41,16 +41,16 @@ def test_the_clock_counts_restrikes_and_clashes_across_a_change_of_metre(remi):
         (q, q, 71),           # B4 a major seventh over the C4: a wide clash
         (4 * q, 3 * q + q // 2, 64),  # bar 2 (3/4): E4 held past the bar line by half a beat
         (7 * q, q, 65),       # bar 3 starts at 7 beats: F4 while that E4 sounds, a clash
-        (9 * q, q, 65),       # F4 again a beat after the last one ended: a repeat, not a re-strike
-        (10 * q, q, 65),      # F4 again just as the last one ends: a re-attack
+        (9 * q, q, 65),       # F4 again a beat after the last one ended: a unison step, not a re-strike
+        (10 * q, q, 65),      # F4 again just as the last one ends: a re-attack and a unison step
     ]
     tokens = remi.encode(_score(notes, [(0, 4, 4), (4 * q, 3, 4), (7 * q, 4, 4)]))
     got = start_counts(guard_tables(remi), [tokens])
-    assert got == {"starts": 9, "restrike": 1, "clash": 2, "wide_clash": 1, "reattack": 1}
+    assert got == {"starts": 9, "restrike": 1, "clash": 2, "wide_clash": 1, "reattack": 1, "unison_step": 2}
     # the same notes, all in 4/4: bar 3 would start a beat later, after the E4 ended
     tokens = remi.encode(_score([(s + (q if s >= 7 * q else 0), d, p) for s, d, p in notes], [(0, 4, 4)]))
     assert start_counts(guard_tables(remi), [tokens]) == {"starts": 9, "restrike": 1, "clash": 1, "wide_clash": 1,
-                                                          "reattack": 1}
+                                                          "reattack": 1, "unison_step": 2}
 
 
 def test_factors_forbid_sounding_keys_and_scale_their_neighbours(remi):
@@ -76,10 +76,16 @@ def test_factors_forbid_sounding_keys_and_scale_their_neighbours(remi):
     clock = NoteClock(tables)  # two beats on, where both notes end: striking them again re-attacks
     for t in [*tokens, remi.miditok.vocab["Position_16"]]:
         clock.push(int(t))
-    f = clock.factors((0.0, 0.25, 0.5, 0.1))
+    f = clock.factors((0.0, 0.25, 0.5, 0.1, 1.0))
     assert f[60 - tables.pitch_low] == f[67 - tables.pitch_low] == 0.1
     assert (np.delete(f, [60 - tables.pitch_low, 67 - tables.pitch_low]) == 1.0).all()  # nothing sounds
-    assert clock.factors((0.0, 0.25, 0.5, 1.0)) is None
+    assert clock.factors((0.0, 0.25, 0.5, 1.0, 1.0)) is None
+    f = clock.factors((0.0, 0.25, 0.5, 0.1, 0.5))  # G4, the last onset's top, opening this one: a unison step too
+    assert f[67 - tables.pitch_low] == pytest.approx(0.05) and f[60 - tables.pitch_low] == 0.1
+    clock.push(remi.miditok.vocab["Pitch_62"])
+    clock.push(remi.miditok.vocab["Duration_1.0.8"])  # an onset has begun here: a G4 now would be no step of 0
+    f = clock.factors((1.0, 1.0, 1.0, 1.0, 0.5))
+    assert f is None or f[67 - tables.pitch_low] == 1.0
 
 
 def test_guard_round_trip_style_choice_and_checks():
@@ -88,10 +94,10 @@ def test_guard_round_trip_style_choice_and_checks():
     g = HarmonyGuard({"folk": (0.0, 0.1, 0.3), ANY_STYLE: (0.2, 0.5, 1.0)}, {"split": "train"})
     back = HarmonyGuard.from_dict(g.to_dict())
     assert back == g
-    assert back.for_styles(("folk", "calm")) == (0.0, 0.1, 0.3, 1.0) and back.for_styles(("pop",)) == (0.2, 0.5, 1.0, 1.0)
-    assert HarmonyGuard({}).for_styles(()) == (1.0, 1.0, 1.0, 1.0)
-    assert HarmonyGuard.from_dict({"factors": {"": [0.0, 0.5]}}).factors == {"": (0.0, 0.5, 1.0, 1.0)}  # older guards
-    assert HarmonyGuard.from_dict({"factors": {"": [0.0, 0.5, 0.3]}}).factors == {"": (0.0, 0.5, 0.3, 1.0)}
+    assert back.for_styles(("folk", "calm"))[:4] == (0.0, 0.1, 0.3, 1.0) and back.for_styles(("pop",))[:3] == (0.2, 0.5, 1.0)
+    assert HarmonyGuard({}).for_styles(()) == (1.0,) * len(KINDS)
+    assert HarmonyGuard.from_dict({"factors": {"": [0.0, 0.5]}}).factors == {"": (0.0, 0.5) + (1.0,) * (len(KINDS) - 2)}
+    assert HarmonyGuard.from_dict({"factors": {"": [0.0, 0.5, 0.3]}}).factors[""][:4] == (0.0, 0.5, 0.3, 1.0)
     with pytest.raises(CheckpointError, match="within 0 and 1"):
         HarmonyGuard.from_dict({"factors": {"": [2.0, 0.5]}})
     with pytest.raises(CheckpointError, match="malformed"):
@@ -113,10 +119,10 @@ def test_guarded_sampling_never_restrikes_and_is_the_same_alone_or_batched(dmajo
     counts = lambda new: start_counts(tables, [np.concatenate([prime[1:], t]) for t in new])  # noqa: E731
     plain = GenerationOptions(length=160, temperature=1.5, repeats=False)  # hot: many wrong notes to stop
     before = counts(sample_tokens(ck, primes, plain, seeds))
-    ck.meta["harmony"] = HarmonyGuard({ANY_STYLE: (0.0, 0.0, 0.0, 0.0)}).to_dict()
+    ck.meta["harmony"] = HarmonyGuard({ANY_STYLE: (0.0,) * len(KINDS)}).to_dict()
     after = counts(sample_tokens(ck, primes, plain, seeds))
     assert before["restrike"] + before["clash"] > 0
-    assert after["restrike"] == after["clash"] == after["wide_clash"] == after["reattack"] == 0 and after["starts"] > 0
+    assert all(after[k] == 0 for k in KINDS) and after["starts"] > 0
     off = counts(sample_tokens(ck, primes, GenerationOptions(length=160, temperature=1.5, repeats=False, harmony=False),
                                seeds))
     assert off == before  # harmony=False is the network as it was
@@ -177,13 +183,14 @@ def test_the_batched_guards_give_each_rows_clock_factors(remi):
 
     rng = np.random.default_rng(3)
     pieces = []
-    for _ in range(5):  # chords, overlaps, repeated notes and a change of metre
+    for _ in range(6):  # chords, overlaps, repeated notes and a change of metre
         notes = [(int(s) * 240, int(d) * 240, int(p)) for s, d, p in
                  zip(np.sort(rng.integers(0, 40, 60)), rng.integers(1, 6, 60), rng.integers(55, 75, 60))]
         pieces.append(remi.encode(_score(notes, [(0, 4, 4), (8 * 480, 3, 4)])))
     T = min(map(len, pieces))
     tokens = np.stack([p[:T] for p in pieces])
-    factors = [(0.0, 0.3, 0.5, 0.2), None, (0.5, 1.0, 0.25, 1.0), (1.0, 1.0, 1.0, 0.0), (0.1, 0.2, 0.3, 0.4)]
+    factors = [(0.0, 0.3, 0.5, 0.2, 0.5), None, (0.5, 1.0, 0.25, 1.0, 1.0), (1.0, 1.0, 1.0, 0.0, 1.0),
+               (0.1, 0.2, 0.3, 0.4, 0.7), (1.0, 1.0, 1.0, 1.0, 0.0)]
     tables = guard_tables(remi)
     clocks = [NoteClock(tables) for _ in pieces]
     guards = Guards(tables, factors)
@@ -204,8 +211,8 @@ def test_the_batched_guards_give_each_rows_clock_factors(remi):
         for c, t in zip(clocks, tokens[:, j]):
             c.push(int(t))
         if j == T // 2:  # rows leave and come back in another order
-            guards = Guards.cat([guards.select([4, 2]), guards.select([0, 1, 3])])
-            clocks, factors, tokens = ([x[i] for i in (4, 2, 0, 1, 3)] for x in (clocks, factors, list(tokens)))
+            guards = Guards.cat([guards.select([4, 2]), guards.select([0, 5, 1, 3])])
+            clocks, factors, tokens = ([x[i] for i in (4, 2, 0, 5, 1, 3)] for x in (clocks, factors, list(tokens)))
             tokens = np.stack(tokens)
     assert checked > T // 2
 
