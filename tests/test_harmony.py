@@ -46,11 +46,14 @@ def test_the_clock_counts_restrikes_and_clashes_across_a_change_of_metre(remi):
     ]
     tokens = remi.encode(_score(notes, [(0, 4, 4), (4 * q, 3, 4), (7 * q, 4, 4)]))
     got = start_counts(guard_tables(remi), [tokens])
-    assert got == {"starts": 9, "restrike": 1, "clash": 2, "wide_clash": 1, "reattack": 1, "unison_step": 2}
+    assert got == {"starts": 9, "restrike": 1, "clash": 2, "wide_clash": 1, "reattack": 1, "unison_step": 2,
+                   "beyond_span": 0}
+    # a compass of 10 semitones: the B4 (11 above the C4) and nothing else lies beyond it
+    assert start_counts(guard_tables(remi), [tokens], span=10)["beyond_span"] == 1
     # the same notes, all in 4/4: bar 3 would start a beat later, after the E4 ended
     tokens = remi.encode(_score([(s + (q if s >= 7 * q else 0), d, p) for s, d, p in notes], [(0, 4, 4)]))
     assert start_counts(guard_tables(remi), [tokens]) == {"starts": 9, "restrike": 1, "clash": 1, "wide_clash": 1,
-                                                          "reattack": 1, "unison_step": 2}
+                                                          "reattack": 1, "unison_step": 2, "beyond_span": 0}
 
 
 def test_factors_forbid_sounding_keys_and_scale_their_neighbours(remi):
@@ -86,14 +89,22 @@ def test_factors_forbid_sounding_keys_and_scale_their_neighbours(remi):
     clock.push(remi.miditok.vocab["Duration_1.0.8"])  # an onset has begun here: a G4 now would be no step of 0
     f = clock.factors((1.0, 1.0, 1.0, 1.0, 0.5))
     assert f is None or f[67 - tables.pitch_low] == 1.0
+    clock = NoteClock(tables, span=12)  # C4 and G4 heard: within an octave of both, the rest scaled
+    for t in tokens:
+        clock.push(int(t))
+    f = clock.factors((1.0, 1.0, 1.0, 1.0, 1.0, 0.25))
+    by_pitch = dict(zip(range(tables.pitch_low, tables.pitch_low + len(f)), f))
+    assert by_pitch[55] == by_pitch[72] == 1.0 and by_pitch[54] == by_pitch[73] == 0.25
 
 
 def test_guard_round_trip_style_choice_and_checks():
     from tunegan.errors import CheckpointError
 
-    g = HarmonyGuard({"folk": (0.0, 0.1, 0.3), ANY_STYLE: (0.2, 0.5, 1.0)}, {"split": "train"})
+    g = HarmonyGuard({"folk": (0.0, 0.1, 0.3), ANY_STYLE: (0.2, 0.5, 1.0)}, {"split": "train"}, {"folk": 30})
     back = HarmonyGuard.from_dict(g.to_dict())
-    assert back == g
+    assert back == g and back.span_for(("folk",)) == 30 and back.span_for(("pop",)) is None
+    with pytest.raises(CheckpointError, match="positive"):
+        HarmonyGuard.from_dict(g.to_dict() | {"spans": {"folk": 0}})
     assert back.for_styles(("folk", "calm"))[:4] == (0.0, 0.1, 0.3, 1.0) and back.for_styles(("pop",))[:3] == (0.2, 0.5, 1.0)
     assert HarmonyGuard({}).for_styles(()) == (1.0,) * len(KINDS)
     assert HarmonyGuard.from_dict({"factors": {"": [0.0, 0.5]}}).factors == {"": (0.0, 0.5) + (1.0,) * (len(KINDS) - 2)}
@@ -142,7 +153,8 @@ def test_fit_guard_scales_by_real_over_sampled_and_export_stores_it(dmajor_run, 
     ck = load_checkpoint(shipped, device="cpu")
     guard = fit_guard(ck, TokenCache(cache), samples=4, length=128)
     row = guard.fit["genres"]["any"]
-    assert len(guard.factors[ANY_STYLE]) == len(KINDS)
+    assert len(guard.factors[ANY_STYLE]) == len(KINDS) and guard.spans[ANY_STYLE] > 0
+    assert guard.fit["genres"]["any"]["span"] == guard.spans[ANY_STYLE]
     for k, f in zip(KINDS, guard.factors[ANY_STYLE]):
         real, made = row["real"][k], row["samples"][k]
         assert f == (round(min(1.0, real / made), 4) if made > 0 else 1.0)
@@ -189,11 +201,12 @@ def test_the_batched_guards_give_each_rows_clock_factors(remi):
         pieces.append(remi.encode(_score(notes, [(0, 4, 4), (8 * 480, 3, 4)])))
     T = min(map(len, pieces))
     tokens = np.stack([p[:T] for p in pieces])
-    factors = [(0.0, 0.3, 0.5, 0.2, 0.5), None, (0.5, 1.0, 0.25, 1.0, 1.0), (1.0, 1.0, 1.0, 0.0, 1.0),
-               (0.1, 0.2, 0.3, 0.4, 0.7), (1.0, 1.0, 1.0, 1.0, 0.0)]
+    factors = [(0.0, 0.3, 0.5, 0.2, 0.5, 0.5), None, (0.5, 1.0, 0.25, 1.0, 1.0, 1.0), (1.0, 1.0, 1.0, 0.0, 1.0, 0.1),
+               (0.1, 0.2, 0.3, 0.4, 0.7, 1.0), (1.0, 1.0, 1.0, 1.0, 0.0, 0.3)]
+    spans = [12, None, None, 9, None, 15]
     tables = guard_tables(remi)
-    clocks = [NoteClock(tables) for _ in pieces]
-    guards = Guards(tables, factors)
+    clocks = [NoteClock(tables, sp) for sp in spans]
+    guards = Guards(tables, factors, spans)
     guards.prime(tokens[:, :3])
     for c, row in zip(clocks, tokens[:, :3]):
         for t in row:

@@ -173,7 +173,7 @@ class Constraints:
     cond: torch.Tensor | None = None
     guidance: float = 1.0
     repeats: tuple | None = None  # (RepeatModel, weights per matched order, bar recall chances or None), or None
-    guard: tuple | None = None    # (GuardTables, factors per kind of tunegan.harmony.KINDS), or None
+    guard: tuple | None = None    # (GuardTables, factors per kind of tunegan.harmony.KINDS, span or None), or None
 
     @property
     def allowed(self) -> torch.Tensor:
@@ -225,5 +225,5 @@ def build_constraints(model, options: GenerationOptions) -> Constraints:
 
         factors, tables = hg.for_styles(options.style), guard_tables(tok)
         if tables is not None and min(factors) < 1:
-            guard = (tables, factors)
+            guard = (tables, factors, hg.span_for(options.style))
     return Constraints(bias, force, cond, options.guidance, repeats, guard)

@@ -23,6 +23,11 @@ start give samples away against real music of most styles:
   an onset's pitches from the lowest up). Classical samples did it at 3.5% of their steps
   against 0.9% in ASAP's scores, whose repeated notes come in repeated chords
   (``interval_+0``, classical's most telling feature once the other kinds were guarded).
+* a note **beyond the span**: it would stretch the piece's compass (its highest note less its
+  lowest) past the style's ``span``, the 90th percentile of the compass of its real pieces'
+  first ``length`` tokens. The samples' compass was as wide as real music's in its middle 90%
+  but had a longer tail of stray low and high notes (chorale: 43 semitones at the 90th
+  percentile against 38; ``pitch_range``, a telling feature of chorale, classical and pop).
 
 :class:`HarmonyGuard` scales the probability of such pitches, per style, by how often real music
 of the style does it against how often the model's samples do (:func:`fit_guard`: ``real /
@@ -44,7 +49,8 @@ __all__ = ["ANY_STYLE", "KINDS", "HarmonyGuard", "NoteClock", "Guards", "guard_t
            "fit_guard_and_boost"]
 
 ANY_STYLE = ""  # the factors used when no genre keyword is asked (or for a genre without its own)
-KINDS = ("restrike", "clash", "wide_clash", "reattack", "unison_step")
+KINDS = ("restrike", "clash", "wide_clash", "reattack", "unison_step", "beyond_span")
+SPAN_QUANTILE = 90  # the compass a style's notes keep to: this percentile of its real openings' compass
 WIDE = np.array([d for k in range(1, 8) for d in (12 * k - 1, 12 * k + 1)])  # 11, 13, 23, 25... semitones
 WIDE_SET = frozenset(WIDE.tolist())
 
@@ -111,14 +117,17 @@ class NoteClock:
     token that completes a note (its ``Duration``), whether the note re-strikes a sounding pitch,
     clashes (a semitone from a sounding one), clashes wide (a semitone in pitch class, an octave
     or more away), re-attacks (its pitch's last note ends where it starts) where it starts, and
-    makes a unison step (it opens an onset on the pitch the onset before ended on); None for
+    makes a unison step (it opens an onset on the pitch the onset before ended on) and lies beyond
+    ``span`` (semitones; None: no span) from the piece's lowest or highest note so far; None for
     other tokens."""
 
     __slots__ = ("t", "bar_start", "bar_len", "now", "ends", "pending", "hit", "seen_bar", "onset", "top",
-                 "_factors")
+                 "span", "lo", "hi", "_factors")
 
-    def __init__(self, tables: GuardTables):
+    def __init__(self, tables: GuardTables, span: int | None = None):
         self.t = tables
+        self.span = span
+        self.lo, self.hi = 10 ** 6, -1  # the piece's lowest and highest pitch so far
         self.bar_start, self.bar_len, self.now = 0, tables.bar_positions, 0
         self.ends: dict[int, int] = {}  # pitch -> end position of its latest note
         self.pending: int | None = None  # the pitch whose Duration token has not come yet
@@ -157,12 +166,15 @@ class NoteClock:
             self.pending, self.hit = v, (v in sound, (v - 1) in sound or (v + 1) in sound,
                                          any(abs(v - p) in WIDE_SET for p in sound),
                                          v not in sound and self.ends.get(v) == self.now,
-                                         self.onset != self.now and v == self.top)
+                                         self.onset != self.now and v == self.top,
+                                         self.span is not None and self.hi >= 0 and
+                                         (v - self.lo > self.span or self.hi - v > self.span))
         elif k == DURATION and self.pending is not None:
             p = self.pending
             self.ends[p] = max(self.now + v, self.ends.get(p, 0))  # overlaps: the later end
             self.top = p if self.onset != self.now else max(self.top, p)
             self.onset, self.pending = self.now, None
+            self.lo, self.hi = min(self.lo, p), max(self.hi, p)
             return self.hit
         return None
 
@@ -176,12 +188,14 @@ class NoteClock:
         return f
 
     def _make(self, restrike: float, clash: float, wide: float = 1.0, reattack: float = 1.0,
-              unison: float = 1.0) -> np.ndarray | None:
+              unison: float = 1.0, beyond: float = 1.0) -> np.ndarray | None:
         sound = self.sounding()
         ended = self.ended() - sound if reattack < 1 else set()
         n = len(self.t.pitch_ids)
         step = self.top - self.t.pitch_low if unison < 1 and self.onset != self.now and self.top >= 0 else -1
-        if (not sound and not ended and not 0 <= step < n) or min(restrike, clash, wide, reattack, unison) >= 1:
+        far_off = beyond < 1 and self.span is not None and self.hi >= 0
+        if (not sound and not ended and not 0 <= step < n and not far_off) or \
+                min(restrike, clash, wide, reattack, unison, beyond) >= 1:
             return None
         f = np.ones(n)
         if ended:
@@ -189,6 +203,9 @@ class NoteClock:
             f[e[(e >= 0) & (e < n)]] *= reattack
         if 0 <= step < n:
             f[step] *= unison
+        if far_off:
+            pitch = np.arange(n) + self.t.pitch_low
+            f[(pitch - self.lo > self.span) | (self.hi - pitch > self.span)] *= beyond
         if sound:
             idx = np.fromiter(sound, np.int64, len(sound)) - self.t.pitch_low
             idx = idx[(idx >= 0) & (idx < n)]
@@ -209,12 +226,12 @@ def _neighbours(n: int) -> tuple[np.ndarray, np.ndarray]:
     return near, far
 
 
-def start_counts(tables: GuardTables, pieces) -> dict[str, int]:
-    """Note starts and how many of them re-strike, clash, clash wide, re-attack and step in unison (:data:`KINDS`), over token
-    sequences (:class:`NoteClock`)."""
+def start_counts(tables: GuardTables, pieces, span: int | None = None) -> dict[str, int]:
+    """Note starts and how many of them re-strike, clash, clash wide, re-attack, step in unison and
+    lie beyond ``span`` (:data:`KINDS`), over token sequences (:class:`NoteClock`)."""
     out = {"starts": 0, **{k: 0 for k in KINDS}}
     for p in pieces:
-        clock = NoteClock(tables)
+        clock = NoteClock(tables, span)
         for tkn in np.asarray(p, np.int64):
             hit = clock.push(int(tkn))
             if hit is not None:
@@ -227,10 +244,13 @@ def start_counts(tables: GuardTables, pieces) -> dict[str, int]:
 @dataclass(frozen=True)
 class HarmonyGuard:
     """Per style (``""``: any style), the factors on the probability of a pitch that would
-    re-strike, clash, clash wide, re-attack or step in unison (:data:`KINDS`); ``fit``: what they were fitted from."""
+    re-strike, clash, clash wide, re-attack, step in unison or lie beyond the style's span
+    (:data:`KINDS`); ``spans``: per style, the compass in semitones that ``beyond_span`` keeps
+    to (a style without one has no such kind); ``fit``: what they were fitted from."""
 
     factors: dict[str, tuple[float, ...]] = field(default_factory=dict)
     fit: dict = field(default_factory=dict)
+    spans: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self):  # fewer factors than kinds (an older guard): the rest are 1
         object.__setattr__(self, "factors", {s: tuple(f) + (1.0,) * (len(KINDS) - len(f)) for s, f in self.factors.items()})
@@ -241,8 +261,16 @@ class HarmonyGuard:
                 return self.factors[s]
         return self.factors.get(ANY_STYLE, (1.0,) * len(KINDS))
 
+    def span_for(self, styles) -> int | None:
+        """The span of the style :meth:`for_styles` takes its factors from (None: none)."""
+        for s in styles or ():
+            if s in self.factors:
+                return self.spans.get(s)
+        return self.spans.get(ANY_STYLE)
+
     def to_dict(self) -> dict:
-        return {"factors": {s: list(f) for s, f in self.factors.items()}, "fit": self.fit}
+        return {"factors": {s: list(f) for s, f in self.factors.items()}, "fit": self.fit,
+                **({"spans": dict(self.spans)} if self.spans else {})}
 
     @classmethod
     def from_dict(cls, d: dict) -> HarmonyGuard:
@@ -257,7 +285,13 @@ class HarmonyGuard:
         factors = {s: f + (1.0,) * (len(KINDS) - len(f)) for s, f in factors.items()}  # older guards: fewer kinds
         if any(not (0 <= x <= 1) for f in factors.values() for x in f):
             raise CheckpointError("meta.json 'harmony' factors must lie within 0 and 1")
-        return cls(factors, d.get("fit") or {})
+        try:
+            spans = {str(s): int(v) for s, v in (d.get("spans") or {}).items()}
+        except (TypeError, ValueError, AttributeError) as e:
+            raise CheckpointError(f"meta.json 'harmony' spans are malformed ({e})") from None
+        if any(v <= 0 for v in spans.values()):
+            raise CheckpointError("meta.json 'harmony' spans must be positive semitones")
+        return cls(factors, d.get("fit") or {}, spans)
 
 
 class Guards:
@@ -266,9 +300,13 @@ class Guards:
     sampling step costs a few array operations, not a Python loop over rows (the multipliers equal
     each row's :meth:`NoteClock.factors`, tested)."""
 
-    def __init__(self, tables: GuardTables, factors: list[tuple[float, ...] | None]):
+    def __init__(self, tables: GuardTables, factors: list[tuple[float, ...] | None],
+                 spans: list[int | None] | None = None):
         self.t = tables
         B, n = len(factors), len(tables.pitch_ids)
+        self.span = np.array([-1 if x is None else int(x) for x in (spans or [None] * B)], np.int64)
+        self.lo = np.full(B, 10 ** 6, np.int64)          # index of the piece's lowest pitch so far
+        self.hi = np.full(B, -1, np.int64)               # and of its highest (-1: none yet)
         self.active = np.array([f is not None for f in factors], bool)
         self.f = np.array([tuple(f) + (1.0,) * (len(KINDS) - len(f)) if f is not None else (1.0,) * len(KINDS)
                            for f in factors], np.float64).reshape(B, len(KINDS))
@@ -305,6 +343,7 @@ class Guards:
             self.ends[rows, p] = np.maximum(now + v[rows], self.ends[rows, p])  # overlaps: the later end
             self.top[rows] = np.where(self.onset[rows] != now, p, np.maximum(self.top[rows], p))
             self.onset[rows] = now
+            self.lo[rows], self.hi[rows] = np.minimum(self.lo[rows], p), np.maximum(self.hi[rows], p)
             self.pending[rows] = -1
 
     def multipliers(self, vocab: int) -> np.ndarray | None:
@@ -319,12 +358,16 @@ class Guards:
         sound[waiting, self.pending[rows][waiting]] = True
         ended = (ends == now) & ~sound
         step = np.flatnonzero((self.onset[rows] != self.now[rows]) & (self.top[rows] >= 0))
-        if not (sound.any() or ended.any() or len(step)):
+        span, lo, hi = self.span[rows, None], self.lo[rows, None], self.hi[rows, None]
+        pitch = np.arange(sound.shape[1])[None, :]
+        off = (span >= 0) & (hi >= 0) & ((pitch - lo > span) | (hi - pitch > span))
+        if not (sound.any() or ended.any() or len(step) or off.any()):
             return None
         near, far = _neighbours_f(sound.shape[1])
         f = self.f[rows]
         m = np.where(ended, f[:, 3:4], 1.0)
         m[step, self.top[rows][step]] *= f[step, 4]
+        m = np.where(off, m * f[:, 5:6], m)
         s32 = sound.astype(np.float32)
         m = np.where(s32 @ near > 0, m * f[:, 1:2], m)  # once per kind, however many sounding notes it clashes with
         m = np.where(s32 @ far > 0, m * f[:, 2:3], m)
@@ -353,7 +396,8 @@ class Guards:
         return out
 
 
-_GUARD_ARRAYS = ("active", "f", "ends", "now", "bar_start", "bar_len", "seen_bar", "pending", "onset", "top")
+_GUARD_ARRAYS = ("active", "f", "span", "lo", "hi", "ends", "now", "bar_start", "bar_len", "seen_bar", "pending",
+                 "onset", "top")
 
 
 @lru_cache(maxsize=4)
@@ -381,7 +425,9 @@ def fit_guard(ckpt, cache, *, split: str = "train", samples: int = 32, length: i
     data, genres = cache.split(split), piece_genres(cache, split)
     keywords = set(model_keywords(ckpt, "genre"))
     rng = np.random.default_rng([seed, 41])
-    factors, report = {}, {"split": split, "samples": samples, "length": length, "genres": {}, "sampled_minor": {}}
+    factors, spans = {}, {}
+    report = {"split": split, "samples": samples, "length": length, "genres": {}, "sampled_minor": {}}
+    pitch_of = ckpt.tokenizer.token_pitches()
     bare = _with_harmony(ckpt, None, modes=False)  # what the model does on its own
     for g in [*sorted(set(genres.tolist()) & keywords), ANY_STYLE]:
         idx = np.flatnonzero(genres == g) if g else np.arange(len(genres))
@@ -389,20 +435,27 @@ def fit_guard(ckpt, cache, *, split: str = "train", samples: int = 32, length: i
             continue
         idx = rng.choice(idx, min(max_pieces, len(idx)), replace=False)
         real = start_counts(tables, (data.piece(int(i)) for i in idx))
+        # the compass of the style's openings, as long as the samples; notes beyond it counted there
+        heads = [data.piece(int(i))[:length] for i in idx]
+        compass = [int(q.max() - q.min()) for h in heads if len(q := pitch_of[h][pitch_of[h] >= 0])]
+        span = spans[g] = int(np.percentile(compass, SPAN_QUANTILE)) if compass else None
+        real["beyond_span"] = start_counts(tables, heads, span)["beyond_span"] if span else 0
+        real["starts_heads"] = start_counts(tables, heads)["starts"]
         opts = GenerationOptions(length=length, style=(g,) if g else ())
         pieces = sample_pieces(bare, opts, [seed + i for i in range(samples)])
-        made = start_counts(tables, (np.concatenate([p[1:], t]) for p, t, _ in pieces))
+        made = start_counts(tables, (np.concatenate([p[1:], t]) for p, t, _ in pieces), span)
         keys = [k for _, t, _ in pieces if (k := sample_key(ckpt.tokenizer, t)) is not None]
         if keys and pieces[0][2].prior is not None:
             report["sampled_minor"][pieces[0][2].prior] = round(float(np.mean([k.endswith("minor") for k in keys])), 4)
         row, f = {"real": {}, "samples": {}}, []
         for k in KINDS:
-            r, s = real[k] / max(real["starts"], 1), made[k] / max(made["starts"], 1)
+            r = real[k] / max(real["starts_heads" if k == "beyond_span" else "starts"], 1)
+            s = made[k] / max(made["starts"], 1)
             row["real"][k], row["samples"][k] = round(r, 5), round(s, 5)
             f.append(round(min(1.0, r / s), 4) if s > 0 else 1.0)
         factors[g] = tuple(f)
-        report["genres"][g or "any"] = row | {"factors": list(f)}
-    return HarmonyGuard(factors, report)
+        report["genres"][g or "any"] = row | {"factors": list(f), "span": span}
+    return HarmonyGuard(factors, report, {g: v for g, v in spans.items() if v})
 
 
 def fit_guard_and_boost(ckpt, cache, repeats_cache=None) -> dict:

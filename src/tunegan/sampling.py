@@ -53,8 +53,8 @@ class TokenStream:
                  guidance: float = 1.0, repeats=None, guard=None):
         """``repeats``: ``(RepeatModel, weights)`` to mix each row's piece memory in
         (:mod:`tunegan.repetition`; weights per matched order, for every row), or None.
-        ``guard``: ``(GuardTables, factors)``, factors on the pitches that would re-strike or clash
-        with the notes sounding in each row (:mod:`tunegan.harmony`), or None."""
+        ``guard``: ``(GuardTables, factors, span)``, factors on the pitches that would re-strike or clash
+        with the notes sounding in each row, and the compass its notes keep to (:mod:`tunegan.harmony`), or None."""
         generator.eval()
         self.device = next(generator.parameters()).device
         prime = prime.to(self.device)
@@ -89,7 +89,8 @@ class TokenStream:
         if guard is not None:
             from .harmony import Guards
 
-            self.guards = Guards(guard[0], [tuple(guard[1])] * prime.shape[0])
+            self.guards = Guards(guard[0], [tuple(guard[1])] * prime.shape[0],
+                                 [guard[2] if len(guard) > 2 else None] * prime.shape[0])
             self.guards.prime(prime.cpu().numpy())
 
     @classmethod
