@@ -136,7 +136,7 @@ def to_asked_mode(model, opening: Opening, new: np.ndarray) -> tuple[np.ndarray,
     the mode from the word (docs/results.md); this keeps the promise of ``--mode`` and of moods."""
     from dataclasses import replace
 
-    from .music.keys import parallel_mode_map, parse_key
+    from .music.keys import parse_key
 
     if opening.mode is None:
         return new, opening
@@ -144,8 +144,26 @@ def to_asked_mode(model, opening: Opening, new: np.ndarray) -> tuple[np.ndarray,
     found = sample_key(tok, new)
     if found is None or found.endswith(opening.mode):
         return new, opening
-    moved = tok.repitched(new, parallel_mode_map(parse_key(found)[0], opening.mode))
+    moved = _in_mode(tok, new, parse_key(found)[0], opening.mode)
     return (new, opening) if moved is None else (moved, replace(opening, mode_changed=True))
+
+
+def _in_mode(tok, new: np.ndarray, tonic: int, mode: str) -> np.ndarray | None:
+    """``new`` moved to the scale of ``mode`` on ``tonic`` (:func:`tunegan.music.keys.parallel_mode_map`);
+    when key finding still hears the other mode in the result (a short piece may then sound in
+    the relative key), the move on each next tonic a fifth away is tried, and the first that
+    sounds in ``mode`` is kept (else the first move)."""
+    from .music.keys import parallel_mode_map
+
+    first = None
+    for t in (tonic, (tonic + 7) % 12, (tonic + 5) % 12):
+        moved = tok.repitched(new, parallel_mode_map(t, mode))
+        if moved is None:
+            continue
+        first = moved if first is None else first
+        if (sample_key(tok, moved) or "").endswith(mode):
+            return moved
+    return first
 
 def to_style_mode(model, opening: Opening, new: np.ndarray) -> tuple[np.ndarray, Opening]:
     """A finished sample, when no mode was asked, in the other mode as often as it takes for the
@@ -153,7 +171,7 @@ def to_style_mode(model, opening: Opening, new: np.ndarray) -> tuple[np.ndarray,
     (:func:`tunegan.priors.mode_move`, from the network's own minor share in ``meta["modes"]``)."""
     from dataclasses import replace
 
-    from .music.keys import parallel_mode_map, parse_key
+    from .music.keys import parse_key
     from .priors import mode_move
 
     sampled = ((model.meta.get("modes") or {}).get("sampled_minor") or {}).get(opening.prior)
@@ -166,7 +184,7 @@ def to_style_mode(model, opening: Opening, new: np.ndarray) -> tuple[np.ndarray,
     target = mode_move(model.meta["priors"][opening.prior], float(sampled), found.split()[-1], opening.mode_draw)
     if target is None:
         return new, opening
-    moved = tok.repitched(new, parallel_mode_map(parse_key(found)[0], target))
+    moved = _in_mode(tok, new, parse_key(found)[0], target)
     if moved is None:
         return new, opening
     return moved, replace(opening, mode=target, mode_changed=True, drawn=(*opening.drawn, "mode"))
