@@ -165,6 +165,7 @@ def _in_mode(tok, new: np.ndarray, tonic: int, mode: str) -> np.ndarray | None:
             return moved
     return first
 
+
 def to_style_mode(model, opening: Opening, new: np.ndarray) -> tuple[np.ndarray, Opening]:
     """A finished sample, when no mode was asked, in the other mode as often as it takes for the
     style's samples to be minor as often as its pieces are, and no more

@@ -89,8 +89,7 @@ class TokenStream:
         if guard is not None:
             from .harmony import Guards
 
-            self.guards = Guards(guard[0], [tuple(guard[1])] * prime.shape[0],
-                                 [guard[2] if len(guard) > 2 else None] * prime.shape[0])
+            self.guards = Guards(guard[0], [tuple(guard[1])] * prime.shape[0], [guard[2]] * prime.shape[0])
             self.guards.prime(prime.cpu().numpy())
 
     @classmethod
