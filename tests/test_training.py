@@ -209,6 +209,60 @@ def test_init_weights_matches_keywords_by_name():
     assert torch.equal(new_g.cond_to_state.weight, old_g.cond_to_state.weight)
 
 
+@pytest.mark.parametrize("layers", [1, 2])
+def test_widened_generator_computes_the_same_function(layers):
+    """load_widened: more LSTM units, the same logits and states for the old units, by forward and by step."""
+    from tunegan.models import LSTMGenerator
+
+    torch.manual_seed(0)
+    old = LSTMGenerator(tiny_generator_config(num_conditions=3, num_layers=layers)).eval()
+    from dataclasses import replace
+
+    wide = LSTMGenerator(replace(old.config, hidden_size=old.config.hidden_size + 5)).eval()
+    wide.cond_embed.weight.data.copy_(old.cond_embed.weight)
+    wide.load_widened(old.state_dict())
+    x = torch.randint(0, old.config.vocab_size, (3, 12))
+    cond = torch.tensor([[1, 2], [3, 0], [0, 0]])
+    a, (ha, ca) = old(x, cond=cond)
+    b, (hb, cb) = wide(x, cond=cond)
+    assert torch.allclose(a, b, atol=1e-5)
+    h = old.config.hidden_size
+    assert torch.allclose(ha, hb[..., :h], atol=1e-5) and torch.allclose(ca, cb[..., :h], atol=1e-5)
+    assert hb[..., h:].abs().sum() > 0  # the new units do run: they are only not read yet
+    sa, sb = None, None
+    for t in range(x.shape[1]):
+        la, sa = old.step(x[:, t], sa, cond)
+        lb, sb = wide.step(x[:, t], sb, cond)
+        assert torch.allclose(la, lb, atol=1e-5)
+    with pytest.raises(ValueError, match="cannot widen"):
+        old.load_widened(wide.state_dict())
+
+
+def test_fine_tune_grows_the_generator(tiny_cache, tmp_path):
+    """grow_hidden: fine-tuning into a wider LSTM starts at the checkpoint's validation NLL, then trains."""
+    from tunegan.errors import ConfigError
+
+    src = tmp_path / "src"
+    _trainer(tiny_cache, src, mode="mle", epochs=1, steps_per_epoch=20).fit()
+    ck = load_checkpoint(src)
+    wide = ck.generator.config.hidden_size + 8
+    out = tmp_path / "wide"
+    t = Trainer(tiny_train_config(mode="mle", epochs=1, steps_per_epoch=5, init_from=str(src), grow_hidden=wide,
+                                  tune_dropout=0.1), tiny_cache, out, quiet=True)
+    assert t.generator.config.hidden_size == wide and t.generator.config.dropout == 0.1
+    t.fit()
+    log = [json.loads(l) for l in (out / "log.jsonl").read_text().splitlines()]
+    [init] = [r for r in log if "init_from" in r]
+    assert init["val_nll_at_init"] == pytest.approx(ck.meta["metrics"]["val_nll"], abs=1e-5)
+    grown = load_checkpoint(out)
+    assert grown.generator.config.hidden_size == wide
+    assert grown.generator.head.weight[:, ck.generator.config.hidden_size:].abs().sum() > 0  # the new units learned a part
+    with pytest.raises(ConfigError, match="can only be widened"):
+        Trainer(tiny_train_config(init_from=str(src), grow_hidden=2), tiny_cache, tmp_path / "narrow", quiet=True)
+    with pytest.raises(ConfigError, match="grow_hidden"):
+        tiny_train_config(grow_hidden=64)  # not fine-tuning
+
+
 def test_fine_tune_from_checkpoint(tiny_cache, tmp_path):
     """init_from starts where the checkpoint ended (same validation NLL), with its network sizes."""
     from tunegan.errors import CheckpointError

@@ -226,6 +226,9 @@ class TrainConfig(ConfigBase):
                                     # crop's own notes, its arousal from the piece (see conditioning.CropMood)
     init_from: str = ""             # start from this checkpoint's weights (a fresh optimizer): fine-tuning;
                                     # keywords are matched by name, new ones are learned from scratch
+    grow_hidden: int = 0            # fine-tuning: widen the generator's LSTM to this many units; the new units
+                                    # start silent, so it begins as the same function (0 = keep the size)
+    tune_dropout: float = 0.0       # fine-tuning: the generator's dropout before its output layer (0 = keep its own)
     start_share: float = 0.1        # crops: share of crops that begin at a piece's start (its BOS), so the model
                                     # learns how pieces open (metre, tempo) and generation from BOS alone works
     packing: bool = False           # crops: a piece shorter than a crop continues into the next pieces (no padding)
@@ -283,6 +286,10 @@ class TrainConfig(ConfigBase):
         self._check("tbptt_chunks", self.tbptt_chunks == 1 or self.mode in ("mle", "gan"),
                     "1 in paper mode (its step has no next-token loss to carry state for)")
         self._check("max_cpu_minutes", self.max_cpu_minutes >= 0, ">= 0")
+        self._check("grow_hidden", isinstance(self.grow_hidden, int) and self.grow_hidden >= 0, "an integer >= 0")
+        self._check("grow_hidden", not self.grow_hidden or bool(self.init_from), "0 unless fine-tuning (--init-from)")
+        self._check("tune_dropout", 0 <= self.tune_dropout < 1, "within [0, 1)")
+        self._check("tune_dropout", not self.tune_dropout or bool(self.init_from), "0 unless fine-tuning (--init-from)")
         for name in ("critic_fakes", "critic_patience", "critic_val"):
             self._check(name, isinstance(getattr(self, name), int) and getattr(self, name) >= 1, "an integer >= 1")
         self._check("critic_primed_share", 0 <= self.critic_primed_share <= 1, "within [0, 1]")

@@ -98,6 +98,45 @@ class LSTMGenerator(nn.Module):
         """Softmax over the vocabulary, ``(batch, time, vocab)`` — the paper's output layer."""
         return F.softmax(self.forward(tokens)[0], dim=-1)
 
+    @torch.no_grad()
+    def load_widened(self, old: dict[str, torch.Tensor]) -> None:
+        """Fill this generator from the state dict of a narrower one (fewer LSTM units, the same
+        vocabulary, embedding and layers) so that it computes the same function: each old unit keeps
+        its weights, and the new units start silent. They take input like any unit (their own
+        weights keep this module's initialisation) but no old unit, later layer or the output layer
+        reads them yet (those weights are 0), and their initial state is 0. Training then gives them
+        a part to play. Keyword embeddings (``cond_embed``) are left to the caller, who matches them
+        by name."""
+        c, L = self.config, self.config.num_layers
+        h_old = old["lstm.weight_hh_l0"].shape[1]
+        if h_old > c.hidden_size:
+            raise ValueError(f"cannot widen {h_old} LSTM units to {c.hidden_size}")
+        H, h = c.hidden_size, h_old
+        rows = torch.cat([torch.arange(k * H, k * H + h) for k in range(4)])  # old units' rows in each gate block
+        for layer in range(L):
+            for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                name = f"{kind}_l{layer}"
+                new, src = getattr(self.lstm, name), old[f"lstm.{name}"]
+                if kind.startswith("bias"):
+                    new[rows] = src
+                    continue
+                cols = src.shape[1]  # the embedding (layer 0's input) or the old units of the layer below
+                reads_units = kind == "weight_hh" or layer > 0
+                if reads_units:
+                    new[rows] = 0.0  # old units read no new unit
+                new[rows, :cols] = src
+        self.head.weight.zero_()
+        self.head.weight[:, :h] = old["head.weight"]
+        self.head.bias.copy_(old["head.bias"])
+        self.embed.weight.copy_(old["embed.weight"])
+        if c.num_conditions and "cond_to_state.weight" in old:
+            w = self.cond_to_state.weight.view(2, L, H, -1)
+            b = self.cond_to_state.bias.view(2, L, H)
+            w.zero_()
+            b.zero_()
+            w[:, :, :h] = old["cond_to_state.weight"].view(2, L, h, -1)
+            b[:, :, :h] = old["cond_to_state.bias"].view(2, L, h)
+
     @staticmethod
     def expected_num_params(c: GeneratorConfig) -> int:
         """Parameter count by formula (unconditioned): embedding + LSTM layers + dense head.

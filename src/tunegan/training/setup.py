@@ -37,7 +37,12 @@ def init_weights(generator: nn.Module, discriminator: nn.Module, ck, keywords: l
     for name, net, old in (("generator", generator, ck.generator), ("discriminator", discriminator, ck.discriminator)):
         if old is None:
             continue
-        new_state, old_state = net.state_dict(), old.state_dict()
+        old_state = old.state_dict()
+        if name == "generator" and net.config.hidden_size != old.config.hidden_size:
+            net.load_widened(old_state)  # grow_hidden: the same function, new units silent
+            old_state = {k: v for k, v in net.state_dict().items() if not k.startswith("cond_embed.")} | {
+                k: v for k, v in old_state.items() if k.startswith("cond_embed.")}
+        new_state = net.state_dict()
         for k, v in new_state.items():
             if k.startswith("cond_embed."):
                 if k in old_state and rows:
@@ -73,6 +78,13 @@ class RunSetup:
                 raise CheckpointError(f"{self.cfg.init_from}: its tokenizer '{init_ck.tokenizer.name}' differs from "
                                       f"the cache's '{self.tok.name}'; fine-tune on a cache made with the same one")
             gcfg = replace(init_ck.generator.config, num_conditions=0)
+            if self.cfg.grow_hidden:
+                if self.cfg.grow_hidden < gcfg.hidden_size:
+                    raise ConfigError(f"grow_hidden {self.cfg.grow_hidden} is below {self.cfg.init_from}'s "
+                                      f"{gcfg.hidden_size} LSTM units; a network can only be widened")
+                gcfg = replace(gcfg, hidden_size=self.cfg.grow_hidden)
+            if self.cfg.tune_dropout:
+                gcfg = replace(gcfg, dropout=self.cfg.tune_dropout)
             if init_ck.discriminator is not None:
                 dcfg = replace(init_ck.discriminator.config, num_conditions=0)
         for name, c in (("generator", gcfg), ("discriminator", dcfg)):
