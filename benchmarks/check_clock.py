@@ -8,7 +8,9 @@ counts made on the notes the tokenizer decodes (a note re-strikes when the same 
 where it starts, or starts there too; clashes by a semitone, or a semitone in pitch class an
 octave or more away, against any such note; re-attacks when it does not re-strike and a note of
 its pitch ends where it starts; steps in unison when it is the lowest note of its onset and the
-note before it in melodic order, the highest of the onset before, has its pitch). Printed: the pieces whose counts differ.
+note before it in melodic order, the highest of the onset before, has its pitch), and the bins of
+the intervals from the note before in melodic order (:func:`tunegan.harmony.interval_bins`).
+Printed: the pieces whose counts differ.
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ from common import save_json  # benchmarks/ is on sys.path when a script runs
 
 def note_counts(notes) -> dict[str, int]:
     """The six counts made on decoded notes (``NOTE_DTYPE``, seconds), note by note in onset order."""
-    from tunegan.harmony import KINDS, WIDE_SET
+    from tunegan.harmony import KINDS, N_INTERVALS, WIDE_SET, interval_bins
 
     n = notes[np.lexsort((notes["pitch"], notes["start"]))]
     out = {"starts": len(n), **{k: 0 for k in KINDS}}
+    iv = np.zeros(N_INTERVALS, np.int64)
     for i in range(len(n)):
         same = np.abs(n["start"][:i] - n["start"][i]) < 1e-9
         on = same | ((n["start"][:i] < n["start"][i]) & (n["end"][:i] > n["start"][i] + 1e-9))
@@ -37,7 +40,10 @@ def note_counts(notes) -> dict[str, int]:
         same_pitch = n["pitch"][:i] == n["pitch"][i]
         out["reattack"] += bool(not (d == 0).any() and (np.abs(n["end"][:i][same_pitch] - n["start"][i]) < 1e-9).any())
         out["unison_step"] += bool(i > 0 and not same[-1] and n["pitch"][i - 1] == n["pitch"][i])  # opens an onset
-    return out
+        if i > 0:  # from the note before in melodic order: the highest of its onset so far, or of the onset before
+            if (b := int(interval_bins(int(n["pitch"][i]) - int(n["pitch"][i - 1]), bool(same[-1])))) >= 0:
+                iv[b] += 1
+    return out | {"intervals": iv.tolist()}
 
 
 def main() -> None:

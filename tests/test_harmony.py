@@ -8,7 +8,8 @@ import pytest
 import symusic
 
 from conftest import make_melody
-from tunegan.harmony import ANY_STYLE, KINDS, HarmonyGuard, NoteClock, fit_guard, guard_tables, start_counts
+from tunegan.harmony import (ANY_STYLE, KINDS, N_INTERVALS, N_SPACING, HarmonyGuard, NoteClock, fit_guard, guard_tables,
+                             start_counts)
 
 
 @pytest.fixture(scope="module")
@@ -46,13 +47,20 @@ def test_the_clock_counts_restrikes_and_clashes_across_a_change_of_metre(remi):
     ]
     tokens = remi.encode(_score(notes, [(0, 4, 4), (4 * q, 3, 4), (7 * q, 4, 4)]))
     got = start_counts(guard_tables(remi), [tokens])
+    iv = got.pop("intervals")
     assert got == {"starts": 9, "restrike": 1, "clash": 2, "wide_clash": 1, "reattack": 1, "unison_step": 2,
                    "beyond_span": 0}
+    # melodic order: 64 is 4 over 60 in its onset (spacing 4); 60 opens the next onset 4 under 64
+    # (step -4), then 61 and 71 lie 1 and 10 over the onset's highest note so far; then steps -7, +1, 0, 0
+    want = np.zeros(N_INTERVALS, int)
+    for b in (4, 1, 10, N_SPACING + 12 - 4, N_SPACING + 12 - 7, N_SPACING + 12 + 1, N_SPACING + 12, N_SPACING + 12):
+        want[b] += 1
+    assert iv == want.tolist()
     # a compass of 10 semitones: the B4 (11 above the C4) and nothing else lies beyond it
     assert start_counts(guard_tables(remi), [tokens], span=10)["beyond_span"] == 1
     # the same notes, all in 4/4: bar 3 would start a beat later, after the E4 ended
     tokens = remi.encode(_score([(s + (q if s >= 7 * q else 0), d, p) for s, d, p in notes], [(0, 4, 4)]))
-    assert start_counts(guard_tables(remi), [tokens]) == {"starts": 9, "restrike": 1, "clash": 1, "wide_clash": 1,
+    assert start_counts(guard_tables(remi), [tokens]) | {"intervals": None} == {"intervals": None, "starts": 9, "restrike": 1, "clash": 1, "wide_clash": 1,
                                                           "reattack": 1, "unison_step": 2, "beyond_span": 0}
 
 
@@ -113,6 +121,33 @@ def test_guard_round_trip_style_choice_and_checks():
         HarmonyGuard.from_dict({"factors": {"": [2.0, 0.5]}})
     with pytest.raises(CheckpointError, match="malformed"):
         HarmonyGuard.from_dict({"factors": {"": [0.5]}})
+    iv = tuple(np.linspace(0, 1, N_INTERVALS).round(3))
+    g = HarmonyGuard({"folk": (0.0, 0.1)}, {}, {}, {"folk": iv})
+    back = HarmonyGuard.from_dict(g.to_dict())
+    assert back == g and back.intervals_for(("folk",)) == iv and back.intervals_for(("pop",)) is None
+    assert "intervals" not in HarmonyGuard({"folk": (0.0, 0.1)}).to_dict()  # older guards read as before
+    with pytest.raises(CheckpointError, match="intervals need"):
+        HarmonyGuard.from_dict(g.to_dict() | {"intervals": {"folk": [0.5] * 3}})
+
+
+def test_interval_bins_and_factors():
+    """Spacing within an onset (0..12 over its highest note, -1 at or below it), steps at a new
+    onset (-12..+12, clipped); factors are min(1, real share / sampled share) within each part."""
+    from tunegan.harmony import MIN_STEPS, interval_bins, interval_factors
+
+    assert interval_bins(np.array([-3, 0, 4, 19]), True).tolist() == [-1, -1, 4, 12]
+    assert interval_bins(np.array([-30, -2, 0, 7]), False).tolist() == [N_SPACING, N_SPACING + 10, N_SPACING + 12,
+                                                                          N_SPACING + 19]
+    real, made = np.zeros(N_INTERVALS), np.zeros(N_INTERVALS)
+    real[[3, 4]] = [30, 10]             # spacing: a minor third 3 times as often as a major third
+    made[[3, 4, 7]] = [20, 20, 40]      # the samples: a fifth half the time
+    step_up, step_down = N_SPACING + 12 + 2, N_SPACING + 12 - 2
+    real[[step_up, step_down]] = [50, 50]
+    made[[step_up, step_down, N_SPACING]] = [90, 10, MIN_STEPS - 1]  # the leap: too rare to judge
+    f = interval_factors(real, made)
+    assert f[3] == 1.0 and f[4] == pytest.approx(0.25 / 0.25) and f[7] == 0.0
+    assert f[step_up] == pytest.approx(round(0.5 / (90 / 107), 4)) and f[step_down] == 1.0 and f[N_SPACING] == 1.0
+    assert interval_factors(np.zeros(N_INTERVALS), made) == (1.0,) * N_INTERVALS  # nothing real to go by
 
 
 def test_guarded_sampling_never_restrikes_and_is_the_same_alone_or_batched(dmajor_run):
@@ -137,6 +172,13 @@ def test_guarded_sampling_never_restrikes_and_is_the_same_alone_or_batched(dmajo
     off = counts(sample_tokens(ck, primes, GenerationOptions(length=160, temperature=1.5, repeats=False, harmony=False),
                                seeds))
     assert off == before  # harmony=False is the network as it was
+    iv = np.ones(N_INTERVALS)
+    iv[N_SPACING:] = 0.0
+    iv[N_SPACING + 12 - 2:N_SPACING + 12 + 3] = 1.0  # a new onset only within two semitones of the one before
+    ck.meta["harmony"] = HarmonyGuard({ANY_STYLE: (1.0,) * len(KINDS)}, {}, {}, {ANY_STYLE: tuple(iv)}).to_dict()
+    stepped = counts(sample_tokens(ck, primes, plain, seeds))["intervals"]
+    made = np.asarray(stepped) - np.asarray(counts([np.zeros(0, np.int64)] * 6)["intervals"])  # the primes' own
+    assert made[N_SPACING:].sum() > 0 and made[iv == 0].sum() == 0
     ck.meta["harmony"] = HarmonyGuard({ANY_STYLE: (0.0, 0.3, 0.5)}).to_dict()
     options = GenerationOptions(length=120)  # with the piece memory too
     batch = sample_tokens(ck, primes[:3], options, [5, 6, 7])
@@ -148,6 +190,7 @@ def test_fit_guard_scales_by_real_over_sampled_and_export_stores_it(dmajor_run, 
     from tunegan import api
     from tunegan.checkpoint import load_checkpoint
     from tunegan.data.dataset import TokenCache
+    from tunegan.harmony import interval_factors
 
     cache, shipped, _ = dmajor_run
     ck = load_checkpoint(shipped, device="cpu")
@@ -158,8 +201,13 @@ def test_fit_guard_scales_by_real_over_sampled_and_export_stores_it(dmajor_run, 
     for k, f in zip(KINDS, guard.factors[ANY_STYLE]):
         real, made = row["real"][k], row["samples"][k]
         assert f == (round(min(1.0, real / made), 4) if made > 0 else 1.0)
+    iv = row["intervals"]
+    assert guard.intervals[ANY_STYLE] == interval_factors(iv["real"], iv["samples"]) and sum(iv["samples"]) > 0
     out = api.export(shipped, tmp_path / "guarded", harmony_from=cache)
     assert load_checkpoint(out).harmony.factors == guard.factors
+    shipped_guard = load_checkpoint(out).harmony  # fitted by export on its own samples
+    iv = shipped_guard.fit["genres"]["any"]["intervals"]
+    assert shipped_guard.intervals[ANY_STYLE] == interval_factors(iv["real"], iv["samples"])
     assert api.generate(checkpoint=out, seed=1, length=40, device="cpu")[0].options["harmony"] is True
     assert api.generate(checkpoint=out, seed=1, length=40, device="cpu", harmony=False)[0].options["harmony"] is False
 
@@ -190,7 +238,8 @@ def test_rows_that_finish_first_leave_the_batch_and_the_rest_sample_as_alone(dma
 
 def test_the_batched_guards_give_each_rows_clock_factors(remi):
     """Guards keeps every row's clock as arrays; at every step its multipliers equal the row's own
-    NoteClock's factors (rows without a guard: 1), also after a select and a cat."""
+    NoteClock's factors, interval factors included (rows without a guard: 1), also after a select
+    and a cat."""
     from tunegan.harmony import Guards
 
     rng = np.random.default_rng(3)
@@ -201,12 +250,14 @@ def test_the_batched_guards_give_each_rows_clock_factors(remi):
         pieces.append(remi.encode(_score(notes, [(0, 4, 4), (8 * 480, 3, 4)])))
     T = min(map(len, pieces))
     tokens = np.stack([p[:T] for p in pieces])
-    factors = [(0.0, 0.3, 0.5, 0.2, 0.5, 0.5), None, (0.5, 1.0, 0.25, 1.0, 1.0, 1.0), (1.0, 1.0, 1.0, 0.0, 1.0, 0.1),
+    factors = [(0.0, 0.3, 0.5, 0.2, 0.5, 0.5), None, (0.5, 1.0, 0.25, 1.0, 1.0, 1.0), (1.0,) * 6,
                (0.1, 0.2, 0.3, 0.4, 0.7, 1.0), (1.0, 1.0, 1.0, 1.0, 0.0, 0.3)]
     spans = [12, None, None, 9, None, 15]
+    ivs = [rng.uniform(0, 1, N_INTERVALS), None, None, rng.uniform(0.2, 1, N_INTERVALS),  # row 3: intervals alone
+           np.where(rng.random(N_INTERVALS) < 0.5, 1.0, 0.0), rng.uniform(0, 1, N_INTERVALS)]
     tables = guard_tables(remi)
-    clocks = [NoteClock(tables, sp) for sp in spans]
-    guards = Guards(tables, factors, spans)
+    clocks = [NoteClock(tables, sp, iv) for sp, iv in zip(spans, ivs)]
+    guards = Guards(tables, factors, spans, ivs)
     guards.prime(tokens[:, :3])
     for c, row in zip(clocks, tokens[:, :3]):
         for t in row:
@@ -218,7 +269,7 @@ def test_the_batched_guards_give_each_rows_clock_factors(remi):
         for b, (c, f) in enumerate(zip(clocks, factors)):
             if f is not None and (m := c.factors(f)) is not None:
                 want[b, tables.pitch_ids] = m
-        np.testing.assert_array_equal(np.ones_like(want) if got is None else got, want)
+        np.testing.assert_allclose(np.ones_like(want) if got is None else got, want, rtol=1e-6)
         checked += got is not None
         guards.push(tokens[:, j])
         for c, t in zip(clocks, tokens[:, j]):

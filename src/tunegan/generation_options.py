@@ -173,7 +173,8 @@ class Constraints:
     cond: torch.Tensor | None = None
     guidance: float = 1.0
     repeats: tuple | None = None  # (RepeatModel, weights per matched order, bar recall chances or None), or None
-    guard: tuple | None = None    # (GuardTables, factors per kind of tunegan.harmony.KINDS, span or None), or None
+    guard: tuple | None = None    # (GuardTables, factors per kind of tunegan.harmony.KINDS, span or None,
+                                  #  interval factors or None), or None
 
     @property
     def allowed(self) -> torch.Tensor:
@@ -224,6 +225,6 @@ def build_constraints(model, options: GenerationOptions) -> Constraints:
         from .harmony import guard_tables
 
         factors, tables = hg.for_styles(options.style), guard_tables(tok)
-        if tables is not None and min(factors) < 1:
-            guard = (tables, factors, hg.span_for(options.style))
+        if tables is not None and (min(factors) < 1 or min(hg.intervals_for(options.style) or (1.0,)) < 1):
+            guard = (tables, factors, hg.span_for(options.style), hg.intervals_for(options.style))
     return Constraints(bias, force, cond, options.guidance, repeats, guard)

@@ -53,6 +53,22 @@ KINDS = ("restrike", "clash", "wide_clash", "reattack", "unison_step", "beyond_s
 SPAN_QUANTILE = 90  # the compass a style's notes keep to: this percentile of its real openings' compass
 WIDE = np.array([d for k in range(1, 8) for d in (12 * k - 1, 12 * k + 1)])  # 11, 13, 23, 25... semitones
 WIDE_SET = frozenset(WIDE.tolist())
+STEP_CLIP = 12  # steps beyond an octave share the end bins (as the two-sample test's interval histogram)
+N_SPACING = STEP_CLIP + 1      # within an onset: 0..12 semitones above the onset's highest note so far
+N_STEPS = 2 * STEP_CLIP + 1    # at a new onset: -12..+12 from the highest note of the onset before
+N_INTERVALS = N_SPACING + N_STEPS
+MIN_STEPS = 8  # an interval bin the guard's samples made fewer times than this keeps the factor 1
+
+
+def interval_bins(d: np.ndarray, same_onset) -> np.ndarray:
+    """Bins of :data:`N_INTERVALS` for notes ``d`` semitones from the reference note (the
+    highest note of the onset being written when ``same_onset``, else of the onset before):
+    spacing bins 0..12 within an onset, step bins after them; -1 for a note at or below the
+    reference within an onset (REMI writes an onset's pitches from the lowest up)."""
+    d = np.asarray(d, np.int64)
+    same = np.broadcast_to(np.asarray(same_onset, bool), d.shape)
+    return np.where(same, np.where(d > 0, np.minimum(d, STEP_CLIP), -1),
+                    N_SPACING + np.clip(d, -STEP_CLIP, STEP_CLIP) + STEP_CLIP)
 
 
 @dataclass(frozen=True)
@@ -119,14 +135,17 @@ class NoteClock:
     or more away), re-attacks (its pitch's last note ends where it starts) where it starts, and
     makes a unison step (it opens an onset on the pitch the onset before ended on) and lies beyond
     ``span`` (semitones; None: no span) from the piece's lowest or highest note so far; None for
-    other tokens."""
+    other tokens. ``step`` is then the note's bin of :func:`interval_bins` (-1: none), and
+    ``intervals`` (:data:`N_INTERVALS` factors, or None) scale each pitch by its bin."""
 
     __slots__ = ("t", "bar_start", "bar_len", "now", "ends", "pending", "hit", "seen_bar", "onset", "top",
-                 "span", "lo", "hi", "_factors")
+                 "span", "lo", "hi", "_factors", "intervals", "step")
 
-    def __init__(self, tables: GuardTables, span: int | None = None):
+    def __init__(self, tables: GuardTables, span: int | None = None, intervals=None):
         self.t = tables
         self.span = span
+        self.intervals = None if intervals is None else np.asarray(intervals, np.float64)
+        self.step = -1
         self.lo, self.hi = 10 ** 6, -1  # the piece's lowest and highest pitch so far
         self.bar_start, self.bar_len, self.now = 0, tables.bar_positions, 0
         self.ends: dict[int, int] = {}  # pitch -> end position of its latest note
@@ -169,6 +188,7 @@ class NoteClock:
                                          self.onset != self.now and v == self.top,
                                          self.span is not None and self.hi >= 0 and
                                          (v - self.lo > self.span or self.hi - v > self.span))
+            self.step = int(interval_bins(v - self.top, self.onset == self.now)) if self.top >= 0 else -1
         elif k == DURATION and self.pending is not None:
             p = self.pending
             self.ends[p] = max(self.now + v, self.ends.get(p, 0))  # overlaps: the later end
@@ -187,8 +207,17 @@ class NoteClock:
         self._factors = (factors, f)
         return f
 
-    def _make(self, restrike: float, clash: float, wide: float = 1.0, reattack: float = 1.0,
-              unison: float = 1.0, beyond: float = 1.0) -> np.ndarray | None:
+    def _make(self, *factors: float) -> np.ndarray | None:
+        f = self._make_kinds(*factors)
+        iv = self.intervals
+        if iv is None or self.top < 0 or iv.min() >= 1:
+            return f
+        bins = interval_bins(np.arange(len(self.t.pitch_ids)) + self.t.pitch_low - self.top, self.onset == self.now)
+        g = np.where(bins >= 0, iv[np.maximum(bins, 0)], 1.0)
+        return g if f is None else f * g
+
+    def _make_kinds(self, restrike: float, clash: float, wide: float = 1.0, reattack: float = 1.0,
+                    unison: float = 1.0, beyond: float = 1.0) -> np.ndarray | None:
         sound = self.sounding()
         ended = self.ended() - sound if reattack < 1 else set()
         n = len(self.t.pitch_ids)
@@ -226,10 +255,12 @@ def _neighbours(n: int) -> tuple[np.ndarray, np.ndarray]:
     return near, far
 
 
-def start_counts(tables: GuardTables, pieces, span: int | None = None) -> dict[str, int]:
+def start_counts(tables: GuardTables, pieces, span: int | None = None) -> dict:
     """Note starts and how many of them re-strike, clash, clash wide, re-attack, step in unison and
-    lie beyond ``span`` (:data:`KINDS`), over token sequences (:class:`NoteClock`)."""
+    lie beyond ``span`` (:data:`KINDS`), over token sequences (:class:`NoteClock`); ``intervals``:
+    how many fall in each bin of :func:`interval_bins` (a list)."""
     out = {"starts": 0, **{k: 0 for k in KINDS}}
+    iv = np.zeros(N_INTERVALS, np.int64)
     for p in pieces:
         clock = NoteClock(tables, span)
         for tkn in np.asarray(p, np.int64):
@@ -238,7 +269,26 @@ def start_counts(tables: GuardTables, pieces, span: int | None = None) -> dict[s
                 out["starts"] += 1
                 for k, h in zip(KINDS, hit):
                     out[k] += h
-    return out
+                if clock.step >= 0:
+                    iv[clock.step] += 1
+    return out | {"intervals": iv.tolist()}
+
+
+def interval_factors(real, made) -> tuple[float, ...]:
+    """Per bin of :func:`interval_bins`: ``min(1, real share / sampled share)``, shares taken
+    within the spacing bins and within the step bins; 1 where the samples made fewer than
+    :data:`MIN_STEPS`."""
+    real, made = np.asarray(real, np.float64), np.asarray(made, np.float64)
+    out = np.ones(N_INTERVALS)
+    for part in (slice(0, N_SPACING), slice(N_SPACING, N_INTERVALS)):
+        r, m = real[part], made[part]
+        if r.sum() == 0 or m.sum() == 0:
+            continue
+        share_r, share_m = r / r.sum(), m / m.sum()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f = np.where(m >= MIN_STEPS, np.minimum(1.0, share_r / share_m), 1.0)
+        out[part] = f
+    return tuple(round(float(x), 4) for x in out)
 
 
 @dataclass(frozen=True)
@@ -246,11 +296,14 @@ class HarmonyGuard:
     """Per style (``""``: any style), the factors on the probability of a pitch that would
     re-strike, clash, clash wide, re-attack, step in unison or lie beyond the style's span
     (:data:`KINDS`); ``spans``: per style, the compass in semitones that ``beyond_span`` keeps
-    to (a style without one has no such kind); ``fit``: what they were fitted from."""
+    to (a style without one has no such kind); ``intervals``: per style, a factor per bin of
+    :func:`interval_bins` (how far each note lies from the note before it in melodic order);
+    ``fit``: what they were fitted from."""
 
     factors: dict[str, tuple[float, ...]] = field(default_factory=dict)
     fit: dict = field(default_factory=dict)
     spans: dict[str, int] = field(default_factory=dict)
+    intervals: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
     def __post_init__(self):  # fewer factors than kinds (an older guard): the rest are 1
         object.__setattr__(self, "factors", {s: tuple(f) + (1.0,) * (len(KINDS) - len(f)) for s, f in self.factors.items()})
@@ -268,9 +321,17 @@ class HarmonyGuard:
                 return self.spans.get(s)
         return self.spans.get(ANY_STYLE)
 
+    def intervals_for(self, styles) -> tuple[float, ...] | None:
+        """The interval factors of the style :meth:`for_styles` takes its factors from (None: none)."""
+        for s in styles or ():
+            if s in self.factors:
+                return self.intervals.get(s)
+        return self.intervals.get(ANY_STYLE)
+
     def to_dict(self) -> dict:
         return {"factors": {s: list(f) for s, f in self.factors.items()}, "fit": self.fit,
-                **({"spans": dict(self.spans)} if self.spans else {})}
+                **({"spans": dict(self.spans)} if self.spans else {}),
+                **({"intervals": {s: list(f) for s, f in self.intervals.items()}} if self.intervals else {})}
 
     @classmethod
     def from_dict(cls, d: dict) -> HarmonyGuard:
@@ -291,7 +352,13 @@ class HarmonyGuard:
             raise CheckpointError(f"meta.json 'harmony' spans are malformed ({e})") from None
         if any(v <= 0 for v in spans.values()):
             raise CheckpointError("meta.json 'harmony' spans must be positive semitones")
-        return cls(factors, d.get("fit") or {}, spans)
+        try:
+            intervals = {str(s): tuple(float(x) for x in f) for s, f in (d.get("intervals") or {}).items()}
+        except (TypeError, ValueError, AttributeError) as e:
+            raise CheckpointError(f"meta.json 'harmony' intervals are malformed ({e})") from None
+        if any(len(f) != N_INTERVALS or not all(0 <= x <= 1 for x in f) for f in intervals.values()):
+            raise CheckpointError(f"meta.json 'harmony' intervals need {N_INTERVALS} factors within 0 and 1 per style")
+        return cls(factors, d.get("fit") or {}, spans, intervals)
 
 
 class Guards:
@@ -301,9 +368,11 @@ class Guards:
     each row's :meth:`NoteClock.factors`, tested)."""
 
     def __init__(self, tables: GuardTables, factors: list[tuple[float, ...] | None],
-                 spans: list[int | None] | None = None):
+                 spans: list[int | None] | None = None, intervals: list | None = None):
         self.t = tables
         B, n = len(factors), len(tables.pitch_ids)
+        self.iv = np.array([np.ones(N_INTERVALS) if x is None else np.asarray(x, np.float64)
+                            for x in (intervals or [None] * B)], np.float64).reshape(B, N_INTERVALS)
         self.span = np.array([-1 if x is None else int(x) for x in (spans or [None] * B)], np.int64)
         self.lo = np.full(B, 10 ** 6, np.int64)          # index of the piece's lowest pitch so far
         self.hi = np.full(B, -1, np.int64)               # and of its highest (-1: none yet)
@@ -348,7 +417,7 @@ class Guards:
 
     def multipliers(self, vocab: int) -> np.ndarray | None:
         """``(batch, vocab)`` factors on the next token's probabilities, or None when all are 1."""
-        rows = np.flatnonzero(self.active & (self.f.min(1) < 1))
+        rows = np.flatnonzero(self.active & ((self.f.min(1) < 1) | (self.iv.min(1) < 1)))
         if not len(rows):
             return None
         now = self.now[rows, None]
@@ -361,7 +430,9 @@ class Guards:
         span, lo, hi = self.span[rows, None], self.lo[rows, None], self.hi[rows, None]
         pitch = np.arange(sound.shape[1])[None, :]
         off = (span >= 0) & (hi >= 0) & ((pitch - lo > span) | (hi - pitch > span))
-        if not (sound.any() or ended.any() or len(step) or off.any()):
+        top = self.top[rows]
+        has_top = top >= 0
+        if not (sound.any() or ended.any() or len(step) or off.any() or has_top.any()):
             return None
         near, far = _neighbours_f(sound.shape[1])
         f = self.f[rows]
@@ -372,6 +443,11 @@ class Guards:
         m = np.where(s32 @ near > 0, m * f[:, 1:2], m)  # once per kind, however many sounding notes it clashes with
         m = np.where(s32 @ far > 0, m * f[:, 2:3], m)
         m = np.where(sound, f[:, 0:1], m)
+        iv = self.iv[rows]
+        if (iv < 1).any() and has_top.any():
+            bins = interval_bins(pitch - top[:, None], (self.onset[rows] == self.now[rows])[:, None])
+            g = np.where(bins >= 0, np.take_along_axis(iv, np.maximum(bins, 0), 1), 1.0)
+            m = m * np.where(has_top[:, None], g, 1.0)
         if (m == 1.0).all():
             return None
         out = np.ones((len(self.active), vocab), np.float32)
@@ -396,7 +472,7 @@ class Guards:
         return out
 
 
-_GUARD_ARRAYS = ("active", "f", "span", "lo", "hi", "ends", "now", "bar_start", "bar_len", "seen_bar", "pending",
+_GUARD_ARRAYS = ("active", "f", "iv", "span", "lo", "hi", "ends", "now", "bar_start", "bar_len", "seen_bar", "pending",
                  "onset", "top")
 
 
@@ -408,13 +484,15 @@ def _neighbours_f(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fit_guard(ckpt, cache, *, split: str = "train", samples: int = 32, length: int = 512, seed: int = 0,
-              max_pieces: int = 400) -> HarmonyGuard | None:
+              max_pieces: int = 400, intervals: bool = True) -> HarmonyGuard | None:
     """Per genre and for any style, per kind of :data:`KINDS`: ``min(1, real share / sampled
     share)`` of the note starts of that kind, real from up to ``max_pieces`` pieces of ``split``, sampled from
     ``samples`` pieces of ``length`` tokens the checkpoint makes for the genre (without a guard:
     what the model does on its own). The report also holds, per genre, the share of those
     samples in a minor key (``sampled_minor``, by the prior they drew their opening from: what
-    :func:`tunegan.generation.to_style_mode` corrects). None for a tokenizer without note timing."""
+    :func:`tunegan.generation.to_style_mode` corrects). With ``intervals``, the interval factors
+    (:func:`interval_factors`) too, from as many samples made with the kinds' factors. None for a
+    tokenizer without note timing."""
     from .evaluation.genre_classifier import piece_genres
     from .evaluation.style import model_keywords
     from .generation import GenerationOptions, sample_key, sample_pieces
@@ -425,7 +503,7 @@ def fit_guard(ckpt, cache, *, split: str = "train", samples: int = 32, length: i
     data, genres = cache.split(split), piece_genres(cache, split)
     keywords = set(model_keywords(ckpt, "genre"))
     rng = np.random.default_rng([seed, 41])
-    factors, spans = {}, {}
+    factors, spans, steps = {}, {}, {}
     report = {"split": split, "samples": samples, "length": length, "genres": {}, "sampled_minor": {}}
     pitch_of = ckpt.tokenizer.token_pitches()
     bare = _with_harmony(ckpt, None, modes=False)  # what the model does on its own
@@ -455,7 +533,15 @@ def fit_guard(ckpt, cache, *, split: str = "train", samples: int = 32, length: i
             f.append(round(min(1.0, r / s), 4) if s > 0 else 1.0)
         factors[g] = tuple(f)
         report["genres"][g or "any"] = row | {"factors": list(f), "span": span}
-    return HarmonyGuard(factors, report, {g: v for g, v in spans.items() if v})
+        if intervals:  # fitted on samples the kinds above already shape, so no kind is counted twice
+            kinds_only = HarmonyGuard({g: factors[g]}, {}, {g: span} if span else {}).to_dict()
+            shaped = sample_pieces(_with_harmony(ckpt, kinds_only, modes=False), opts,
+                                   [seed + samples + i for i in range(samples)])
+            made_iv = start_counts(tables, (np.concatenate([p[1:], t]) for p, t, _ in shaped), span)["intervals"]
+            steps[g] = interval_factors(real["intervals"], made_iv)
+            report["genres"][g or "any"] |= {"intervals": {"real": real["intervals"], "samples": made_iv,
+                                                           "factors": list(steps[g])}}
+    return HarmonyGuard(factors, report, {g: v for g, v in spans.items() if v}, steps)
 
 
 def fit_guard_and_boost(ckpt, cache, repeats_cache=None) -> dict:

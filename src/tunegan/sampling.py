@@ -89,7 +89,9 @@ class TokenStream:
         if guard is not None:
             from .harmony import Guards
 
-            self.guards = Guards(guard[0], [tuple(guard[1])] * prime.shape[0], [guard[2]] * prime.shape[0])
+            ivs = guard[3] if len(guard) > 3 else None
+            self.guards = Guards(guard[0], [tuple(guard[1])] * prime.shape[0], [guard[2]] * prime.shape[0],
+                                 [ivs] * prime.shape[0])
             self.guards.prime(prime.cpu().numpy())
 
     @classmethod
