@@ -8,7 +8,7 @@ import pytest
 import symusic
 
 from conftest import make_melody
-from tunegan.harmony import (ANY_STYLE, KINDS, N_INTERVALS, N_SPACING, HarmonyGuard, NoteClock, fit_guard, guard_tables,
+from tunegan.harmony import (ANY_STYLE, KINDS, N_DEGREES, N_INTERVALS, N_SPACING, HarmonyGuard, NoteClock, fit_guard, guard_tables,
                              start_counts)
 
 
@@ -47,7 +47,16 @@ def test_the_clock_counts_restrikes_and_clashes_across_a_change_of_metre(remi):
     ]
     tokens = remi.encode(_score(notes, [(0, 4, 4), (4 * q, 3, 4), (7 * q, 4, 4)]))
     got = start_counts(guard_tables(remi), [tokens])
-    iv = got.pop("intervals")
+    iv, dg = got.pop("intervals"), got.pop("degrees")
+    # only the 9th note has a running key (8 notes before it): F in the key of the first 8 notes'
+    # pitch classes weighted by duration (Krumhansl-Kessler)
+    from tunegan.music.keys import key_correlations, pitch_class_histogram
+
+    first8 = notes[:8]
+    k = int(np.argmax(key_correlations(pitch_class_histogram([p for _, _, p in first8], [d for _, d, _ in first8]))))
+    want_dg = np.zeros(N_DEGREES, int)
+    want_dg[(k // 12) * 12 + (65 - k % 12) % 12] = 1
+    assert dg == want_dg.tolist()
     assert got == {"starts": 9, "restrike": 1, "clash": 2, "wide_clash": 1, "reattack": 1, "unison_step": 2,
                    "beyond_span": 0}
     # melodic order: 64 is 4 over 60 in its onset (spacing 4); 60 opens the next onset 4 under 64
@@ -60,7 +69,8 @@ def test_the_clock_counts_restrikes_and_clashes_across_a_change_of_metre(remi):
     assert start_counts(guard_tables(remi), [tokens], span=10)["beyond_span"] == 1
     # the same notes, all in 4/4: bar 3 would start a beat later, after the E4 ended
     tokens = remi.encode(_score([(s + (q if s >= 7 * q else 0), d, p) for s, d, p in notes], [(0, 4, 4)]))
-    assert start_counts(guard_tables(remi), [tokens]) | {"intervals": None} == {"intervals": None, "starts": 9, "restrike": 1, "clash": 1, "wide_clash": 1,
+    assert start_counts(guard_tables(remi), [tokens]) | {"intervals": None, "degrees": None} == {
+        "intervals": None, "degrees": None, "starts": 9, "restrike": 1, "clash": 1, "wide_clash": 1,
                                                           "reattack": 1, "unison_step": 2, "beyond_span": 0}
 
 
@@ -128,6 +138,36 @@ def test_guard_round_trip_style_choice_and_checks():
     assert "intervals" not in HarmonyGuard({"folk": (0.0, 0.1)}).to_dict()  # older guards read as before
     with pytest.raises(CheckpointError, match="intervals need"):
         HarmonyGuard.from_dict(g.to_dict() | {"intervals": {"folk": [0.5] * 3}})
+    with pytest.raises(CheckpointError, match="within 0 and 4"):
+        HarmonyGuard.from_dict(g.to_dict() | {"intervals": {"folk": [5.0] * N_INTERVALS}})
+    lifted = HarmonyGuard({"folk": (0.0, 0.1)}, {}, {}, {"folk": (2.0,) * N_INTERVALS}, keep_pitch_mass=True)
+    back = HarmonyGuard.from_dict(lifted.to_dict())
+    assert back == lifted and back.keep_pitch_mass and not HarmonyGuard.from_dict(g.to_dict()).keep_pitch_mass
+    dg = tuple(np.linspace(0, 1, N_DEGREES).round(3))
+    keyed = HarmonyGuard({"folk": (0.0, 0.1)}, {}, {}, {}, degrees={"folk": dg})
+    back = HarmonyGuard.from_dict(keyed.to_dict())
+    assert back == keyed and back.degrees_for(("folk",)) == dg and back.degrees_for(("pop",)) is None
+    with pytest.raises(CheckpointError, match="degrees need 24"):
+        HarmonyGuard.from_dict(keyed.to_dict() | {"degrees": {"folk": [1.5] * N_DEGREES}})
+
+
+def test_a_guard_that_keeps_pitch_mass_moves_probability_between_pitches_only():
+    """With ``keep`` the guarded pitches add up to what the network gave pitches; other tokens and
+    rows without ``keep`` are as the plain product."""
+    import torch
+
+    from tunegan.sampling import _guarded
+
+    g = torch.Generator().manual_seed(0)
+    p = torch.softmax(torch.randn(3, 10, generator=g), -1)
+    guard = torch.ones(3, 10)
+    guard[:, 2:6] = torch.tensor([0.0, 0.5, 2.0, 1.0])
+    ids, rows = torch.arange(2, 7), torch.tensor([True, False, True])
+    q = _guarded(p, guard, (ids, rows))
+    assert torch.allclose(q[rows][:, ids].sum(-1), p[rows][:, ids].sum(-1))
+    assert torch.equal(q[:, 7:], p[:, 7:]) and torch.equal(q[:, :2], p[:, :2])
+    assert torch.allclose(q[1], p[1] * guard[1]) and float(q[0, 2]) == 0.0
+    assert float(q[0, 4] / q[0, 5]) == pytest.approx(float(2 * p[0, 4] / p[0, 5]), rel=1e-5)
 
 
 def test_interval_bins_and_factors():
@@ -238,8 +278,8 @@ def test_rows_that_finish_first_leave_the_batch_and_the_rest_sample_as_alone(dma
 
 def test_the_batched_guards_give_each_rows_clock_factors(remi):
     """Guards keeps every row's clock as arrays; at every step its multipliers equal the row's own
-    NoteClock's factors, interval factors included (rows without a guard: 1), also after a select
-    and a cat."""
+    NoteClock's factors, interval and degree factors included (rows without a guard: 1), also
+    after a select and a cat."""
     from tunegan.harmony import Guards
 
     rng = np.random.default_rng(3)
@@ -255,9 +295,11 @@ def test_the_batched_guards_give_each_rows_clock_factors(remi):
     spans = [12, None, None, 9, None, 15]
     ivs = [rng.uniform(0, 1, N_INTERVALS), None, None, rng.uniform(0.2, 1, N_INTERVALS),  # row 3: intervals alone
            np.where(rng.random(N_INTERVALS) < 0.5, 1.0, 0.0), rng.uniform(0, 1, N_INTERVALS)]
+    dgs = [rng.uniform(0, 1, N_DEGREES), None, rng.uniform(0.3, 1, N_DEGREES), None, None,  # row 2: with degrees
+           np.where(rng.random(N_DEGREES) < 0.5, 1.0, 0.2)]
     tables = guard_tables(remi)
-    clocks = [NoteClock(tables, sp, iv) for sp, iv in zip(spans, ivs)]
-    guards = Guards(tables, factors, spans, ivs)
+    clocks = [NoteClock(tables, sp, iv, dg) for sp, iv, dg in zip(spans, ivs, dgs)]
+    guards = Guards(tables, factors, spans, ivs, degrees=dgs)
     guards.prime(tokens[:, :3])
     for c, row in zip(clocks, tokens[:, :3]):
         for t in row:

@@ -58,6 +58,31 @@ N_SPACING = STEP_CLIP + 1      # within an onset: 0..12 semitones above the onse
 N_STEPS = 2 * STEP_CLIP + 1    # at a new onset: -12..+12 from the highest note of the onset before
 N_INTERVALS = N_SPACING + N_STEPS
 MIN_STEPS = 8  # an interval bin the guard's samples made fewer times than this keeps the factor 1
+INTERVAL_CAP = 1.0  # the largest interval factor fitted (above 1: bins the samples make too rarely are lifted)
+MAX_INTERVAL_FACTOR = 4.0  # the largest a checkpoint may store
+N_DEGREES = 24  # a note's scale degree (0..11 above the tonic) in a major key, then in a minor one
+MIN_KEY_NOTES = 8  # notes a piece needs before its running key is trusted (degree factors act from then on)
+FIT_DEGREES = True  # whether fit_guard fits degree factors (beside the intervals)
+KEEP_PITCH_MASS = False  # whether fitted guards move probability between pitches only (HarmonyGuard.keep_pitch_mass)
+
+
+def running_keys(hist: np.ndarray) -> np.ndarray:
+    """The key each row of pitch-class weights ``(batch, 12)`` sounds in, by the Krumhansl-Kessler
+    profiles (:func:`tunegan.music.keys.key_correlations`): index 0..11 a major key on that tonic,
+    12..23 a minor one; -1 for a row without notes. Ties go to the lower index."""
+    from .music.keys import _PROFILE_NORMS, _PROFILES
+
+    h = np.atleast_2d(np.asarray(hist, np.float64))
+    h = h - h.mean(1, keepdims=True)
+    r = (h @ _PROFILES.T) / _PROFILE_NORMS
+    return np.where(np.abs(h).sum(1) > 0, r.argmax(1), -1)
+
+
+def degree_bins(pc, key) -> np.ndarray:
+    """Bins of :data:`N_DEGREES` for pitch classes ``pc`` in keys ``key`` (:func:`running_keys`;
+    broadcast): the degree above the tonic, plus 12 in a minor key; -1 where ``key`` is -1."""
+    pc, key = np.asarray(pc, np.int64), np.asarray(key, np.int64)
+    return np.where(key >= 0, (key // 12) * 12 + (pc - key % 12) % 12, -1)
 
 
 def interval_bins(d: np.ndarray, same_onset) -> np.ndarray:
@@ -139,13 +164,15 @@ class NoteClock:
     ``intervals`` (:data:`N_INTERVALS` factors, or None) scale each pitch by its bin."""
 
     __slots__ = ("t", "bar_start", "bar_len", "now", "ends", "pending", "hit", "seen_bar", "onset", "top",
-                 "span", "lo", "hi", "_factors", "intervals", "step")
+                 "span", "lo", "hi", "_factors", "intervals", "step", "degrees", "degree", "pch", "notes")
 
-    def __init__(self, tables: GuardTables, span: int | None = None, intervals=None):
+    def __init__(self, tables: GuardTables, span: int | None = None, intervals=None, degrees=None):
         self.t = tables
         self.span = span
         self.intervals = None if intervals is None else np.asarray(intervals, np.float64)
-        self.step = -1
+        self.degrees = None if degrees is None else np.asarray(degrees, np.float64)
+        self.step = self.degree = -1
+        self.pch, self.notes = np.zeros(12), 0  # the piece's pitch classes weighted by duration, and its notes
         self.lo, self.hi = 10 ** 6, -1  # the piece's lowest and highest pitch so far
         self.bar_start, self.bar_len, self.now = 0, tables.bar_positions, 0
         self.ends: dict[int, int] = {}  # pitch -> end position of its latest note
@@ -189,14 +216,21 @@ class NoteClock:
                                          self.span is not None and self.hi >= 0 and
                                          (v - self.lo > self.span or self.hi - v > self.span))
             self.step = int(interval_bins(v - self.top, self.onset == self.now)) if self.top >= 0 else -1
+            self.degree = int(degree_bins(v % 12, self.key())) if self.notes >= MIN_KEY_NOTES else -1
         elif k == DURATION and self.pending is not None:
             p = self.pending
             self.ends[p] = max(self.now + v, self.ends.get(p, 0))  # overlaps: the later end
             self.top = p if self.onset != self.now else max(self.top, p)
             self.onset, self.pending = self.now, None
             self.lo, self.hi = min(self.lo, p), max(self.hi, p)
+            self.pch[p % 12] += v
+            self.notes += 1
             return self.hit
         return None
+
+    def key(self) -> int:
+        """The key the piece sounds in so far (:func:`running_keys`)."""
+        return int(running_keys(self.pch)[0])
 
     def factors(self, factors: tuple[float, ...]) -> np.ndarray | None:
         """Multipliers ``(n pitches,)`` for the Pitch tokens (by pitch) from one factor per kind of
@@ -209,12 +243,16 @@ class NoteClock:
 
     def _make(self, *factors: float) -> np.ndarray | None:
         f = self._make_kinds(*factors)
-        iv = self.intervals
-        if iv is None or self.top < 0 or iv.min() >= 1:
-            return f
-        bins = interval_bins(np.arange(len(self.t.pitch_ids)) + self.t.pitch_low - self.top, self.onset == self.now)
-        g = np.where(bins >= 0, iv[np.maximum(bins, 0)], 1.0)
-        return g if f is None else f * g
+        pitch = np.arange(len(self.t.pitch_ids)) + self.t.pitch_low
+        iv, dg = self.intervals, self.degrees
+        if iv is not None and self.top >= 0 and (iv != 1).any():
+            bins = interval_bins(pitch - self.top, self.onset == self.now)
+            g = np.where(bins >= 0, iv[np.maximum(bins, 0)], 1.0)
+            f = g if f is None else f * g
+        if dg is not None and self.notes >= MIN_KEY_NOTES and (dg != 1).any():
+            g = dg[degree_bins(pitch % 12, self.key())]
+            f = g if f is None else f * g
+        return f
 
     def _make_kinds(self, restrike: float, clash: float, wide: float = 1.0, reattack: float = 1.0,
                     unison: float = 1.0, beyond: float = 1.0) -> np.ndarray | None:
@@ -258,9 +296,11 @@ def _neighbours(n: int) -> tuple[np.ndarray, np.ndarray]:
 def start_counts(tables: GuardTables, pieces, span: int | None = None) -> dict:
     """Note starts and how many of them re-strike, clash, clash wide, re-attack, step in unison and
     lie beyond ``span`` (:data:`KINDS`), over token sequences (:class:`NoteClock`); ``intervals``:
-    how many fall in each bin of :func:`interval_bins` (a list)."""
+    how many fall in each bin of :func:`interval_bins` (a list); ``degrees``: in each bin of
+    :func:`degree_bins`, in the key the piece sounded in before the note (from its
+    :data:`MIN_KEY_NOTES`-th note on)."""
     out = {"starts": 0, **{k: 0 for k in KINDS}}
-    iv = np.zeros(N_INTERVALS, np.int64)
+    iv, dg = np.zeros(N_INTERVALS, np.int64), np.zeros(N_DEGREES, np.int64)
     for p in pieces:
         clock = NoteClock(tables, span)
         for tkn in np.asarray(p, np.int64):
@@ -271,24 +311,30 @@ def start_counts(tables: GuardTables, pieces, span: int | None = None) -> dict:
                     out[k] += h
                 if clock.step >= 0:
                     iv[clock.step] += 1
-    return out | {"intervals": iv.tolist()}
+                if clock.degree >= 0:
+                    dg[clock.degree] += 1
+    return out | {"intervals": iv.tolist(), "degrees": dg.tolist()}
 
 
-def interval_factors(real, made) -> tuple[float, ...]:
+def interval_factors(real, made, parts=((0, N_SPACING), (N_SPACING, N_INTERVALS))) -> tuple[float, ...]:
     """Per bin of :func:`interval_bins`: ``min(1, real share / sampled share)``, shares taken
-    within the spacing bins and within the step bins; 1 where the samples made fewer than
-    :data:`MIN_STEPS`."""
+    within the spacing bins and within the step bins (``parts``); 1 where the samples made fewer
+    than :data:`MIN_STEPS`. With ``parts=DEGREE_PARTS``, the same for :func:`degree_bins`
+    (shares within the major keys and within the minor ones)."""
     real, made = np.asarray(real, np.float64), np.asarray(made, np.float64)
-    out = np.ones(N_INTERVALS)
-    for part in (slice(0, N_SPACING), slice(N_SPACING, N_INTERVALS)):
+    out = np.ones(len(real))
+    for part in (slice(a, b) for a, b in parts):
         r, m = real[part], made[part]
         if r.sum() == 0 or m.sum() == 0:
             continue
         share_r, share_m = r / r.sum(), m / m.sum()
         with np.errstate(divide="ignore", invalid="ignore"):
-            f = np.where(m >= MIN_STEPS, np.minimum(1.0, share_r / share_m), 1.0)
+            f = np.where(m >= MIN_STEPS, np.minimum(INTERVAL_CAP, share_r / share_m), 1.0)
         out[part] = f
     return tuple(round(float(x), 4) for x in out)
+
+
+DEGREE_PARTS = ((0, 12), (12, N_DEGREES))
 
 
 @dataclass(frozen=True)
@@ -298,12 +344,18 @@ class HarmonyGuard:
     (:data:`KINDS`); ``spans``: per style, the compass in semitones that ``beyond_span`` keeps
     to (a style without one has no such kind); ``intervals``: per style, a factor per bin of
     :func:`interval_bins` (how far each note lies from the note before it in melodic order);
-    ``fit``: what they were fitted from."""
+    ``fit``: what they were fitted from. With ``keep_pitch_mass`` the factors move probability
+    between pitches only: sampling scales the guarded pitches back to the chance the network gave
+    a note starting at all (the factors were fitted per note start), so the guard changes which
+    notes start, not how many. ``degrees``: per style, a factor per bin of :func:`degree_bins`
+    (a note's scale degree in the key the piece sounds in so far)."""
 
     factors: dict[str, tuple[float, ...]] = field(default_factory=dict)
     fit: dict = field(default_factory=dict)
     spans: dict[str, int] = field(default_factory=dict)
     intervals: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    keep_pitch_mass: bool = False
+    degrees: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
     def __post_init__(self):  # fewer factors than kinds (an older guard): the rest are 1
         object.__setattr__(self, "factors", {s: tuple(f) + (1.0,) * (len(KINDS) - len(f)) for s, f in self.factors.items()})
@@ -328,10 +380,19 @@ class HarmonyGuard:
                 return self.intervals.get(s)
         return self.intervals.get(ANY_STYLE)
 
+    def degrees_for(self, styles) -> tuple[float, ...] | None:
+        """The degree factors of the style :meth:`for_styles` takes its factors from (None: none)."""
+        for s in styles or ():
+            if s in self.factors:
+                return self.degrees.get(s)
+        return self.degrees.get(ANY_STYLE)
+
     def to_dict(self) -> dict:
         return {"factors": {s: list(f) for s, f in self.factors.items()}, "fit": self.fit,
                 **({"spans": dict(self.spans)} if self.spans else {}),
-                **({"intervals": {s: list(f) for s, f in self.intervals.items()}} if self.intervals else {})}
+                **({"intervals": {s: list(f) for s, f in self.intervals.items()}} if self.intervals else {}),
+                **({"keep_pitch_mass": True} if self.keep_pitch_mass else {}),
+                **({"degrees": {s: list(f) for s, f in self.degrees.items()}} if self.degrees else {})}
 
     @classmethod
     def from_dict(cls, d: dict) -> HarmonyGuard:
@@ -356,9 +417,16 @@ class HarmonyGuard:
             intervals = {str(s): tuple(float(x) for x in f) for s, f in (d.get("intervals") or {}).items()}
         except (TypeError, ValueError, AttributeError) as e:
             raise CheckpointError(f"meta.json 'harmony' intervals are malformed ({e})") from None
-        if any(len(f) != N_INTERVALS or not all(0 <= x <= 1 for x in f) for f in intervals.values()):
-            raise CheckpointError(f"meta.json 'harmony' intervals need {N_INTERVALS} factors within 0 and 1 per style")
-        return cls(factors, d.get("fit") or {}, spans, intervals)
+        if any(len(f) != N_INTERVALS or not all(0 <= x <= MAX_INTERVAL_FACTOR for x in f) for f in intervals.values()):
+            raise CheckpointError(f"meta.json 'harmony' intervals need {N_INTERVALS} factors within 0 and "
+                                  f"{MAX_INTERVAL_FACTOR:g} per style")
+        try:
+            degrees = {str(s): tuple(float(x) for x in f) for s, f in (d.get("degrees") or {}).items()}
+        except (TypeError, ValueError, AttributeError) as e:
+            raise CheckpointError(f"meta.json 'harmony' degrees are malformed ({e})") from None
+        if any(len(f) != N_DEGREES or not all(0 <= x <= 1 for x in f) for f in degrees.values()):
+            raise CheckpointError(f"meta.json 'harmony' degrees need {N_DEGREES} factors within 0 and 1 per style")
+        return cls(factors, d.get("fit") or {}, spans, intervals, bool(d.get("keep_pitch_mass", False)), degrees)
 
 
 class Guards:
@@ -368,9 +436,15 @@ class Guards:
     each row's :meth:`NoteClock.factors`, tested)."""
 
     def __init__(self, tables: GuardTables, factors: list[tuple[float, ...] | None],
-                 spans: list[int | None] | None = None, intervals: list | None = None):
+                 spans: list[int | None] | None = None, intervals: list | None = None,
+                 keep_mass: list[bool] | None = None, degrees: list | None = None):
         self.t = tables
         B, n = len(factors), len(tables.pitch_ids)
+        self.dg = np.array([np.ones(N_DEGREES) if x is None else np.asarray(x, np.float64)
+                            for x in (degrees or [None] * B)], np.float64).reshape(B, N_DEGREES)
+        self.pch = np.zeros((B, 12))                     # pitch classes weighted by duration
+        self.notes = np.zeros(B, np.int64)
+        self.keep = np.array(keep_mass or [False] * B, bool).reshape(B)  # rows whose pitches keep their mass
         self.iv = np.array([np.ones(N_INTERVALS) if x is None else np.asarray(x, np.float64)
                             for x in (intervals or [None] * B)], np.float64).reshape(B, N_INTERVALS)
         self.span = np.array([-1 if x is None else int(x) for x in (spans or [None] * B)], np.int64)
@@ -413,11 +487,13 @@ class Guards:
             self.top[rows] = np.where(self.onset[rows] != now, p, np.maximum(self.top[rows], p))
             self.onset[rows] = now
             self.lo[rows], self.hi[rows] = np.minimum(self.lo[rows], p), np.maximum(self.hi[rows], p)
+            np.add.at(self.pch, (rows, (p + self.t.pitch_low) % 12), v[rows])
+            self.notes[rows] += 1
             self.pending[rows] = -1
 
     def multipliers(self, vocab: int) -> np.ndarray | None:
         """``(batch, vocab)`` factors on the next token's probabilities, or None when all are 1."""
-        rows = np.flatnonzero(self.active & ((self.f.min(1) < 1) | (self.iv.min(1) < 1)))
+        rows = np.flatnonzero(self.active & ((self.f.min(1) < 1) | (self.iv != 1).any(1) | (self.dg != 1).any(1)))
         if not len(rows):
             return None
         now = self.now[rows, None]
@@ -432,7 +508,8 @@ class Guards:
         off = (span >= 0) & (hi >= 0) & ((pitch - lo > span) | (hi - pitch > span))
         top = self.top[rows]
         has_top = top >= 0
-        if not (sound.any() or ended.any() or len(step) or off.any() or has_top.any()):
+        keyed = (self.notes[rows] >= MIN_KEY_NOTES) & (self.dg[rows] != 1).any(1)
+        if not (sound.any() or ended.any() or len(step) or off.any() or has_top.any() or keyed.any()):
             return None
         near, far = _neighbours_f(sound.shape[1])
         f = self.f[rows]
@@ -444,15 +521,25 @@ class Guards:
         m = np.where(s32 @ far > 0, m * f[:, 2:3], m)
         m = np.where(sound, f[:, 0:1], m)
         iv = self.iv[rows]
-        if (iv < 1).any() and has_top.any():
+        if (iv != 1).any() and has_top.any():
             bins = interval_bins(pitch - top[:, None], (self.onset[rows] == self.now[rows])[:, None])
             g = np.where(bins >= 0, np.take_along_axis(iv, np.maximum(bins, 0), 1), 1.0)
             m = m * np.where(has_top[:, None], g, 1.0)
+        if keyed.any():
+            k = np.where(keyed, running_keys(self.pch[rows]), -1)
+            bins = degree_bins((pitch + self.t.pitch_low) % 12, k[:, None])
+            g = np.take_along_axis(self.dg[rows], np.maximum(bins, 0), 1)
+            m = m * np.where(bins >= 0, g, 1.0)
         if (m == 1.0).all():
             return None
         out = np.ones((len(self.active), vocab), np.float32)
         out[np.ix_(rows, self.t.pitch_ids)] = m
         return out
+
+    def kept_mass(self) -> np.ndarray | None:
+        """The rows whose guarded pitches sampling scales back to the network's chance of a note
+        start (:attr:`HarmonyGuard.keep_pitch_mass`), as a bool array; None when no row does."""
+        return self.keep if self.keep.any() else None
 
     def select(self, rows) -> Guards:
         """The batch of ``rows`` only (in that order), each row's clock carried on."""
@@ -472,7 +559,7 @@ class Guards:
         return out
 
 
-_GUARD_ARRAYS = ("active", "f", "iv", "span", "lo", "hi", "ends", "now", "bar_start", "bar_len", "seen_bar", "pending",
+_GUARD_ARRAYS = ("active", "keep", "f", "iv", "dg", "pch", "notes", "span", "lo", "hi", "ends", "now", "bar_start", "bar_len", "seen_bar", "pending",
                  "onset", "top")
 
 
@@ -484,14 +571,15 @@ def _neighbours_f(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fit_guard(ckpt, cache, *, split: str = "train", samples: int = 32, length: int = 512, seed: int = 0,
-              max_pieces: int = 400, intervals: bool = True) -> HarmonyGuard | None:
+              max_pieces: int = 400, intervals: bool = True, degrees: bool | None = None) -> HarmonyGuard | None:
     """Per genre and for any style, per kind of :data:`KINDS`: ``min(1, real share / sampled
     share)`` of the note starts of that kind, real from up to ``max_pieces`` pieces of ``split``, sampled from
     ``samples`` pieces of ``length`` tokens the checkpoint makes for the genre (without a guard:
     what the model does on its own). The report also holds, per genre, the share of those
     samples in a minor key (``sampled_minor``, by the prior they drew their opening from: what
     :func:`tunegan.generation.to_style_mode` corrects). With ``intervals``, the interval factors
-    (:func:`interval_factors`) too, from as many samples made with the kinds' factors. None for a
+    (:func:`interval_factors`) too, from as many samples made with the kinds' factors, and with
+    ``degrees`` (default :data:`FIT_DEGREES`) the degree factors from the same samples. None for a
     tokenizer without note timing."""
     from .evaluation.genre_classifier import piece_genres
     from .evaluation.style import model_keywords
@@ -503,7 +591,8 @@ def fit_guard(ckpt, cache, *, split: str = "train", samples: int = 32, length: i
     data, genres = cache.split(split), piece_genres(cache, split)
     keywords = set(model_keywords(ckpt, "genre"))
     rng = np.random.default_rng([seed, 41])
-    factors, spans, steps = {}, {}, {}
+    factors, spans, steps, degs = {}, {}, {}, {}
+    degrees = FIT_DEGREES if degrees is None else degrees
     report = {"split": split, "samples": samples, "length": length, "genres": {}, "sampled_minor": {}}
     pitch_of = ckpt.tokenizer.token_pitches()
     bare = _with_harmony(ckpt, None, modes=False)  # what the model does on its own
@@ -534,14 +623,20 @@ def fit_guard(ckpt, cache, *, split: str = "train", samples: int = 32, length: i
         factors[g] = tuple(f)
         report["genres"][g or "any"] = row | {"factors": list(f), "span": span}
         if intervals:  # fitted on samples the kinds above already shape, so no kind is counted twice
-            kinds_only = HarmonyGuard({g: factors[g]}, {}, {g: span} if span else {}).to_dict()
+            kinds_only = HarmonyGuard({g: factors[g]}, {}, {g: span} if span else {},
+                                      keep_pitch_mass=KEEP_PITCH_MASS).to_dict()
             shaped = sample_pieces(_with_harmony(ckpt, kinds_only, modes=False), opts,
                                    [seed + samples + i for i in range(samples)])
-            made_iv = start_counts(tables, (np.concatenate([p[1:], t]) for p, t, _ in shaped), span)["intervals"]
+            made_s = start_counts(tables, (np.concatenate([p[1:], t]) for p, t, _ in shaped), span)
+            made_iv = made_s["intervals"]
             steps[g] = interval_factors(real["intervals"], made_iv)
             report["genres"][g or "any"] |= {"intervals": {"real": real["intervals"], "samples": made_iv,
                                                            "factors": list(steps[g])}}
-    return HarmonyGuard(factors, report, {g: v for g, v in spans.items() if v}, steps)
+            if degrees:
+                degs[g] = tuple(min(1.0, x) for x in interval_factors(real["degrees"], made_s["degrees"], DEGREE_PARTS))
+                report["genres"][g or "any"] |= {"degrees": {"real": real["degrees"], "samples": made_s["degrees"],
+                                                             "factors": list(degs[g])}}
+    return HarmonyGuard(factors, report, {g: v for g, v in spans.items() if v}, steps, KEEP_PITCH_MASS, degs)
 
 
 def fit_guard_and_boost(ckpt, cache, repeats_cache=None) -> dict:

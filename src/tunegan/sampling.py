@@ -90,8 +90,10 @@ class TokenStream:
             from .harmony import Guards
 
             ivs = guard[3] if len(guard) > 3 else None
+            keep = bool(guard[4]) if len(guard) > 4 else False
+            degs = guard[5] if len(guard) > 5 else None
             self.guards = Guards(guard[0], [tuple(guard[1])] * prime.shape[0], [guard[2]] * prime.shape[0],
-                                 [ivs] * prime.shape[0])
+                                 [ivs] * prime.shape[0], [keep] * prime.shape[0], [degs] * prime.shape[0])
             self.guards.prime(prime.cpu().numpy())
 
     @classmethod
@@ -213,12 +215,15 @@ class TokenStream:
             if self.use_guidance:
                 last = self.u_last + self.guidance * (last - self.u_last)
             guard = self.guards.multipliers(V) if self.guards is not None else None
+            keep = None
             if guard is not None:
                 guard = torch.from_numpy(guard).to(dev)
+                if (kept := self.guards.kept_mass()) is not None:
+                    keep = (torch.as_tensor(self.guards.t.pitch_ids, device=dev), torch.from_numpy(kept).to(dev))
             if self.memories is not None:
                 p = self._repeat_mixed(filter_logits(last + bias, temperature, top_k, top_p)
                                        if filtering or greedy else (last * scale if scale != 1.0 else last) + bias,
-                                       may, guard)
+                                       may, guard, keep)
                 if greedy:
                     nxt = p.argmax(-1)
                 else:
@@ -227,14 +232,14 @@ class TokenStream:
                     nxt.clamp_(max=V - 1)
             elif greedy:
                 z = last + bias
-                nxt = (z if guard is None else z + torch.log(guard)).argmax(-1)
+                nxt = (z if guard is None else _guarded(torch.softmax(z, -1), guard, keep)).argmax(-1)
             else:
                 # inverse CDF: the first token whose cumulative probability passes a uniform draw
                 # (one random number per row and step, whatever the vocabulary)
                 z = filter_logits(last + bias, temperature, top_k, top_p) if filtering else \
                     (last * scale if scale != 1.0 else last) + bias
                 p = torch.softmax(z, -1)
-                cdf = (p if guard is None else _guarded(p, guard)).cumsum_(-1)
+                cdf = (p if guard is None else _guarded(p, guard, keep)).cumsum_(-1)
                 nxt = torch.searchsorted(cdf, u[t % block].unsqueeze(1) * cdf[:, -1:], right=True).squeeze(1)
                 nxt.clamp_(max=V - 1)
             if table is not None:
@@ -261,7 +266,8 @@ class TokenStream:
         for t in range(tokens.shape[1]):
             self._advance(tokens[:, t])
 
-    def _repeat_mixed(self, z: torch.Tensor, may: torch.Tensor, guard: torch.Tensor | None = None) -> torch.Tensor:
+    def _repeat_mixed(self, z: torch.Tensor, may: torch.Tensor, guard: torch.Tensor | None = None,
+                      keep: tuple | None = None) -> torch.Tensor:
         """Probabilities ``softmax(z)`` mixed row by row with the row's piece memory; tokens outside
         ``may`` (1/0, ``(vocab,)`` or ``(batch, vocab)``) stay impossible (the cache may propose them:
         they are dropped, and the inverse CDF renormalises the rest). ``guard`` (factors ``(batch,
@@ -271,7 +277,7 @@ class TokenStream:
 
         p = torch.softmax(z, -1)
         if guard is not None:
-            p = _guarded(p, guard)
+            p = _guarded(p, guard, keep)
             p = p / p.sum(-1, keepdim=True)
         return mix_probs(p, self.memories.proposals(), self.repeat_weights).mul_(may)
 
@@ -293,10 +299,17 @@ class TokenStream:
                                                     weights=self.weights)
 
 
-def _guarded(p: torch.Tensor, guard: torch.Tensor) -> torch.Tensor:
+def _guarded(p: torch.Tensor, guard: torch.Tensor, keep: tuple | None = None) -> torch.Tensor:
     """Probabilities ``p`` times the guard's factors; a row the guard would leave with nothing
-    keeps its probabilities as they were (the inverse CDF renormalises either way)."""
+    keeps its probabilities as they were (the inverse CDF renormalises either way). ``keep``
+    (pitch token ids, bool rows): in those rows the pitches are scaled back to the mass ``p``
+    gave them, so the guard moves probability between pitches, not away from note starts."""
     q = p * guard
+    if keep is not None:
+        ids, rows = keep
+        before, after = p[:, ids].sum(-1, keepdim=True), q[:, ids].sum(-1, keepdim=True)
+        scale = torch.where(rows.unsqueeze(1) & (after > 0), before / after.clamp_min(1e-30), torch.ones_like(after))
+        q[:, ids] = q[:, ids] * scale
     empty = q.sum(-1, keepdim=True) <= 0
     return torch.where(empty, p, q) if bool(empty.any()) else q
 
