@@ -9,8 +9,11 @@ where it starts, or starts there too; clashes by a semitone, or a semitone in pi
 octave or more away, against any such note; re-attacks when it does not re-strike and a note of
 its pitch ends where it starts; steps in unison when it is the lowest note of its onset and the
 note before it in melodic order, the highest of the onset before, has its pitch), and the bins of
-the intervals from the note before in melodic order (:func:`tunegan.harmony.interval_bins`).
-Printed: the pieces whose counts differ.
+the intervals from the note before in melodic order (:func:`tunegan.harmony.interval_bins`),
+the scale degrees in the running key (:func:`tunegan.harmony.degree_bins`, from the 9th note on;
+pitch classes weighted by duration in seconds, the clock's in positions: the same at one tempo),
+and how many onsets have a gap from the onset before (the gap bins themselves are in positions,
+which the decoded seconds do not hold across tempo changes). Printed: the pieces whose counts differ.
 """
 
 from __future__ import annotations
@@ -25,12 +28,15 @@ from common import save_json  # benchmarks/ is on sys.path when a script runs
 
 def note_counts(notes) -> dict[str, int]:
     """The six counts made on decoded notes (``NOTE_DTYPE``, seconds), note by note in onset order."""
-    from tunegan.harmony import KINDS, N_INTERVALS, WIDE_SET, interval_bins
+    from tunegan.harmony import KINDS, MIN_KEY_NOTES, N_DEGREES, N_INTERVALS, WIDE_SET, degree_bins, interval_bins, running_keys
 
     n = notes[np.lexsort((notes["pitch"], notes["start"]))]
     out = {"starts": len(n), **{k: 0 for k in KINDS}}
-    iv = np.zeros(N_INTERVALS, np.int64)
+    iv, dg, pch = np.zeros(N_INTERVALS, np.int64), np.zeros(N_DEGREES, np.int64), np.zeros(12)
     for i in range(len(n)):
+        if i >= MIN_KEY_NOTES:
+            dg[int(degree_bins(int(n["pitch"][i]) % 12, running_keys(pch)[0]))] += 1
+        pch[int(n["pitch"][i]) % 12] += float(n["end"][i] - n["start"][i])
         same = np.abs(n["start"][:i] - n["start"][i]) < 1e-9
         on = same | ((n["start"][:i] < n["start"][i]) & (n["end"][:i] > n["start"][i] + 1e-9))
         d = np.abs(n["pitch"][:i][on].astype(np.int64) - int(n["pitch"][i]))
@@ -43,7 +49,7 @@ def note_counts(notes) -> dict[str, int]:
         if i > 0:  # from the note before in melodic order: the highest of its onset so far, or of the onset before
             if (b := int(interval_bins(int(n["pitch"][i]) - int(n["pitch"][i - 1]), bool(same[-1])))) >= 0:
                 iv[b] += 1
-    return out | {"intervals": iv.tolist()}
+    return out | {"intervals": iv.tolist(), "degrees": dg.tolist(), "gapped_onsets": max(len(np.unique(n["start"])) - 1, 0)}
 
 
 def main() -> None:
@@ -67,6 +73,7 @@ def main() -> None:
     for k in range(0, len(data), args.every):
         tokens = data.piece(k)[1:]
         clock, decoded = start_counts(tables, [tokens]), note_counts(extract_notes(tok.decode(tokens)))
+        clock["gapped_onsets"] = sum(clock.pop("gaps"))
         rows.append({"piece": k, "clock": clock, "decoded": decoded})
         if clock != decoded:
             differ += 1

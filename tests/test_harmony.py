@@ -47,7 +47,13 @@ def test_the_clock_counts_restrikes_and_clashes_across_a_change_of_metre(remi):
     ]
     tokens = remi.encode(_score(notes, [(0, 4, 4), (4 * q, 3, 4), (7 * q, 4, 4)]))
     got = start_counts(guard_tables(remi), [tokens])
-    iv, dg = got.pop("intervals"), got.pop("degrees")
+    iv, dg, gp = got.pop("intervals"), got.pop("degrees"), got.pop("gaps")
+    # onsets at beats 0, 1, 4, 7, 9 and 10 (bars of 4/4, 3/4, 4/4): gaps of 1, 3, 3, 2 and 1 beats
+    res = guard_tables(remi).bar_positions // 4
+    want_gp = np.zeros(guard_tables(remi).n_gaps, int)
+    for beats in (1, 3, 3, 2, 1):
+        want_gp[beats * res] += 1
+    assert gp == want_gp.tolist()
     # only the 9th note has a running key (8 notes before it): F in the key of the first 8 notes'
     # pitch classes weighted by duration (Krumhansl-Kessler)
     from tunegan.music.keys import key_correlations, pitch_class_histogram
@@ -69,8 +75,8 @@ def test_the_clock_counts_restrikes_and_clashes_across_a_change_of_metre(remi):
     assert start_counts(guard_tables(remi), [tokens], span=10)["beyond_span"] == 1
     # the same notes, all in 4/4: bar 3 would start a beat later, after the E4 ended
     tokens = remi.encode(_score([(s + (q if s >= 7 * q else 0), d, p) for s, d, p in notes], [(0, 4, 4)]))
-    assert start_counts(guard_tables(remi), [tokens]) | {"intervals": None, "degrees": None} == {
-        "intervals": None, "degrees": None, "starts": 9, "restrike": 1, "clash": 1, "wide_clash": 1,
+    assert start_counts(guard_tables(remi), [tokens]) | {"intervals": None, "degrees": None, "gaps": None} == {
+        "intervals": None, "degrees": None, "gaps": None, "starts": 9, "restrike": 1, "clash": 1, "wide_clash": 1,
                                                           "reattack": 1, "unison_step": 2, "beyond_span": 0}
 
 
@@ -163,7 +169,7 @@ def test_a_guard_that_keeps_pitch_mass_moves_probability_between_pitches_only():
     guard = torch.ones(3, 10)
     guard[:, 2:6] = torch.tensor([0.0, 0.5, 2.0, 1.0])
     ids, rows = torch.arange(2, 7), torch.tensor([True, False, True])
-    q = _guarded(p, guard, (ids, rows))
+    q = _guarded(p, guard, [(ids, rows)])
     assert torch.allclose(q[rows][:, ids].sum(-1), p[rows][:, ids].sum(-1))
     assert torch.equal(q[:, 7:], p[:, 7:]) and torch.equal(q[:, :2], p[:, :2])
     assert torch.allclose(q[1], p[1] * guard[1]) and float(q[0, 2]) == 0.0
@@ -219,6 +225,19 @@ def test_guarded_sampling_never_restrikes_and_is_the_same_alone_or_batched(dmajo
     stepped = counts(sample_tokens(ck, primes, plain, seeds))["intervals"]
     made = np.asarray(stepped) - np.asarray(counts([np.zeros(0, np.int64)] * 6)["intervals"])  # the primes' own
     assert made[N_SPACING:].sum() > 0 and made[iv == 0].sum() == 0
+    gp = np.zeros(tables.n_gaps)
+    gp[[4, 8]] = 1.0  # the next onset half a beat or a beat on, whenever the network moves on within reach
+    ck.meta["harmony"] = HarmonyGuard({ANY_STYLE: (1.0,) * len(KINDS)}, gaps={ANY_STYLE: tuple(gp)}).to_dict()
+    timed = counts(sample_tokens(ck, primes, plain, seeds))
+    gaps = np.asarray(timed["gaps"]) - np.asarray(counts([np.zeros(0, np.int64)] * 6)["gaps"])
+    # onsets within a bar of the one before keep to the table (a move to the next bar's far side is
+    # left to the network, so the piece goes on)
+    assert gaps[[4, 8]].sum() >= 0.9 * gaps[:-1].sum() > 0 and timed["starts"] > before["starts"] // 2
+    dg = np.ones(N_DEGREES)
+    dg[[1, 3, 6, 8, 10, 12 + 1, 12 + 4, 12 + 6, 12 + 9, 12 + 11]] = 0.0  # out of the major and the minor scale
+    ck.meta["harmony"] = HarmonyGuard({ANY_STYLE: (1.0,) * len(KINDS)}, degrees={ANY_STYLE: tuple(dg)}).to_dict()
+    keyed = np.asarray(counts(sample_tokens(ck, primes, plain, seeds))["degrees"])
+    assert keyed.sum() > 0 and keyed[dg == 0].sum() == 0
     ck.meta["harmony"] = HarmonyGuard({ANY_STYLE: (0.0, 0.3, 0.5)}).to_dict()
     options = GenerationOptions(length=120)  # with the piece memory too
     batch = sample_tokens(ck, primes[:3], options, [5, 6, 7])
@@ -278,8 +297,8 @@ def test_rows_that_finish_first_leave_the_batch_and_the_rest_sample_as_alone(dma
 
 def test_the_batched_guards_give_each_rows_clock_factors(remi):
     """Guards keeps every row's clock as arrays; at every step its multipliers equal the row's own
-    NoteClock's factors, interval and degree factors included (rows without a guard: 1), also
-    after a select and a cat."""
+    NoteClock's factors, interval and degree factors and the gap factors on Position tokens
+    included (rows without a guard: 1), also after a select and a cat."""
     from tunegan.harmony import Guards
 
     rng = np.random.default_rng(3)
@@ -298,8 +317,9 @@ def test_the_batched_guards_give_each_rows_clock_factors(remi):
     dgs = [rng.uniform(0, 1, N_DEGREES), None, rng.uniform(0.3, 1, N_DEGREES), None, None,  # row 2: with degrees
            np.where(rng.random(N_DEGREES) < 0.5, 1.0, 0.2)]
     tables = guard_tables(remi)
-    clocks = [NoteClock(tables, sp, iv, dg) for sp, iv, dg in zip(spans, ivs, dgs)]
-    guards = Guards(tables, factors, spans, ivs, degrees=dgs)
+    gps = [None, None, rng.uniform(0, 1, tables.n_gaps), rng.uniform(0.2, 1, 5), None, rng.uniform(0, 1, tables.n_gaps)]
+    clocks = [NoteClock(tables, sp, iv, dg, gp) for sp, iv, dg, gp in zip(spans, ivs, dgs, gps)]
+    guards = Guards(tables, factors, spans, ivs, degrees=dgs, gaps=gps)
     guards.prime(tokens[:, :3])
     for c, row in zip(clocks, tokens[:, :3]):
         for t in row:
@@ -311,6 +331,8 @@ def test_the_batched_guards_give_each_rows_clock_factors(remi):
         for b, (c, f) in enumerate(zip(clocks, factors)):
             if f is not None and (m := c.factors(f)) is not None:
                 want[b, tables.pitch_ids] = m
+            if f is not None and (m := c.position_factors()) is not None:
+                want[b, tables.position_ids] = m
         np.testing.assert_allclose(np.ones_like(want) if got is None else got, want, rtol=1e-6)
         checked += got is not None
         guards.push(tokens[:, j])

@@ -1,13 +1,18 @@
 """Export the shipped network with the harmony guard fitted under other settings (the variants of
 docs/results.md, session of 2026-12-03). Run from the folder that holds main/ and cache/:
 
-    python main/docs/results/export-guard-variant.py runs/ship-s6d                    # degrees (the default)
-    python main/docs/results/export-guard-variant.py runs/ship-s6i --no-degrees       # intervals only
-    python main/docs/results/export-guard-variant.py runs/ship-s6k --no-degrees --keep-pitch-mass
-    python main/docs/results/export-guard-variant.py runs/ship-s6k2 --no-degrees --keep-pitch-mass --interval-cap 2
-    python main/docs/results/export-guard-variant.py runs/ship-s6d75 --span-quantile 75
+    python main/docs/results/export-guard-variant.py runs/ship-s6i --no-degrees --span-quantile 90  # intervals only
+    python main/docs/results/export-guard-variant.py runs/ship-s6k --no-degrees --span-quantile 90 --keep-pitch-mass
+    python main/docs/results/export-guard-variant.py runs/ship-s6k2 --no-degrees --span-quantile 90 --keep-pitch-mass \
+        --interval-cap 2
+    python main/docs/results/export-guard-variant.py runs/ship-s6d --span-quantile 90               # + degrees
+    python main/docs/results/export-guard-variant.py runs/ship-s6d75                                # + span at 75: shipped
+    python main/docs/results/export-guard-variant.py runs/ship-s6g --span-quantile 90 --gaps        # + gaps
+    python main/docs/results/export-guard-variant.py runs/ship-s6g75 --gaps
 
-The input is `main/src/tunegan/assets/default` as it stood (its priors, repeats and boost are refitted).
+The input is `main/src/tunegan/assets/default` with the interval guard (`ship-s6i`'s meta.json, commit
+9b0c140): its priors and repeats are refitted, but the guard fit samples with its piece-memory boost.
+The defaults are `tunegan export`'s (degrees on, gaps off, span at the 75th percentile).
 """
 import argparse
 
@@ -18,12 +23,13 @@ ap = argparse.ArgumentParser()
 ap.add_argument("out")
 ap.add_argument("--no-degrees", action="store_true")
 ap.add_argument("--keep-pitch-mass", action="store_true")
+ap.add_argument("--gaps", action="store_true")
 ap.add_argument("--interval-cap", type=float, default=h.INTERVAL_CAP)
 ap.add_argument("--span-quantile", type=int, default=h.SPAN_QUANTILE)
 ap.add_argument("--checkpoint", default="main/src/tunegan/assets/default")
 ap.add_argument("--cache", default="cache/mix4-remi")
 a = ap.parse_args()
-h.FIT_DEGREES, h.KEEP_PITCH_MASS = not a.no_degrees, a.keep_pitch_mass
+h.FIT_DEGREES, h.KEEP_PITCH_MASS, h.FIT_GAPS = not a.no_degrees, a.keep_pitch_mass, a.gaps
 h.INTERVAL_CAP, h.SPAN_QUANTILE = a.interval_cap, a.span_quantile
 export(a.checkpoint, a.out, priors_from=a.cache, repeats_from=a.cache, harmony_from=a.cache)
 print("exported", a.out, vars(a))

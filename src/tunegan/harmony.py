@@ -50,7 +50,7 @@ __all__ = ["ANY_STYLE", "KINDS", "HarmonyGuard", "NoteClock", "Guards", "guard_t
 
 ANY_STYLE = ""  # the factors used when no genre keyword is asked (or for a genre without its own)
 KINDS = ("restrike", "clash", "wide_clash", "reattack", "unison_step", "beyond_span")
-SPAN_QUANTILE = 90  # the compass a style's notes keep to: this percentile of its real openings' compass
+SPAN_QUANTILE = 75  # the compass a style's notes keep to: this percentile of its real openings' compass
 WIDE = np.array([d for k in range(1, 8) for d in (12 * k - 1, 12 * k + 1)])  # 11, 13, 23, 25... semitones
 WIDE_SET = frozenset(WIDE.tolist())
 STEP_CLIP = 12  # steps beyond an octave share the end bins (as the two-sample test's interval histogram)
@@ -63,6 +63,7 @@ MAX_INTERVAL_FACTOR = 4.0  # the largest a checkpoint may store
 N_DEGREES = 24  # a note's scale degree (0..11 above the tonic) in a major key, then in a minor one
 MIN_KEY_NOTES = 8  # notes a piece needs before its running key is trusted (degree factors act from then on)
 FIT_DEGREES = True  # whether fit_guard fits degree factors (beside the intervals)
+FIT_GAPS = False  # and gap factors (tried: no gain on validation, docs/results.md)
 KEEP_PITCH_MASS = False  # whether fitted guards move probability between pitches only (HarmonyGuard.keep_pitch_mass)
 
 
@@ -83,6 +84,20 @@ def degree_bins(pc, key) -> np.ndarray:
     broadcast): the degree above the tonic, plus 12 in a minor key; -1 where ``key`` is -1."""
     pc, key = np.asarray(pc, np.int64), np.asarray(key, np.int64)
     return np.where(key >= 0, (key // 12) * 12 + (pc - key % 12) % 12, -1)
+
+
+def gap_bins(gap, n_gaps: int) -> np.ndarray:
+    """Bins of ``n_gaps`` (:attr:`GuardTables.n_gaps`) for the positions from one onset to the
+    next: ``gap`` itself, the last bin for a bar or more; -1 for none (0 or less)."""
+    gap = np.asarray(gap, np.int64)
+    return np.where(gap >= 1, np.minimum(gap, n_gaps - 1), -1)
+
+
+def fitted_to(factors, n: int) -> np.ndarray:
+    """Factors for ``n`` bins from a stored list of another length (a tokenizer with another
+    grid): cut, or the last one repeated."""
+    f = np.asarray(factors, np.float64)
+    return f[:n] if len(f) >= n else np.concatenate([f, np.full(n - len(f), f[-1] if len(f) else 1.0)])
 
 
 def interval_bins(d: np.ndarray, same_onset) -> np.ndarray:
@@ -106,6 +121,12 @@ class GuardTables:
     pitch_ids: np.ndarray  # ids of the Pitch tokens, by pitch (pitch_low..pitch_high)
     pitch_low: int
     bar_positions: int    # positions in a bar before any time signature (4/4)
+    position_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # ids of the Position tokens
+
+    @property
+    def n_gaps(self) -> int:
+        """Bins of :func:`gap_bins`: a gap of 1 position up to a 4/4 bar (longer gaps share the last)."""
+        return self.bar_positions + 1
 
 
 OTHER, BAR, POSITION, PITCH, DURATION, METRE, VELOCITY = range(7)
@@ -146,7 +167,7 @@ def _tables(tok) -> GuardTables | None:
         return None
     pitch_ids = np.flatnonzero(kind == PITCH)
     pitch_ids = pitch_ids[np.argsort(value[pitch_ids])]
-    return GuardTables(kind, value, pitch_ids, int(value[pitch_ids[0]]), 4 * res)
+    return GuardTables(kind, value, pitch_ids, int(value[pitch_ids[0]]), 4 * res, np.flatnonzero(kind == POSITION))
 
 
 class NoteClock:
@@ -164,10 +185,12 @@ class NoteClock:
     ``intervals`` (:data:`N_INTERVALS` factors, or None) scale each pitch by its bin."""
 
     __slots__ = ("t", "bar_start", "bar_len", "now", "ends", "pending", "hit", "seen_bar", "onset", "top",
-                 "span", "lo", "hi", "_factors", "intervals", "step", "degrees", "degree", "pch", "notes")
+                 "span", "lo", "hi", "_factors", "intervals", "step", "degrees", "degree", "pch", "notes", "gaps", "gap")
 
-    def __init__(self, tables: GuardTables, span: int | None = None, intervals=None, degrees=None):
+    def __init__(self, tables: GuardTables, span: int | None = None, intervals=None, degrees=None, gaps=None):
         self.t = tables
+        self.gaps = None if gaps is None else fitted_to(gaps, tables.n_gaps)
+        self.gap = -1
         self.span = span
         self.intervals = None if intervals is None else np.asarray(intervals, np.float64)
         self.degrees = None if degrees is None else np.asarray(degrees, np.float64)
@@ -217,6 +240,7 @@ class NoteClock:
                                          (v - self.lo > self.span or self.hi - v > self.span))
             self.step = int(interval_bins(v - self.top, self.onset == self.now)) if self.top >= 0 else -1
             self.degree = int(degree_bins(v % 12, self.key())) if self.notes >= MIN_KEY_NOTES else -1
+            self.gap = int(gap_bins(self.now - self.onset, self.t.n_gaps)) if self.onset >= 0 else -1
         elif k == DURATION and self.pending is not None:
             p = self.pending
             self.ends[p] = max(self.now + v, self.ends.get(p, 0))  # overlaps: the later end
@@ -227,6 +251,15 @@ class NoteClock:
             self.notes += 1
             return self.hit
         return None
+
+    def position_factors(self) -> np.ndarray | None:
+        """Multipliers ``(n positions,)`` for the Position tokens (in :attr:`GuardTables.position_ids`
+        order) by the gap from the latest onset each would open (:func:`gap_bins`), or None."""
+        g = self.gaps
+        if g is None or self.onset < 0 or (g == 1).all():
+            return None
+        bins = gap_bins(self.bar_start + self.t.value[self.t.position_ids] - self.onset, self.t.n_gaps)
+        return np.where(bins >= 0, g[np.maximum(bins, 0)], 1.0)
 
     def key(self) -> int:
         """The key the piece sounds in so far (:func:`running_keys`)."""
@@ -298,9 +331,11 @@ def start_counts(tables: GuardTables, pieces, span: int | None = None) -> dict:
     lie beyond ``span`` (:data:`KINDS`), over token sequences (:class:`NoteClock`); ``intervals``:
     how many fall in each bin of :func:`interval_bins` (a list); ``degrees``: in each bin of
     :func:`degree_bins`, in the key the piece sounded in before the note (from its
-    :data:`MIN_KEY_NOTES`-th note on)."""
+    :data:`MIN_KEY_NOTES`-th note on); ``gaps``: onsets per bin of :func:`gap_bins` (the positions
+    since the onset before)."""
     out = {"starts": 0, **{k: 0 for k in KINDS}}
     iv, dg = np.zeros(N_INTERVALS, np.int64), np.zeros(N_DEGREES, np.int64)
+    gp = np.zeros(tables.n_gaps, np.int64)
     for p in pieces:
         clock = NoteClock(tables, span)
         for tkn in np.asarray(p, np.int64):
@@ -313,7 +348,9 @@ def start_counts(tables: GuardTables, pieces, span: int | None = None) -> dict:
                     iv[clock.step] += 1
                 if clock.degree >= 0:
                     dg[clock.degree] += 1
-    return out | {"intervals": iv.tolist(), "degrees": dg.tolist()}
+                if clock.gap >= 0:
+                    gp[clock.gap] += 1
+    return out | {"intervals": iv.tolist(), "degrees": dg.tolist(), "gaps": gp.tolist()}
 
 
 def interval_factors(real, made, parts=((0, N_SPACING), (N_SPACING, N_INTERVALS))) -> tuple[float, ...]:
@@ -348,7 +385,8 @@ class HarmonyGuard:
     between pitches only: sampling scales the guarded pitches back to the chance the network gave
     a note starting at all (the factors were fitted per note start), so the guard changes which
     notes start, not how many. ``degrees``: per style, a factor per bin of :func:`degree_bins`
-    (a note's scale degree in the key the piece sounds in so far)."""
+    (a note's scale degree in the key the piece sounds in so far); ``gaps``: per style, a factor per
+    bin of :func:`gap_bins` on the Position token that opens the next onset."""
 
     factors: dict[str, tuple[float, ...]] = field(default_factory=dict)
     fit: dict = field(default_factory=dict)
@@ -356,6 +394,7 @@ class HarmonyGuard:
     intervals: dict[str, tuple[float, ...]] = field(default_factory=dict)
     keep_pitch_mass: bool = False
     degrees: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    gaps: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
     def __post_init__(self):  # fewer factors than kinds (an older guard): the rest are 1
         object.__setattr__(self, "factors", {s: tuple(f) + (1.0,) * (len(KINDS) - len(f)) for s, f in self.factors.items()})
@@ -387,12 +426,20 @@ class HarmonyGuard:
                 return self.degrees.get(s)
         return self.degrees.get(ANY_STYLE)
 
+    def gaps_for(self, styles) -> tuple[float, ...] | None:
+        """The gap factors of the style :meth:`for_styles` takes its factors from (None: none)."""
+        for s in styles or ():
+            if s in self.factors:
+                return self.gaps.get(s)
+        return self.gaps.get(ANY_STYLE)
+
     def to_dict(self) -> dict:
         return {"factors": {s: list(f) for s, f in self.factors.items()}, "fit": self.fit,
                 **({"spans": dict(self.spans)} if self.spans else {}),
                 **({"intervals": {s: list(f) for s, f in self.intervals.items()}} if self.intervals else {}),
                 **({"keep_pitch_mass": True} if self.keep_pitch_mass else {}),
-                **({"degrees": {s: list(f) for s, f in self.degrees.items()}} if self.degrees else {})}
+                **({"degrees": {s: list(f) for s, f in self.degrees.items()}} if self.degrees else {}),
+                **({"gaps": {s: list(f) for s, f in self.gaps.items()}} if self.gaps else {})}
 
     @classmethod
     def from_dict(cls, d: dict) -> HarmonyGuard:
@@ -426,7 +473,13 @@ class HarmonyGuard:
             raise CheckpointError(f"meta.json 'harmony' degrees are malformed ({e})") from None
         if any(len(f) != N_DEGREES or not all(0 <= x <= 1 for x in f) for f in degrees.values()):
             raise CheckpointError(f"meta.json 'harmony' degrees need {N_DEGREES} factors within 0 and 1 per style")
-        return cls(factors, d.get("fit") or {}, spans, intervals, bool(d.get("keep_pitch_mass", False)), degrees)
+        try:
+            gaps = {str(s): tuple(float(x) for x in f) for s, f in (d.get("gaps") or {}).items()}
+        except (TypeError, ValueError, AttributeError) as e:
+            raise CheckpointError(f"meta.json 'harmony' gaps are malformed ({e})") from None
+        if any(len(f) < 2 or not all(0 <= x <= 1 for x in f) for f in gaps.values()):
+            raise CheckpointError("meta.json 'harmony' gaps need 2 or more factors within 0 and 1 per style")
+        return cls(factors, d.get("fit") or {}, spans, intervals, bool(d.get("keep_pitch_mass", False)), degrees, gaps)
 
 
 class Guards:
@@ -437,9 +490,11 @@ class Guards:
 
     def __init__(self, tables: GuardTables, factors: list[tuple[float, ...] | None],
                  spans: list[int | None] | None = None, intervals: list | None = None,
-                 keep_mass: list[bool] | None = None, degrees: list | None = None):
+                 keep_mass: list[bool] | None = None, degrees: list | None = None, gaps: list | None = None):
         self.t = tables
         B, n = len(factors), len(tables.pitch_ids)
+        self.gp = np.array([np.ones(tables.n_gaps) if x is None else fitted_to(x, tables.n_gaps)
+                            for x in (gaps or [None] * B)], np.float64).reshape(B, tables.n_gaps)
         self.dg = np.array([np.ones(N_DEGREES) if x is None else np.asarray(x, np.float64)
                             for x in (degrees or [None] * B)], np.float64).reshape(B, N_DEGREES)
         self.pch = np.zeros((B, 12))                     # pitch classes weighted by duration
@@ -494,8 +549,26 @@ class Guards:
     def multipliers(self, vocab: int) -> np.ndarray | None:
         """``(batch, vocab)`` factors on the next token's probabilities, or None when all are 1."""
         rows = np.flatnonzero(self.active & ((self.f.min(1) < 1) | (self.iv != 1).any(1) | (self.dg != 1).any(1)))
-        if not len(rows):
+        timed = np.flatnonzero(self.active & (self.gp != 1).any(1) & (self.onset >= 0))
+        pos = None
+        if len(timed):  # the Position tokens, by the gap each would open from the row's latest onset
+            pos_values = self.t.value[self.t.position_ids]
+            bins = gap_bins(self.bar_start[timed, None] + pos_values[None, :] - self.onset[timed, None], self.t.n_gaps)
+            pos = np.where(bins >= 0, np.take_along_axis(self.gp[timed], np.maximum(bins, 0), 1), 1.0)
+            if (pos == 1.0).all():
+                pos = None
+        m = self._pitch_multipliers(rows) if len(rows) else None
+        if m is None and pos is None:
             return None
+        out = np.ones((len(self.active), vocab), np.float32)
+        if m is not None:
+            out[np.ix_(rows, self.t.pitch_ids)] = m
+        if pos is not None:
+            out[np.ix_(timed, self.t.position_ids)] = pos
+        return out
+
+    def _pitch_multipliers(self, rows: np.ndarray) -> np.ndarray | None:
+        """``(len(rows), n pitches)`` factors on the Pitch tokens of ``rows``, or None when all are 1."""
         now = self.now[rows, None]
         ends = self.ends[rows]
         sound = ends > now
@@ -532,14 +605,20 @@ class Guards:
             m = m * np.where(bins >= 0, g, 1.0)
         if (m == 1.0).all():
             return None
-        out = np.ones((len(self.active), vocab), np.float32)
-        out[np.ix_(rows, self.t.pitch_ids)] = m
-        return out
+        return m
 
-    def kept_mass(self) -> np.ndarray | None:
-        """The rows whose guarded pitches sampling scales back to the network's chance of a note
-        start (:attr:`HarmonyGuard.keep_pitch_mass`), as a bool array; None when no row does."""
-        return self.keep if self.keep.any() else None
+    def kept_mass(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Groups of tokens whose guarded probabilities sampling scales back to the mass the network
+        gave the group, as ``(token ids, bool rows)``: the Position tokens in every row with gap
+        factors (the guard chooses how far the next onset lies, not whether the piece moves on),
+        and the Pitch tokens in rows that keep their pitch mass (:attr:`HarmonyGuard.keep_pitch_mass`)."""
+        out = []
+        timed = self.active & (self.gp != 1).any(1)
+        if timed.any():
+            out.append((self.t.position_ids, timed))
+        if self.keep.any():
+            out.append((self.t.pitch_ids, self.keep))
+        return out
 
     def select(self, rows) -> Guards:
         """The batch of ``rows`` only (in that order), each row's clock carried on."""
@@ -559,7 +638,7 @@ class Guards:
         return out
 
 
-_GUARD_ARRAYS = ("active", "keep", "f", "iv", "dg", "pch", "notes", "span", "lo", "hi", "ends", "now", "bar_start", "bar_len", "seen_bar", "pending",
+_GUARD_ARRAYS = ("active", "keep", "f", "iv", "dg", "gp", "pch", "notes", "span", "lo", "hi", "ends", "now", "bar_start", "bar_len", "seen_bar", "pending",
                  "onset", "top")
 
 
@@ -591,7 +670,7 @@ def fit_guard(ckpt, cache, *, split: str = "train", samples: int = 32, length: i
     data, genres = cache.split(split), piece_genres(cache, split)
     keywords = set(model_keywords(ckpt, "genre"))
     rng = np.random.default_rng([seed, 41])
-    factors, spans, steps, degs = {}, {}, {}, {}
+    factors, spans, steps, degs, gaps = {}, {}, {}, {}, {}
     degrees = FIT_DEGREES if degrees is None else degrees
     report = {"split": split, "samples": samples, "length": length, "genres": {}, "sampled_minor": {}}
     pitch_of = ckpt.tokenizer.token_pitches()
@@ -636,7 +715,12 @@ def fit_guard(ckpt, cache, *, split: str = "train", samples: int = 32, length: i
                 degs[g] = tuple(min(1.0, x) for x in interval_factors(real["degrees"], made_s["degrees"], DEGREE_PARTS))
                 report["genres"][g or "any"] |= {"degrees": {"real": real["degrees"], "samples": made_s["degrees"],
                                                              "factors": list(degs[g])}}
-    return HarmonyGuard(factors, report, {g: v for g, v in spans.items() if v}, steps, KEEP_PITCH_MASS, degs)
+            if FIT_GAPS:
+                n = tables.n_gaps
+                gaps[g] = tuple(min(1.0, x) for x in interval_factors(real["gaps"], made_s["gaps"], ((1, n),)))
+                report["genres"][g or "any"] |= {"gaps": {"real": real["gaps"], "samples": made_s["gaps"],
+                                                          "factors": list(gaps[g])}}
+    return HarmonyGuard(factors, report, {g: v for g, v in spans.items() if v}, steps, KEEP_PITCH_MASS, degs, gaps)
 
 
 def fit_guard_and_boost(ckpt, cache, repeats_cache=None) -> dict:

@@ -92,8 +92,10 @@ class TokenStream:
             ivs = guard[3] if len(guard) > 3 else None
             keep = bool(guard[4]) if len(guard) > 4 else False
             degs = guard[5] if len(guard) > 5 else None
-            self.guards = Guards(guard[0], [tuple(guard[1])] * prime.shape[0], [guard[2]] * prime.shape[0],
-                                 [ivs] * prime.shape[0], [keep] * prime.shape[0], [degs] * prime.shape[0])
+            gaps = guard[6] if len(guard) > 6 else None
+            B = prime.shape[0]
+            self.guards = Guards(guard[0], [tuple(guard[1])] * B, [guard[2]] * B, [ivs] * B, [keep] * B, [degs] * B,
+                                 [gaps] * B)
             self.guards.prime(prime.cpu().numpy())
 
     @classmethod
@@ -218,8 +220,8 @@ class TokenStream:
             keep = None
             if guard is not None:
                 guard = torch.from_numpy(guard).to(dev)
-                if (kept := self.guards.kept_mass()) is not None:
-                    keep = (torch.as_tensor(self.guards.t.pitch_ids, device=dev), torch.from_numpy(kept).to(dev))
+                keep = [(torch.as_tensor(ids, device=dev), torch.from_numpy(rows).to(dev))
+                        for ids, rows in self.guards.kept_mass()] or None
             if self.memories is not None:
                 p = self._repeat_mixed(filter_logits(last + bias, temperature, top_k, top_p)
                                        if filtering or greedy else (last * scale if scale != 1.0 else last) + bias,
@@ -299,17 +301,18 @@ class TokenStream:
                                                     weights=self.weights)
 
 
-def _guarded(p: torch.Tensor, guard: torch.Tensor, keep: tuple | None = None) -> torch.Tensor:
+def _guarded(p: torch.Tensor, guard: torch.Tensor, keep: list | None = None) -> torch.Tensor:
     """Probabilities ``p`` times the guard's factors; a row the guard would leave with nothing
     keeps its probabilities as they were (the inverse CDF renormalises either way). ``keep``
-    (pitch token ids, bool rows): in those rows the pitches are scaled back to the mass ``p``
-    gave them, so the guard moves probability between pitches, not away from note starts."""
+    (groups of ``(token ids, bool rows)``, :meth:`tunegan.harmony.Guards.kept_mass`): in those
+    rows the group's tokens are scaled back to the mass ``p`` gave the group, so the guard moves
+    probability within the group (a group it would leave with nothing keeps ``p``)."""
     q = p * guard
-    if keep is not None:
-        ids, rows = keep
+    for ids, rows in keep or ():
         before, after = p[:, ids].sum(-1, keepdim=True), q[:, ids].sum(-1, keepdim=True)
         scale = torch.where(rows.unsqueeze(1) & (after > 0), before / after.clamp_min(1e-30), torch.ones_like(after))
-        q[:, ids] = q[:, ids] * scale
+        back = rows.unsqueeze(1) & (after <= 0)
+        q[:, ids] = torch.where(back, p[:, ids], q[:, ids] * scale)
     empty = q.sum(-1, keepdim=True) <= 0
     return torch.where(empty, p, q) if bool(empty.any()) else q
 
