@@ -1,6 +1,6 @@
 """Listening-like checks of what ``tunegan generate`` gives, per style: tempo, metre, dynamics.
 
-    python benchmarks/check_generation.py [--checkpoint default] [--samples 50] [--bars 16] [--json PATH]
+    python benchmarks/check_generation.py [--checkpoint default] [--samples 50] [--bars 16] [--data CACHE] [--json PATH]
 
 For each genre keyword the model knows (and with no keyword), ``--samples`` pieces are made the
 way the README's first command makes them, ``--seed-notes "C4 E4 G4" --style GENRE``, one seed
@@ -11,6 +11,10 @@ each (0, 1, 2, ...), through :func:`tunegan.api.generate`. Reported per style:
 * dynamics: the share with at least 4 distinct velocities (target: 90% for every style whose
   training data has dynamics), and the median number of distinct velocities;
 * harmony: the share of simultaneous note pairs a semitone apart.
+
+With ``--data`` (a bar-based cache with genre labels), beside the dynamics: the share of the
+style's real ``train`` pieces whose first ``--bars`` bars have at least 4 distinct velocities
+(the same count on the music the model learned from).
 """
 
 from __future__ import annotations
@@ -52,12 +56,37 @@ def check(checkpoint, style: str | None, samples: int, bars: int, seed_notes: st
             "semitone_clash_share": semitone_clash_share(notes)}
 
 
+def real_velocity_share(cache_path, bars: int) -> dict[str, float]:
+    """Per genre of a bar-based cache's train split: the share of pieces whose first ``bars``
+    bars (tokens before the ``bars + 1``-th Bar token) have at least 4 distinct velocities."""
+    from tunegan.data.dataset import TokenCache
+    from tunegan.evaluation.genre_classifier import piece_genres
+    from tunegan.harmony import BAR, guard_tables
+
+    cache = TokenCache(cache_path)
+    tok, data = cache.tokenizer, cache.split("train")
+    tables = guard_tables(tok)
+    if tables is None:
+        raise SystemExit(f"{cache_path}: '{tok.name}' tokens have no bars")
+    genres, hits = piece_genres(cache, "train"), {}
+    for i, g in enumerate(genres):
+        if not g:
+            continue
+        tokens = data.piece(i)[1:]
+        at = np.flatnonzero(tables.kind[tokens] == BAR)
+        head = tokens[:at[bars]] if len(at) > bars else tokens
+        score = tok.decode(head)
+        hits.setdefault(g, []).append(len({n.velocity for t in score.tracks for n in t.notes}) >= 4)
+    return {g: float(np.mean(v)) for g, v in hits.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkpoint", default=None, help="checkpoint, run folder or shipped name (default: the shipped model)")
     ap.add_argument("--samples", type=int, default=50)
     ap.add_argument("--bars", type=int, default=16)
     ap.add_argument("--seed-notes", default="C4 E4 G4")
+    ap.add_argument("--data", default=None, help="a bar-based cache: the same dynamics count on its train pieces")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     import torch
@@ -68,14 +97,21 @@ def main(argv: list[str] | None = None) -> int:
     rows = api.styles(args.checkpoint)
     genres = [r["keyword"] for r in rows if r["category"] == "genre"]
     out = [check(args.checkpoint, g, args.samples, args.bars, args.seed_notes) for g in [None, *genres]]
+    real = real_velocity_share(args.data, args.bars) if args.data else {}
+    for r in out:
+        if r["style"] in real:
+            r["real_velocities_4plus_share"] = real[r["style"]]
     print(f"{args.samples} pieces of {args.bars} bars per style from --seed-notes \"{args.seed_notes}\", "
           f"checkpoint {args.checkpoint or 'default'}")
-    head = ("style", "BPM median", "BPM range", "metre changes", "openings", ">=4 velocities", "clashes")
+    head = ("style", "BPM median", "BPM range", "metre changes", "openings", ">=4 velocities", "clashes") + (
+        ("real >=4 velocities",) if real else ())
     print("  " + " | ".join(head))
     for r in out:
         print("  " + " | ".join([r["style"], f"{r['tempo_median']:.0f}", f"{r['tempo_min']:.0f}-{r['tempo_max']:.0f}",
                                  f"{100 * r['metre_change_share']:.0f}%", str(r["opening_metres"]),
-                                 f"{100 * r['velocities_4plus_share']:.0f}%", f"{100 * r['semitone_clash_share']:.1f}%"]))
+                                 f"{100 * r['velocities_4plus_share']:.0f}%", f"{100 * r['semitone_clash_share']:.1f}%"]
+                                + ([f"{100 * r['real_velocities_4plus_share']:.0f}%" if "real_velocities_4plus_share" in r
+                                    else "-"] if real else [])))
     save_json({"checkpoint": args.checkpoint or "default", "rows": out}, args.json)
     return 0
 

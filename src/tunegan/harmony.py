@@ -498,6 +498,7 @@ class Guards:
         self.dg = np.array([np.ones(N_DEGREES) if x is None else np.asarray(x, np.float64)
                             for x in (degrees or [None] * B)], np.float64).reshape(B, N_DEGREES)
         self.pch = np.zeros((B, 12))                     # pitch classes weighted by duration
+        self.keys = np.full(B, -1, np.int64)             # the key they sound in (running_keys), kept as notes end
         self.notes = np.zeros(B, np.int64)
         self.keep = np.array(keep_mass or [False] * B, bool).reshape(B)  # rows whose pitches keep their mass
         self.iv = np.array([np.ones(N_INTERVALS) if x is None else np.asarray(x, np.float64)
@@ -544,6 +545,8 @@ class Guards:
             self.lo[rows], self.hi[rows] = np.minimum(self.lo[rows], p), np.maximum(self.hi[rows], p)
             np.add.at(self.pch, (rows, (p + self.t.pitch_low) % 12), v[rows])
             self.notes[rows] += 1
+            if (self.dg[rows] != 1).any():
+                self.keys[rows] = running_keys(self.pch[rows])
             self.pending[rows] = -1
 
     def multipliers(self, vocab: int) -> np.ndarray | None:
@@ -599,7 +602,7 @@ class Guards:
             g = np.where(bins >= 0, np.take_along_axis(iv, np.maximum(bins, 0), 1), 1.0)
             m = m * np.where(has_top[:, None], g, 1.0)
         if keyed.any():
-            k = np.where(keyed, running_keys(self.pch[rows]), -1)
+            k = np.where(keyed, self.keys[rows], -1)
             bins = degree_bins((pitch + self.t.pitch_low) % 12, k[:, None])
             g = np.take_along_axis(self.dg[rows], np.maximum(bins, 0), 1)
             m = m * np.where(bins >= 0, g, 1.0)
@@ -638,7 +641,7 @@ class Guards:
         return out
 
 
-_GUARD_ARRAYS = ("active", "keep", "f", "iv", "dg", "gp", "pch", "notes", "span", "lo", "hi", "ends", "now", "bar_start", "bar_len", "seen_bar", "pending",
+_GUARD_ARRAYS = ("active", "keep", "f", "iv", "dg", "gp", "pch", "keys", "notes", "span", "lo", "hi", "ends", "now", "bar_start", "bar_len", "seen_bar", "pending",
                  "onset", "top")
 
 
