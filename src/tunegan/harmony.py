@@ -572,6 +572,7 @@ class Guards:
 
     def _pitch_multipliers(self, rows: np.ndarray) -> np.ndarray | None:
         """``(len(rows), n pitches)`` factors on the Pitch tokens of ``rows``, or None when all are 1."""
+        n = self.ends.shape[1]
         now = self.now[rows, None]
         ends = self.ends[rows]
         sound = ends > now
@@ -597,15 +598,15 @@ class Guards:
         m = np.where(s32 @ far > 0, m * f[:, 2:3], m)
         m = np.where(sound, f[:, 0:1], m)
         iv = self.iv[rows]
-        if (iv != 1).any() and has_top.any():
-            bins = interval_bins(pitch - top[:, None], (self.onset[rows] == self.now[rows])[:, None])
-            g = np.where(bins >= 0, np.take_along_axis(iv, np.maximum(bins, 0), 1), 1.0)
+        if has_top.any() and (iv != 1).any():
+            # bins from a table (same onset or not, top note, pitch); bin -1 reads a factor of 1
+            bins = _interval_table(n)[(self.onset[rows] == self.now[rows]).astype(np.int64), np.maximum(top, 0)]
+            g = np.take_along_axis(np.concatenate([iv, np.ones((len(rows), 1))], 1), bins, 1)
             m = m * np.where(has_top[:, None], g, 1.0)
         if keyed.any():
-            k = np.where(keyed, self.keys[rows], -1)
-            bins = degree_bins((pitch + self.t.pitch_low) % 12, k[:, None])
-            g = np.take_along_axis(self.dg[rows], np.maximum(bins, 0), 1)
-            m = m * np.where(bins >= 0, g, 1.0)
+            bins = _degree_table(n, self.t.pitch_low)[np.maximum(self.keys[rows], 0)]
+            g = np.take_along_axis(self.dg[rows], bins, 1)
+            m = m * np.where(keyed[:, None], g, 1.0)
         if (m == 1.0).all():
             return None
         return m
@@ -643,6 +644,25 @@ class Guards:
 
 _GUARD_ARRAYS = ("active", "keep", "f", "iv", "dg", "gp", "pch", "keys", "notes", "span", "lo", "hi", "ends", "now", "bar_start", "bar_len", "seen_bar", "pending",
                  "onset", "top")
+
+
+@lru_cache(maxsize=4)
+def _interval_table(n: int) -> np.ndarray:
+    """``(2, n, n)`` bins of :func:`interval_bins` by (same onset, top pitch index, pitch index),
+    with :data:`N_INTERVALS` for none (-1)."""
+    d = np.arange(n)[None, :] - np.arange(n)[:, None]
+    out = np.stack([interval_bins(d, False), interval_bins(d, True)])
+    out = np.where(out >= 0, out, N_INTERVALS)
+    out.flags.writeable = False
+    return out
+
+
+@lru_cache(maxsize=4)
+def _degree_table(n: int, pitch_low: int) -> np.ndarray:
+    """``(24, n)`` bins of :func:`degree_bins` by key (:func:`running_keys`) and pitch index."""
+    out = degree_bins((np.arange(n)[None, :] + pitch_low) % 12, np.arange(N_DEGREES)[:, None])
+    out.flags.writeable = False
+    return out
 
 
 @lru_cache(maxsize=4)
