@@ -47,7 +47,14 @@ def test_the_clock_counts_restrikes_and_clashes_across_a_change_of_metre(remi):
     ]
     tokens = remi.encode(_score(notes, [(0, 4, 4), (4 * q, 3, 4), (7 * q, 4, 4)]))
     got = start_counts(guard_tables(remi), [tokens])
-    iv, dg, gp = got.pop("intervals"), got.pop("degrees"), got.pop("gaps")
+    iv, dg, gp, rg = got.pop("intervals"), got.pop("degrees"), got.pop("gaps"), got.pop("register")
+    from tunegan.harmony import BAND
+
+    low = guard_tables(remi).pitch_low
+    want_rg = np.zeros(len(rg), int)
+    for _, _, p in notes:
+        want_rg[(p - low) // BAND] += 1
+    assert rg == want_rg.tolist()
     # onsets at beats 0, 1, 4, 7, 9 and 10 (bars of 4/4, 3/4, 4/4): gaps of 1, 3, 3, 2 and 1 beats
     res = guard_tables(remi).bar_positions // 4
     want_gp = np.zeros(guard_tables(remi).n_gaps, int)
@@ -75,8 +82,9 @@ def test_the_clock_counts_restrikes_and_clashes_across_a_change_of_metre(remi):
     assert start_counts(guard_tables(remi), [tokens], span=10)["beyond_span"] == 1
     # the same notes, all in 4/4: bar 3 would start a beat later, after the E4 ended
     tokens = remi.encode(_score([(s + (q if s >= 7 * q else 0), d, p) for s, d, p in notes], [(0, 4, 4)]))
-    assert start_counts(guard_tables(remi), [tokens]) | {"intervals": None, "degrees": None, "gaps": None} == {
-        "intervals": None, "degrees": None, "gaps": None, "starts": 9, "restrike": 1, "clash": 1, "wide_clash": 1,
+    assert start_counts(guard_tables(remi), [tokens]) | {"intervals": None, "degrees": None, "gaps": None,
+                                                         "register": None} == {
+        "intervals": None, "degrees": None, "gaps": None, "register": None, "starts": 9, "restrike": 1, "clash": 1, "wide_clash": 1,
                                                           "reattack": 1, "unison_step": 2, "beyond_span": 0}
 
 
@@ -155,6 +163,10 @@ def test_guard_round_trip_style_choice_and_checks():
     assert back == keyed and back.degrees_for(("folk",)) == dg and back.degrees_for(("pop",)) is None
     with pytest.raises(CheckpointError, match="degrees need 24"):
         HarmonyGuard.from_dict(keyed.to_dict() | {"degrees": {"folk": [1.5] * N_DEGREES}})
+    banded = HarmonyGuard({"folk": (0.0, 0.1)}, register={"folk": (0.5, 1.0, 0.2)})
+    assert HarmonyGuard.from_dict(banded.to_dict()) == banded and banded.register_for(("pop",)) is None
+    with pytest.raises(CheckpointError, match="register needs"):
+        HarmonyGuard.from_dict(banded.to_dict() | {"register": {"folk": [2.0, 1.0]}})
 
 
 def test_a_guard_that_keeps_pitch_mass_moves_probability_between_pitches_only():
@@ -318,8 +330,9 @@ def test_the_batched_guards_give_each_rows_clock_factors(remi):
            np.where(rng.random(N_DEGREES) < 0.5, 1.0, 0.2)]
     tables = guard_tables(remi)
     gps = [None, None, rng.uniform(0, 1, tables.n_gaps), rng.uniform(0.2, 1, 5), None, rng.uniform(0, 1, tables.n_gaps)]
-    clocks = [NoteClock(tables, sp, iv, dg, gp) for sp, iv, dg, gp in zip(spans, ivs, dgs, gps)]
-    guards = Guards(tables, factors, spans, ivs, degrees=dgs, gaps=gps)
+    rgs = [None, rng.uniform(0, 1, 30), None, None, rng.uniform(0.5, 1, 12), rng.uniform(0, 1, 30)]
+    clocks = [NoteClock(tables, sp, iv, dg, gp, rg) for sp, iv, dg, gp, rg in zip(spans, ivs, dgs, gps, rgs)]
+    guards = Guards(tables, factors, spans, ivs, degrees=dgs, gaps=gps, register=rgs)
     guards.prime(tokens[:, :3])
     for c, row in zip(clocks, tokens[:, :3]):
         for t in row:

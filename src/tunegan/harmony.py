@@ -64,6 +64,8 @@ N_DEGREES = 24  # a note's scale degree (0..11 above the tonic) in a major key, 
 MIN_KEY_NOTES = 8  # notes a piece needs before its running key is trusted (degree factors act from then on)
 FIT_DEGREES = True  # whether fit_guard fits degree factors (beside the intervals)
 FIT_GAPS = False  # and gap factors (tried: no gain on validation, docs/results.md)
+FIT_REGISTER = False  # and register factors
+BAND = 3  # semitones per band of register_bins
 KEEP_PITCH_MASS = False  # whether fitted guards move probability between pitches only (HarmonyGuard.keep_pitch_mass)
 
 
@@ -91,6 +93,12 @@ def gap_bins(gap, n_gaps: int) -> np.ndarray:
     next: ``gap`` itself, the last bin for a bar or more; -1 for none (0 or less)."""
     gap = np.asarray(gap, np.int64)
     return np.where(gap >= 1, np.minimum(gap, n_gaps - 1), -1)
+
+
+def register_bins(pitch_index, n: int) -> np.ndarray:
+    """Bands of :data:`BAND` semitones of the Pitch tokens (by index from the lowest): the bin of
+    each; ``n`` pitches make ``ceil(n / BAND)`` bands."""
+    return np.minimum(np.asarray(pitch_index, np.int64) // BAND, (n - 1) // BAND)
 
 
 def fitted_to(factors, n: int) -> np.ndarray:
@@ -185,12 +193,15 @@ class NoteClock:
     ``intervals`` (:data:`N_INTERVALS` factors, or None) scale each pitch by its bin."""
 
     __slots__ = ("t", "bar_start", "bar_len", "now", "ends", "pending", "hit", "seen_bar", "onset", "top",
-                 "span", "lo", "hi", "_factors", "intervals", "step", "degrees", "degree", "pch", "notes", "gaps", "gap")
+                 "span", "lo", "hi", "_factors", "intervals", "step", "degrees", "degree", "pch", "notes", "gaps", "gap", "register", "last_pitch")
 
-    def __init__(self, tables: GuardTables, span: int | None = None, intervals=None, degrees=None, gaps=None):
+    def __init__(self, tables: GuardTables, span: int | None = None, intervals=None, degrees=None, gaps=None,
+                 register=None):
         self.t = tables
+        n = len(tables.pitch_ids)
+        self.register = None if register is None else fitted_to(register, (n - 1) // BAND + 1)[register_bins(np.arange(n), n)]
         self.gaps = None if gaps is None else fitted_to(gaps, tables.n_gaps)
-        self.gap = -1
+        self.gap = self.last_pitch = -1
         self.span = span
         self.intervals = None if intervals is None else np.asarray(intervals, np.float64)
         self.degrees = None if degrees is None else np.asarray(degrees, np.float64)
@@ -242,7 +253,7 @@ class NoteClock:
             self.degree = int(degree_bins(v % 12, self.key())) if self.notes >= MIN_KEY_NOTES else -1
             self.gap = int(gap_bins(self.now - self.onset, self.t.n_gaps)) if self.onset >= 0 else -1
         elif k == DURATION and self.pending is not None:
-            p = self.pending
+            p = self.last_pitch = self.pending
             self.ends[p] = max(self.now + v, self.ends.get(p, 0))  # overlaps: the later end
             self.top = p if self.onset != self.now else max(self.top, p)
             self.onset, self.pending = self.now, None
@@ -285,6 +296,8 @@ class NoteClock:
         if dg is not None and self.notes >= MIN_KEY_NOTES and (dg != 1).any():
             g = dg[degree_bins(pitch % 12, self.key())]
             f = g if f is None else f * g
+        if self.register is not None and (self.register != 1).any():
+            f = self.register if f is None else f * self.register
         return f
 
     def _make_kinds(self, restrike: float, clash: float, wide: float = 1.0, reattack: float = 1.0,
@@ -332,10 +345,12 @@ def start_counts(tables: GuardTables, pieces, span: int | None = None) -> dict:
     how many fall in each bin of :func:`interval_bins` (a list); ``degrees``: in each bin of
     :func:`degree_bins`, in the key the piece sounded in before the note (from its
     :data:`MIN_KEY_NOTES`-th note on); ``gaps``: onsets per bin of :func:`gap_bins` (the positions
-    since the onset before)."""
+    since the onset before); ``register``: note starts per band of :func:`register_bins`."""
     out = {"starts": 0, **{k: 0 for k in KINDS}}
     iv, dg = np.zeros(N_INTERVALS, np.int64), np.zeros(N_DEGREES, np.int64)
     gp = np.zeros(tables.n_gaps, np.int64)
+    n = len(tables.pitch_ids)
+    rg = np.zeros((n - 1) // BAND + 1, np.int64)
     for p in pieces:
         clock = NoteClock(tables, span)
         for tkn in np.asarray(p, np.int64):
@@ -350,7 +365,10 @@ def start_counts(tables: GuardTables, pieces, span: int | None = None) -> dict:
                     dg[clock.degree] += 1
                 if clock.gap >= 0:
                     gp[clock.gap] += 1
-    return out | {"intervals": iv.tolist(), "degrees": dg.tolist(), "gaps": gp.tolist()}
+                i = clock.last_pitch - tables.pitch_low
+                if 0 <= i < n:
+                    rg[register_bins(i, n)] += 1
+    return out | {"intervals": iv.tolist(), "degrees": dg.tolist(), "gaps": gp.tolist(), "register": rg.tolist()}
 
 
 def interval_factors(real, made, parts=((0, N_SPACING), (N_SPACING, N_INTERVALS))) -> tuple[float, ...]:
@@ -386,7 +404,8 @@ class HarmonyGuard:
     a note starting at all (the factors were fitted per note start), so the guard changes which
     notes start, not how many. ``degrees``: per style, a factor per bin of :func:`degree_bins`
     (a note's scale degree in the key the piece sounds in so far); ``gaps``: per style, a factor per
-    bin of :func:`gap_bins` on the Position token that opens the next onset."""
+    bin of :func:`gap_bins` on the Position token that opens the next onset; ``register``: per
+    style, a factor per band of :func:`register_bins` (how high or low a note lies)."""
 
     factors: dict[str, tuple[float, ...]] = field(default_factory=dict)
     fit: dict = field(default_factory=dict)
@@ -395,6 +414,7 @@ class HarmonyGuard:
     keep_pitch_mass: bool = False
     degrees: dict[str, tuple[float, ...]] = field(default_factory=dict)
     gaps: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    register: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
     def __post_init__(self):  # fewer factors than kinds (an older guard): the rest are 1
         object.__setattr__(self, "factors", {s: tuple(f) + (1.0,) * (len(KINDS) - len(f)) for s, f in self.factors.items()})
@@ -433,13 +453,21 @@ class HarmonyGuard:
                 return self.gaps.get(s)
         return self.gaps.get(ANY_STYLE)
 
+    def register_for(self, styles) -> tuple[float, ...] | None:
+        """The register factors of the style :meth:`for_styles` takes its factors from (None: none)."""
+        for s in styles or ():
+            if s in self.factors:
+                return self.register.get(s)
+        return self.register.get(ANY_STYLE)
+
     def to_dict(self) -> dict:
         return {"factors": {s: list(f) for s, f in self.factors.items()}, "fit": self.fit,
                 **({"spans": dict(self.spans)} if self.spans else {}),
                 **({"intervals": {s: list(f) for s, f in self.intervals.items()}} if self.intervals else {}),
                 **({"keep_pitch_mass": True} if self.keep_pitch_mass else {}),
                 **({"degrees": {s: list(f) for s, f in self.degrees.items()}} if self.degrees else {}),
-                **({"gaps": {s: list(f) for s, f in self.gaps.items()}} if self.gaps else {})}
+                **({"gaps": {s: list(f) for s, f in self.gaps.items()}} if self.gaps else {}),
+                **({"register": {s: list(f) for s, f in self.register.items()}} if self.register else {})}
 
     @classmethod
     def from_dict(cls, d: dict) -> HarmonyGuard:
@@ -479,7 +507,14 @@ class HarmonyGuard:
             raise CheckpointError(f"meta.json 'harmony' gaps are malformed ({e})") from None
         if any(len(f) < 2 or not all(0 <= x <= 1 for x in f) for f in gaps.values()):
             raise CheckpointError("meta.json 'harmony' gaps need 2 or more factors within 0 and 1 per style")
-        return cls(factors, d.get("fit") or {}, spans, intervals, bool(d.get("keep_pitch_mass", False)), degrees, gaps)
+        try:
+            register = {str(s): tuple(float(x) for x in f) for s, f in (d.get("register") or {}).items()}
+        except (TypeError, ValueError, AttributeError) as e:
+            raise CheckpointError(f"meta.json 'harmony' register is malformed ({e})") from None
+        if any(len(f) < 2 or not all(0 <= x <= 1 for x in f) for f in register.values()):
+            raise CheckpointError("meta.json 'harmony' register needs 2 or more factors within 0 and 1 per style")
+        return cls(factors, d.get("fit") or {}, spans, intervals, bool(d.get("keep_pitch_mass", False)), degrees, gaps,
+                   register)
 
 
 class Guards:
@@ -490,9 +525,13 @@ class Guards:
 
     def __init__(self, tables: GuardTables, factors: list[tuple[float, ...] | None],
                  spans: list[int | None] | None = None, intervals: list | None = None,
-                 keep_mass: list[bool] | None = None, degrees: list | None = None, gaps: list | None = None):
+                 keep_mass: list[bool] | None = None, degrees: list | None = None, gaps: list | None = None,
+                 register: list | None = None):
         self.t = tables
         B, n = len(factors), len(tables.pitch_ids)
+        bands = register_bins(np.arange(n), n)
+        self.rg = np.array([np.ones(n) if x is None else fitted_to(x, (n - 1) // BAND + 1)[bands]
+                            for x in (register or [None] * B)], np.float64).reshape(B, n)
         self.gp = np.array([np.ones(tables.n_gaps) if x is None else fitted_to(x, tables.n_gaps)
                             for x in (gaps or [None] * B)], np.float64).reshape(B, tables.n_gaps)
         self.dg = np.array([np.ones(N_DEGREES) if x is None else np.asarray(x, np.float64)
@@ -551,7 +590,8 @@ class Guards:
 
     def multipliers(self, vocab: int) -> np.ndarray | None:
         """``(batch, vocab)`` factors on the next token's probabilities, or None when all are 1."""
-        rows = np.flatnonzero(self.active & ((self.f.min(1) < 1) | (self.iv != 1).any(1) | (self.dg != 1).any(1)))
+        rows = np.flatnonzero(self.active & ((self.f.min(1) < 1) | (self.iv != 1).any(1) | (self.dg != 1).any(1)
+                                             | (self.rg != 1).any(1)))
         timed = np.flatnonzero(self.active & (self.gp != 1).any(1) & (self.onset >= 0))
         pos = None
         if len(timed):  # the Position tokens, by the gap each would open from the row's latest onset
@@ -586,7 +626,8 @@ class Guards:
         top = self.top[rows]
         has_top = top >= 0
         keyed = (self.notes[rows] >= MIN_KEY_NOTES) & (self.dg[rows] != 1).any(1)
-        if not (sound.any() or ended.any() or len(step) or off.any() or has_top.any() or keyed.any()):
+        registered = (self.rg[rows] != 1).any()
+        if not (sound.any() or ended.any() or len(step) or off.any() or has_top.any() or keyed.any() or registered):
             return None
         near, far = _neighbours_f(sound.shape[1])
         f = self.f[rows]
@@ -607,6 +648,8 @@ class Guards:
             bins = _degree_table(n, self.t.pitch_low)[np.maximum(self.keys[rows], 0)]
             g = np.take_along_axis(self.dg[rows], bins, 1)
             m = m * np.where(keyed[:, None], g, 1.0)
+        if registered:
+            m = m * self.rg[rows]
         if (m == 1.0).all():
             return None
         return m
@@ -642,7 +685,7 @@ class Guards:
         return out
 
 
-_GUARD_ARRAYS = ("active", "keep", "f", "iv", "dg", "gp", "pch", "keys", "notes", "span", "lo", "hi", "ends", "now", "bar_start", "bar_len", "seen_bar", "pending",
+_GUARD_ARRAYS = ("active", "keep", "f", "iv", "dg", "gp", "rg", "pch", "keys", "notes", "span", "lo", "hi", "ends", "now", "bar_start", "bar_len", "seen_bar", "pending",
                  "onset", "top")
 
 
@@ -693,7 +736,7 @@ def fit_guard(ckpt, cache, *, split: str = "train", samples: int = 32, length: i
     data, genres = cache.split(split), piece_genres(cache, split)
     keywords = set(model_keywords(ckpt, "genre"))
     rng = np.random.default_rng([seed, 41])
-    factors, spans, steps, degs, gaps = {}, {}, {}, {}, {}
+    factors, spans, steps, degs, gaps, regs = {}, {}, {}, {}, {}, {}
     degrees = FIT_DEGREES if degrees is None else degrees
     report = {"split": split, "samples": samples, "length": length, "genres": {}, "sampled_minor": {}}
     pitch_of = ckpt.tokenizer.token_pitches()
@@ -743,7 +786,13 @@ def fit_guard(ckpt, cache, *, split: str = "train", samples: int = 32, length: i
                 gaps[g] = tuple(min(1.0, x) for x in interval_factors(real["gaps"], made_s["gaps"], ((1, n),)))
                 report["genres"][g or "any"] |= {"gaps": {"real": real["gaps"], "samples": made_s["gaps"],
                                                           "factors": list(gaps[g])}}
-    return HarmonyGuard(factors, report, {g: v for g, v in spans.items() if v}, steps, KEEP_PITCH_MASS, degs, gaps)
+            if FIT_REGISTER:
+                regs[g] = tuple(min(1.0, x) for x in interval_factors(real["register"], made_s["register"],
+                                                                       ((0, len(real["register"])),)))
+                report["genres"][g or "any"] |= {"register": {"real": real["register"], "samples": made_s["register"],
+                                                              "factors": list(regs[g])}}
+    return HarmonyGuard(factors, report, {g: v for g, v in spans.items() if v}, steps, KEEP_PITCH_MASS, degs, gaps,
+                        regs)
 
 
 def fit_guard_and_boost(ckpt, cache, repeats_cache=None) -> dict:
