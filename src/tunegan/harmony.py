@@ -425,40 +425,32 @@ class HarmonyGuard:
                 return self.factors[s]
         return self.factors.get(ANY_STYLE, (1.0,) * len(KINDS))
 
-    def span_for(self, styles) -> int | None:
-        """The span of the style :meth:`for_styles` takes its factors from (None: none)."""
+    def _of(self, table: dict, styles):
+        """``table``'s entry for the style :meth:`for_styles` takes its factors from (None: none)."""
         for s in styles or ():
             if s in self.factors:
-                return self.spans.get(s)
-        return self.spans.get(ANY_STYLE)
+                return table.get(s)
+        return table.get(ANY_STYLE)
+
+    def span_for(self, styles) -> int | None:
+        """The span of the style :meth:`for_styles` takes its factors from (None: none)."""
+        return self._of(self.spans, styles)
 
     def intervals_for(self, styles) -> tuple[float, ...] | None:
         """The interval factors of the style :meth:`for_styles` takes its factors from (None: none)."""
-        for s in styles or ():
-            if s in self.factors:
-                return self.intervals.get(s)
-        return self.intervals.get(ANY_STYLE)
+        return self._of(self.intervals, styles)
 
     def degrees_for(self, styles) -> tuple[float, ...] | None:
         """The degree factors of the style :meth:`for_styles` takes its factors from (None: none)."""
-        for s in styles or ():
-            if s in self.factors:
-                return self.degrees.get(s)
-        return self.degrees.get(ANY_STYLE)
+        return self._of(self.degrees, styles)
 
     def gaps_for(self, styles) -> tuple[float, ...] | None:
         """The gap factors of the style :meth:`for_styles` takes its factors from (None: none)."""
-        for s in styles or ():
-            if s in self.factors:
-                return self.gaps.get(s)
-        return self.gaps.get(ANY_STYLE)
+        return self._of(self.gaps, styles)
 
     def register_for(self, styles) -> tuple[float, ...] | None:
         """The register factors of the style :meth:`for_styles` takes its factors from (None: none)."""
-        for s in styles or ():
-            if s in self.factors:
-                return self.register.get(s)
-        return self.register.get(ANY_STYLE)
+        return self._of(self.register, styles)
 
     def to_dict(self) -> dict:
         return {"factors": {s: list(f) for s, f in self.factors.items()}, "fit": self.fit,
@@ -488,33 +480,28 @@ class HarmonyGuard:
             raise CheckpointError(f"meta.json 'harmony' spans are malformed ({e})") from None
         if any(v <= 0 for v in spans.values()):
             raise CheckpointError("meta.json 'harmony' spans must be positive semitones")
-        try:
-            intervals = {str(s): tuple(float(x) for x in f) for s, f in (d.get("intervals") or {}).items()}
-        except (TypeError, ValueError, AttributeError) as e:
-            raise CheckpointError(f"meta.json 'harmony' intervals are malformed ({e})") from None
-        if any(len(f) != N_INTERVALS or not all(0 <= x <= MAX_INTERVAL_FACTOR for x in f) for f in intervals.values()):
-            raise CheckpointError(f"meta.json 'harmony' intervals need {N_INTERVALS} factors within 0 and "
-                                  f"{MAX_INTERVAL_FACTOR:g} per style")
-        try:
-            degrees = {str(s): tuple(float(x) for x in f) for s, f in (d.get("degrees") or {}).items()}
-        except (TypeError, ValueError, AttributeError) as e:
-            raise CheckpointError(f"meta.json 'harmony' degrees are malformed ({e})") from None
-        if any(len(f) != N_DEGREES or not all(0 <= x <= 1 for x in f) for f in degrees.values()):
-            raise CheckpointError(f"meta.json 'harmony' degrees need {N_DEGREES} factors within 0 and 1 per style")
-        try:
-            gaps = {str(s): tuple(float(x) for x in f) for s, f in (d.get("gaps") or {}).items()}
-        except (TypeError, ValueError, AttributeError) as e:
-            raise CheckpointError(f"meta.json 'harmony' gaps are malformed ({e})") from None
-        if any(len(f) < 2 or not all(0 <= x <= 1 for x in f) for f in gaps.values()):
-            raise CheckpointError("meta.json 'harmony' gaps need 2 or more factors within 0 and 1 per style")
-        try:
-            register = {str(s): tuple(float(x) for x in f) for s, f in (d.get("register") or {}).items()}
-        except (TypeError, ValueError, AttributeError) as e:
-            raise CheckpointError(f"meta.json 'harmony' register is malformed ({e})") from None
-        if any(len(f) < 2 or not all(0 <= x <= 1 for x in f) for f in register.values()):
-            raise CheckpointError("meta.json 'harmony' register needs 2 or more factors within 0 and 1 per style")
+        intervals = _style_factors(d, "intervals", N_INTERVALS, MAX_INTERVAL_FACTOR)
+        degrees = _style_factors(d, "degrees", N_DEGREES)
+        gaps = _style_factors(d, "gaps")
+        register = _style_factors(d, "register")
         return cls(factors, d.get("fit") or {}, spans, intervals, bool(d.get("keep_pitch_mass", False)), degrees, gaps,
                    register)
+
+
+def _style_factors(d: dict, key: str, length: int | None = None, top: float = 1.0) -> dict[str, tuple[float, ...]]:
+    """``d[key]`` (per style, a list of factors) read and checked: ``length`` factors each (None: 2
+    or more), within 0 and ``top``. Raises :class:`~tunegan.errors.CheckpointError` otherwise."""
+    from .errors import CheckpointError
+
+    plural = not key.endswith("r")  # "register" is one
+    try:
+        out = {str(s): tuple(float(x) for x in f) for s, f in (d.get(key) or {}).items()}
+    except (TypeError, ValueError, AttributeError) as e:
+        raise CheckpointError(f"meta.json 'harmony' {key} {'are' if plural else 'is'} malformed ({e})") from None
+    if any((len(f) != length if length else len(f) < 2) or not all(0 <= x <= top for x in f) for f in out.values()):
+        raise CheckpointError(f"meta.json 'harmony' {key} need{'' if plural else 's'} {length or '2 or more'} "
+                              f"factors within 0 and {top:g} per style")
+    return out
 
 
 class Guards:
