@@ -8,7 +8,8 @@ is never its own judge: realism is the evaluation's two-sample classifier
 (:func:`tunegan.evaluation.suite.two_sample`, 5-fold logistic regression on musical features)
 telling ``--samples`` samples per genre from as many real test windows of that genre (the first
 ``--length`` tokens of test pieces). Per genre, through :func:`tunegan.api.generate` (``style``
-= the genre, ``length`` tokens, seeds 0...):
+= the genre, ``length`` tokens, seeds ``--seed``, ``--seed`` + 1...; the classifier's folds drawn
+with ``--seed`` too):
 
 * plain sampling at temperature 1, and at lower temperatures (``--temperatures``);
 * critic-ranked, best of N for each ``--candidates`` N;
@@ -60,12 +61,12 @@ def copied_run(index, notes) -> int:
     return int(matching_statistics(index, p).max()) + 1 if len(p) >= 2 else len(p)
 
 
-def judge(real, songs, index=None) -> dict:
+def judge(real, songs, index=None, seed: int = 0) -> dict:
     from tunegan.evaluation.suite import diversity, two_sample
 
     gen = [s.notes() for s in songs]
     gen = [g for g in gen if len(g) >= 2]
-    ts = two_sample(real, gen, folds=min(5, len(real), len(gen)), seed=0)
+    ts = two_sample(real, gen, folds=min(5, len(real), len(gen)), seed=seed)
     pitch = [np.sort(g, order="start")["pitch"] for g in gen]
     out = {"two_sample": round(float(ts["accuracy"]), 4), "ci": [round(float(ts["ci_low"]), 4), round(float(ts["ci_high"]), 4)],
            "diversity": round(float(diversity(pitch)), 4), "n": int(ts["n"])}
@@ -99,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--temperatures", default="0.95,0.9,0.85,0.8")
     ap.add_argument("--genres", default=None)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=0, help="first sampling seed (and the classifier's): a repeat with other samples")
     ap.add_argument("--cost-only", action="store_true", help="only the cost of candidates (the JSON's rows are kept)")
     ap.add_argument("--no-cost", action="store_true", help="leave the cost out (a model without a critic: "
                                                              "--candidates '' --no-cost)")
@@ -132,14 +134,14 @@ def main(argv: list[str] | None = None) -> int:
         rows, genres = (json.loads(args.json.read_text())["rows"] if args.json and args.json.exists() else []), []
     for g in genres:
         real = real_notes(cache, g, args.length)[: args.samples * 2]
-        common = dict(checkpoint=args.checkpoint, style=g, length=args.length, samples=args.samples, seed=0,
+        common = dict(checkpoint=args.checkpoint, style=g, length=args.length, samples=args.samples, seed=args.seed,
                       models=models, device="cpu")
         row = {"genre": g, "real": len(real), "plain": {}, "ranked": {},
                "real_copied_run_median": float(np.median([copied_run(index, r) for r in real]))}
         for t in [1.0, *temps]:
-            row["plain"][t] = judge(real, api.generate(temperature=t, **common), index)
+            row["plain"][t] = judge(real, api.generate(temperature=t, **common), index, args.seed)
         for n in ns:
-            row["ranked"][n] = judge(real, api.generate(candidates=n, **common), index)
+            row["ranked"][n] = judge(real, api.generate(candidates=n, **common), index, args.seed)
         rows.append(row)
         print(f"\n{g} ({len(real)} real test windows of {args.length} tokens, {args.samples} samples each)")
         print(f"  setting            two-sample  diversity  copied run (real: {row['real_copied_run_median']:g} notes)")
