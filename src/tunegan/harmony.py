@@ -29,6 +29,19 @@ start give samples away against real music of most styles:
   but had a longer tail of stray low and high notes (``pitch_range``, a telling feature of
   chorale, classical and pop: chorale samples 36.8 semitones on average against 33.2).
 
+Beside these kinds, and fitted the same way on samples the kinds already shape:
+
+* **intervals** (:func:`interval_bins`): how far a note lies above its onset's highest note, or
+  steps from the onset before, in the two-sample test's melodic order (chorale samples leapt
+  sevenths and tenths too often);
+* **scale degrees** (:func:`degree_bins`) in the key the piece sounds in so far
+  (:func:`running_keys`, from its :data:`MIN_KEY_NOTES`-th note on): left alone, major samples
+  used the flat third and seventh far more than their style.
+
+Two more tables can be fitted and stored but were not kept (no gain on validation,
+docs/results.md): **gaps** between onsets on the Position tokens (:data:`FIT_GAPS`) and
+**register** bands of absolute pitch (:data:`FIT_REGISTER`).
+
 :class:`HarmonyGuard` scales the probability of such pitches, per style, by how often real music
 of the style does it against how often the model's samples do (:func:`fit_guard`: ``real /
 sampled``, at most 1, counted with the same clock): a style that never re-strikes gets 0, a style
