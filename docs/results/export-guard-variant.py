@@ -19,7 +19,7 @@ The defaults are `tunegan export`'s (degrees on, gaps off, span at the 75th perc
 """
 import argparse
 
-import tunegan.harmony as h
+import tunegan.harmony.fit as h
 from tunegan.api.models import export
 
 ap = argparse.ArgumentParser()

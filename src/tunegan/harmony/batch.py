@@ -1,0 +1,181 @@
+"""The clocks of a batch of rows as arrays (:class:`Guards`): what sampling asks at every step."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .bins import (BAND, KINDS, MIN_KEY_NOTES, N_DEGREES, N_INTERVALS, _degree_table, _interval_table, _neighbours_f,
+                   fitted_to, gap_bins, register_bins, running_keys)
+from .clock import BAR, DURATION, METRE, PITCH, POSITION, GuardTables
+
+
+class Guards:
+    """The clocks of a batch of rows as arrays, and their factors (one tuple over :data:`KINDS` per
+    row, None for a row without a guard): :class:`NoteClock`'s rules for every row at once, so a
+    sampling step costs a few array operations, not a Python loop over rows (the multipliers equal
+    each row's :meth:`NoteClock.factors`, tested)."""
+
+    def __init__(self, tables: GuardTables, factors: list[tuple[float, ...] | None],
+                 spans: list[int | None] | None = None, intervals: list | None = None,
+                 keep_mass: list[bool] | None = None, degrees: list | None = None, gaps: list | None = None,
+                 register: list | None = None):
+        self.t = tables
+        B, n = len(factors), len(tables.pitch_ids)
+        bands = register_bins(np.arange(n), n)
+        self.rg = np.array([np.ones(n) if x is None else fitted_to(x, (n - 1) // BAND + 1)[bands]
+                            for x in (register or [None] * B)], np.float64).reshape(B, n)
+        self.gp = np.array([np.ones(tables.n_gaps) if x is None else fitted_to(x, tables.n_gaps)
+                            for x in (gaps or [None] * B)], np.float64).reshape(B, tables.n_gaps)
+        self.dg = np.array([np.ones(N_DEGREES) if x is None else np.asarray(x, np.float64)
+                            for x in (degrees or [None] * B)], np.float64).reshape(B, N_DEGREES)
+        self.pch = np.zeros((B, 12))                     # pitch classes weighted by duration
+        self.keys = np.full(B, -1, np.int64)             # the key they sound in (running_keys), kept as notes end
+        self.notes = np.zeros(B, np.int64)
+        self.keep = np.array(keep_mass or [False] * B, bool).reshape(B)  # rows whose pitches keep their mass
+        self.iv = np.array([np.ones(N_INTERVALS) if x is None else np.asarray(x, np.float64)
+                            for x in (intervals or [None] * B)], np.float64).reshape(B, N_INTERVALS)
+        self.span = np.array([-1 if x is None else int(x) for x in (spans or [None] * B)], np.int64)
+        self.lo = np.full(B, 10 ** 6, np.int64)          # index of the piece's lowest pitch so far
+        self.hi = np.full(B, -1, np.int64)               # and of its highest (-1: none yet)
+        self.active = np.array([f is not None for f in factors], bool)
+        self.f = np.array([tuple(f) + (1.0,) * (len(KINDS) - len(f)) if f is not None else (1.0,) * len(KINDS)
+                           for f in factors], np.float64).reshape(B, len(KINDS))
+        self.ends = np.full((B, n), -1, np.int64)       # end position of each pitch's latest note (-1: none yet)
+        self.now = np.zeros(B, np.int64)
+        self.bar_start = np.zeros(B, np.int64)
+        self.bar_len = np.full(B, tables.bar_positions, np.int64)
+        self.seen_bar = np.zeros(B, bool)
+        self.pending = np.full(B, -1, np.int64)          # index of the pitch whose Duration has not come yet
+        self.onset = np.full(B, -1, np.int64)            # the latest onset's position
+        self.top = np.full(B, -1, np.int64)              # index of its highest pitch (-1: none yet)
+
+    def prime(self, primes: np.ndarray) -> None:
+        primes = np.atleast_2d(np.asarray(primes, np.int64))
+        for j in range(primes.shape[1]):
+            self.push(primes[:, j])
+
+    def push(self, tokens: np.ndarray) -> None:
+        """One token per row, as :meth:`NoteClock.push` reads it."""
+        tok = np.asarray(tokens, np.int64).reshape(-1)
+        k, v = self.t.kind[tok], self.t.value[tok]
+        bar = k == BAR
+        if bar.any():
+            self.bar_start = np.where(bar & self.seen_bar, self.bar_start + self.bar_len, self.bar_start)
+            self.seen_bar |= bar
+            self.now = np.where(bar, self.bar_start, self.now)
+        self.bar_len = np.where(k == METRE, v, self.bar_len)
+        pos = k == POSITION
+        self.now = np.where(pos, self.bar_start + v, self.now)
+        self.pending = np.where(k == PITCH, v - self.t.pitch_low, self.pending)
+        rows = np.flatnonzero((k == DURATION) & (self.pending >= 0))
+        if len(rows):
+            p, now = self.pending[rows], self.now[rows]
+            self.ends[rows, p] = np.maximum(now + v[rows], self.ends[rows, p])  # overlaps: the later end
+            self.top[rows] = np.where(self.onset[rows] != now, p, np.maximum(self.top[rows], p))
+            self.onset[rows] = now
+            self.lo[rows], self.hi[rows] = np.minimum(self.lo[rows], p), np.maximum(self.hi[rows], p)
+            np.add.at(self.pch, (rows, (p + self.t.pitch_low) % 12), v[rows])
+            self.notes[rows] += 1
+            if (self.dg[rows] != 1).any():
+                self.keys[rows] = running_keys(self.pch[rows])
+            self.pending[rows] = -1
+
+    def multipliers(self, vocab: int) -> np.ndarray | None:
+        """``(batch, vocab)`` factors on the next token's probabilities, or None when all are 1."""
+        rows = np.flatnonzero(self.active & ((self.f.min(1) < 1) | (self.iv != 1).any(1) | (self.dg != 1).any(1)
+                                             | (self.rg != 1).any(1)))
+        timed = np.flatnonzero(self.active & (self.gp != 1).any(1) & (self.onset >= 0))
+        pos = None
+        if len(timed):  # the Position tokens, by the gap each would open from the row's latest onset
+            pos_values = self.t.value[self.t.position_ids]
+            bins = gap_bins(self.bar_start[timed, None] + pos_values[None, :] - self.onset[timed, None], self.t.n_gaps)
+            pos = np.where(bins >= 0, np.take_along_axis(self.gp[timed], np.maximum(bins, 0), 1), 1.0)
+            if (pos == 1.0).all():
+                pos = None
+        m = self._pitch_multipliers(rows) if len(rows) else None
+        if m is None and pos is None:
+            return None
+        out = np.ones((len(self.active), vocab), np.float32)
+        if m is not None:
+            out[np.ix_(rows, self.t.pitch_ids)] = m
+        if pos is not None:
+            out[np.ix_(timed, self.t.position_ids)] = pos
+        return out
+
+    def _pitch_multipliers(self, rows: np.ndarray) -> np.ndarray | None:
+        """``(len(rows), n pitches)`` factors on the Pitch tokens of ``rows``, or None when all are 1."""
+        n = self.ends.shape[1]
+        now = self.now[rows, None]
+        ends = self.ends[rows]
+        sound = ends > now
+        waiting = np.flatnonzero(self.pending[rows] >= 0)
+        sound[waiting, self.pending[rows][waiting]] = True
+        ended = (ends == now) & ~sound
+        step = np.flatnonzero((self.onset[rows] != self.now[rows]) & (self.top[rows] >= 0))
+        span, lo, hi = self.span[rows, None], self.lo[rows, None], self.hi[rows, None]
+        pitch = np.arange(sound.shape[1])[None, :]
+        off = (span >= 0) & (hi >= 0) & ((pitch - lo > span) | (hi - pitch > span))
+        top = self.top[rows]
+        has_top = top >= 0
+        keyed = (self.notes[rows] >= MIN_KEY_NOTES) & (self.dg[rows] != 1).any(1)
+        registered = (self.rg[rows] != 1).any()
+        if not (sound.any() or ended.any() or len(step) or off.any() or has_top.any() or keyed.any() or registered):
+            return None
+        near, far = _neighbours_f(sound.shape[1])
+        f = self.f[rows]
+        m = np.where(ended, f[:, 3:4], 1.0)
+        m[step, self.top[rows][step]] *= f[step, 4]
+        m = np.where(off, m * f[:, 5:6], m)
+        s32 = sound.astype(np.float32)
+        m = np.where(s32 @ near > 0, m * f[:, 1:2], m)  # once per kind, however many sounding notes it clashes with
+        m = np.where(s32 @ far > 0, m * f[:, 2:3], m)
+        m = np.where(sound, f[:, 0:1], m)
+        iv = self.iv[rows]
+        if has_top.any() and (iv != 1).any():
+            # bins from a table (same onset or not, top note, pitch); bin -1 reads a factor of 1
+            bins = _interval_table(n)[(self.onset[rows] == self.now[rows]).astype(np.int64), np.maximum(top, 0)]
+            g = np.take_along_axis(np.concatenate([iv, np.ones((len(rows), 1))], 1), bins, 1)
+            m = m * np.where(has_top[:, None], g, 1.0)
+        if keyed.any():
+            bins = _degree_table(n, self.t.pitch_low)[np.maximum(self.keys[rows], 0)]
+            g = np.take_along_axis(self.dg[rows], bins, 1)
+            m = m * np.where(keyed[:, None], g, 1.0)
+        if registered:
+            m = m * self.rg[rows]
+        if (m == 1.0).all():
+            return None
+        return m
+
+    def kept_mass(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Groups of tokens whose guarded probabilities sampling scales back to the mass the network
+        gave the group, as ``(token ids, bool rows)``: the Position tokens in every row with gap
+        factors (the guard chooses how far the next onset lies, not whether the piece moves on),
+        and the Pitch tokens in rows that keep their pitch mass (:attr:`HarmonyGuard.keep_pitch_mass`)."""
+        out = []
+        timed = self.active & (self.gp != 1).any(1)
+        if timed.any():
+            out.append((self.t.position_ids, timed))
+        if self.keep.any():
+            out.append((self.t.pitch_ids, self.keep))
+        return out
+
+    def select(self, rows) -> Guards:
+        """The batch of ``rows`` only (in that order), each row's clock carried on."""
+        out = Guards.__new__(Guards)
+        out.t = self.t
+        rows = np.asarray(rows, np.int64)
+        for name in _GUARD_ARRAYS:
+            setattr(out, name, getattr(self, name)[rows].copy())
+        return out
+
+    @classmethod
+    def cat(cls, parts: list[Guards]) -> Guards:
+        out = cls.__new__(cls)
+        out.t = parts[0].t
+        for name in _GUARD_ARRAYS:
+            setattr(out, name, np.concatenate([getattr(p, name) for p in parts]))
+        return out
+
+
+_GUARD_ARRAYS = ("active", "keep", "f", "iv", "dg", "gp", "rg", "pch", "keys", "notes", "span", "lo", "hi", "ends", "now", "bar_start", "bar_len", "seen_bar", "pending",
+                 "onset", "top")
