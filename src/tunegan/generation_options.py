@@ -173,10 +173,7 @@ class Constraints:
     cond: torch.Tensor | None = None
     guidance: float = 1.0
     repeats: tuple | None = None  # (RepeatModel, weights per matched order, bar recall chances or None), or None
-    guard: tuple | None = None    # (GuardTables, factors per kind of tunegan.harmony.KINDS, span or None,
-                                  #  interval factors or None, whether the pitches keep their mass,
-                                  #  degree factors or None, gap factors or None, register factors or None),
-                                  #  or None
+    guard: tuple | None = None    # (GuardTables, tunegan.harmony.StyleGuard), or None
 
     @property
     def allowed(self) -> torch.Tensor:
@@ -226,10 +223,7 @@ def build_constraints(model, options: GenerationOptions) -> Constraints:
     if options.harmony and (hg := getattr(model, "harmony", None)) is not None:
         from .harmony import guard_tables
 
-        factors, tables = hg.for_styles(options.style), guard_tables(tok)
-        ivs, degs, gaps = hg.intervals_for(options.style), hg.degrees_for(options.style), hg.gaps_for(options.style)
-        reg = hg.register_for(options.style)
-        if tables is not None and (min(factors) < 1 or
-                                   any(x != 1 for x in (*(ivs or ()), *(degs or ()), *(gaps or ()), *(reg or ())))):
-            guard = (tables, factors, hg.span_for(options.style), ivs, hg.keep_pitch_mass, degs, gaps, reg)
+        tables, style_guard = guard_tables(tok), hg.for_style(options.style)
+        if tables is not None and style_guard.acts:
+            guard = (tables, style_guard)
     return Constraints(bias, force, cond, options.guidance, repeats, guard)

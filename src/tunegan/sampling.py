@@ -89,14 +89,7 @@ class TokenStream:
         if guard is not None:
             from .harmony import Guards
 
-            ivs = guard[3] if len(guard) > 3 else None
-            keep = bool(guard[4]) if len(guard) > 4 else False
-            degs = guard[5] if len(guard) > 5 else None
-            gaps = guard[6] if len(guard) > 6 else None
-            reg = guard[7] if len(guard) > 7 else None
-            B = prime.shape[0]
-            self.guards = Guards(guard[0], [tuple(guard[1])] * B, [guard[2]] * B, [ivs] * B, [keep] * B, [degs] * B,
-                                 [gaps] * B, [reg] * B)
+            self.guards = Guards.of(*guard, prime.shape[0])
             self.guards.prime(prime.cpu().numpy())
 
     @classmethod

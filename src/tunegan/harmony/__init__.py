@@ -57,9 +57,9 @@ from .bins import (ANY_STYLE, BAND, KINDS, MIN_KEY_NOTES, N_DEGREES, N_INTERVALS
 from .clock import BAR, DURATION, METRE, PITCH, POSITION, GuardTables, NoteClock, guard_tables, start_counts
 from .fit import (DEGREE_PARTS, MIN_STEPS, SPAN_QUANTILE, _with_harmony, fit_guard, fit_guard_and_boost,
                   interval_factors)
-from .guard import HarmonyGuard
+from .guard import HarmonyGuard, StyleGuard
 
-__all__ = ["ANY_STYLE", "KINDS", "HarmonyGuard", "NoteClock", "Guards", "GuardTables", "guard_tables", "start_counts",
+__all__ = ["ANY_STYLE", "KINDS", "HarmonyGuard", "StyleGuard", "NoteClock", "Guards", "GuardTables", "guard_tables", "start_counts",
            "fit_guard", "fit_guard_and_boost", "interval_factors", "interval_bins", "degree_bins", "gap_bins",
            "register_bins", "running_keys", "BAND", "BAR", "DURATION", "METRE", "PITCH", "POSITION", "DEGREE_PARTS",
            "MIN_KEY_NOTES", "MIN_STEPS", "N_DEGREES", "N_INTERVALS", "N_SPACING", "N_STEPS", "SPAN_QUANTILE",

@@ -7,6 +7,7 @@ import numpy as np
 from .bins import (BAND, KINDS, MIN_KEY_NOTES, N_DEGREES, N_INTERVALS, _degree_table, _interval_table, _neighbours_f,
                    fitted_to, gap_bins, register_bins, running_keys)
 from .clock import BAR, DURATION, METRE, PITCH, POSITION, GuardTables
+from .guard import StyleGuard
 
 
 class Guards:
@@ -32,8 +33,9 @@ class Guards:
         self.keys = np.full(B, -1, np.int64)             # the key they sound in (running_keys), kept as notes end
         self.notes = np.zeros(B, np.int64)
         self.keep = np.array(keep_mass or [False] * B, bool).reshape(B)  # rows whose pitches keep their mass
-        self.iv = np.array([np.ones(N_INTERVALS) if x is None else np.asarray(x, np.float64)
-                            for x in (intervals or [None] * B)], np.float64).reshape(B, N_INTERVALS)
+        # one column more than the bins, a factor of 1 for "no bin" (the interval table's last index)
+        self.iv = np.array([np.ones(N_INTERVALS + 1) if x is None else np.append(np.asarray(x, np.float64), 1.0)
+                            for x in (intervals or [None] * B)], np.float64).reshape(B, N_INTERVALS + 1)
         self.span = np.array([-1 if x is None else int(x) for x in (spans or [None] * B)], np.int64)
         self.lo = np.full(B, 10 ** 6, np.int64)          # index of the piece's lowest pitch so far
         self.hi = np.full(B, -1, np.int64)               # and of its highest (-1: none yet)
@@ -48,6 +50,18 @@ class Guards:
         self.pending = np.full(B, -1, np.int64)          # index of the pitch whose Duration has not come yet
         self.onset = np.full(B, -1, np.int64)            # the latest onset's position
         self.top = np.full(B, -1, np.int64)              # index of its highest pitch (-1: none yet)
+        # which rows each part of the guard acts on (fixed per row, so not recomputed at every step)
+        self.keyed = (self.dg != 1).any(1)
+        self.banded = (self.rg != 1).any(1)
+        self.timed = self.active & (self.gp != 1).any(1)
+        self.pitched = self.active & ((self.f.min(1) < 1) | (self.iv != 1).any(1) | self.keyed | self.banded)
+
+    @classmethod
+    def of(cls, tables: GuardTables, guard: StyleGuard, rows: int) -> Guards:
+        """``rows`` rows that all sample with one style's guard."""
+        g = guard
+        return cls(tables, [g.factors] * rows, [g.span] * rows, [g.intervals] * rows, [g.keep_pitch_mass] * rows,
+                   [g.degrees] * rows, [g.gaps] * rows, [g.register] * rows)
 
     def prime(self, primes: np.ndarray) -> None:
         primes = np.atleast_2d(np.asarray(primes, np.int64))
@@ -76,15 +90,14 @@ class Guards:
             self.lo[rows], self.hi[rows] = np.minimum(self.lo[rows], p), np.maximum(self.hi[rows], p)
             np.add.at(self.pch, (rows, (p + self.t.pitch_low) % 12), v[rows])
             self.notes[rows] += 1
-            if (self.dg[rows] != 1).any():
+            if self.keyed[rows].any():
                 self.keys[rows] = running_keys(self.pch[rows])
             self.pending[rows] = -1
 
     def multipliers(self, vocab: int) -> np.ndarray | None:
         """``(batch, vocab)`` factors on the next token's probabilities, or None when all are 1."""
-        rows = np.flatnonzero(self.active & ((self.f.min(1) < 1) | (self.iv != 1).any(1) | (self.dg != 1).any(1)
-                                             | (self.rg != 1).any(1)))
-        timed = np.flatnonzero(self.active & (self.gp != 1).any(1) & (self.onset >= 0))
+        rows = np.flatnonzero(self.pitched)
+        timed = np.flatnonzero(self.timed & (self.onset >= 0))
         pos = None
         if len(timed):  # the Position tokens, by the gap each would open from the row's latest onset
             pos_values = self.t.value[self.t.position_ids]
@@ -117,8 +130,8 @@ class Guards:
         off = (span >= 0) & (hi >= 0) & ((pitch - lo > span) | (hi - pitch > span))
         top = self.top[rows]
         has_top = top >= 0
-        keyed = (self.notes[rows] >= MIN_KEY_NOTES) & (self.dg[rows] != 1).any(1)
-        registered = (self.rg[rows] != 1).any()
+        keyed = (self.notes[rows] >= MIN_KEY_NOTES) & self.keyed[rows]
+        registered = self.banded[rows].any()
         if not (sound.any() or ended.any() or len(step) or off.any() or has_top.any() or keyed.any() or registered):
             return None
         near, far = _neighbours_f(sound.shape[1])
@@ -134,7 +147,7 @@ class Guards:
         if has_top.any() and (iv != 1).any():
             # bins from a table (same onset or not, top note, pitch); bin -1 reads a factor of 1
             bins = _interval_table(n)[(self.onset[rows] == self.now[rows]).astype(np.int64), np.maximum(top, 0)]
-            g = np.take_along_axis(np.concatenate([iv, np.ones((len(rows), 1))], 1), bins, 1)
+            g = np.take_along_axis(iv, bins, 1)
             m = m * np.where(has_top[:, None], g, 1.0)
         if keyed.any():
             bins = _degree_table(n, self.t.pitch_low)[np.maximum(self.keys[rows], 0)]
@@ -152,9 +165,8 @@ class Guards:
         factors (the guard chooses how far the next onset lies, not whether the piece moves on),
         and the Pitch tokens in rows that keep their pitch mass (:attr:`HarmonyGuard.keep_pitch_mass`)."""
         out = []
-        timed = self.active & (self.gp != 1).any(1)
-        if timed.any():
-            out.append((self.t.position_ids, timed))
+        if self.timed.any():
+            out.append((self.t.position_ids, self.timed))
         if self.keep.any():
             out.append((self.t.pitch_ids, self.keep))
         return out
@@ -177,5 +189,5 @@ class Guards:
         return out
 
 
-_GUARD_ARRAYS = ("active", "keep", "f", "iv", "dg", "gp", "rg", "pch", "keys", "notes", "span", "lo", "hi", "ends", "now", "bar_start", "bar_len", "seen_bar", "pending",
-                 "onset", "top")
+_GUARD_ARRAYS = ("active", "keep", "keyed", "banded", "timed", "pitched", "f", "iv", "dg", "gp", "rg", "pch", "keys",
+                 "notes", "span", "lo", "hi", "ends", "now", "bar_start", "bar_len", "seen_bar", "pending", "onset", "top")

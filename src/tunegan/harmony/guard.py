@@ -11,6 +11,26 @@ MAX_INTERVAL_FACTOR = 4.0  # the largest a checkpoint may store
 
 
 @dataclass(frozen=True)
+class StyleGuard:
+    """One style's guard as sampling reads it (:meth:`HarmonyGuard.for_style`): the factors per kind
+    of :data:`KINDS`, the span, and the tables (None: that table is off)."""
+
+    factors: tuple[float, ...]
+    span: int | None = None
+    intervals: tuple[float, ...] | None = None
+    degrees: tuple[float, ...] | None = None
+    gaps: tuple[float, ...] | None = None
+    register: tuple[float, ...] | None = None
+    keep_pitch_mass: bool = False
+
+    @property
+    def acts(self) -> bool:
+        """Whether any factor is not 1 (else sampling needs no guard)."""
+        tables = (self.intervals, self.degrees, self.gaps, self.register)
+        return min(self.factors) < 1 or any(x != 1 for t in tables for x in t or ())
+
+
+@dataclass(frozen=True)
 class HarmonyGuard:
     """Per style (``""``: any style), the factors on the probability of a pitch that would
     re-strike, clash, clash wide, re-attack, step in unison or lie beyond the style's span
@@ -42,6 +62,13 @@ class HarmonyGuard:
             if s in self.factors:
                 return self.factors[s]
         return self.factors.get(ANY_STYLE, (1.0,) * len(KINDS))
+
+    def for_style(self, styles) -> StyleGuard:
+        """Everything the guard asks of sampling for a request with ``styles`` (the style
+        :meth:`for_styles` takes its factors from)."""
+        return StyleGuard(self.for_styles(styles), self.span_for(styles), self.intervals_for(styles),
+                          self.degrees_for(styles), self.gaps_for(styles), self.register_for(styles),
+                          self.keep_pitch_mass)
 
     def _of(self, table: dict, styles):
         """``table``'s entry for the style :meth:`for_styles` takes its factors from (None: none)."""
