@@ -85,13 +85,15 @@ class NoteClock:
     ``intervals`` (:data:`N_INTERVALS` factors, or None) scale each pitch by its bin."""
 
     __slots__ = ("t", "bar_start", "bar_len", "now", "ends", "pending", "hit", "seen_bar", "onset", "top",
-                 "span", "lo", "hi", "_factors", "intervals", "step", "degrees", "degree", "pch", "notes", "gaps", "gap", "register", "last_pitch")
+                 "span", "lo", "hi", "_factors", "intervals", "step", "degrees", "degree", "pch", "notes", "gaps", "gap",
+                 "register", "last_pitch")
 
     def __init__(self, tables: GuardTables, span: int | None = None, intervals=None, degrees=None, gaps=None,
                  register=None):
         self.t = tables
         n = len(tables.pitch_ids)
-        self.register = None if register is None else fitted_to(register, (n - 1) // BAND + 1)[register_bins(np.arange(n), n)]
+        bands = register_bins(np.arange(n), n)
+        self.register = None if register is None else fitted_to(register, (n - 1) // BAND + 1)[bands]
         self.gaps = None if gaps is None else fitted_to(gaps, tables.n_gaps)
         self.gap = self.last_pitch = -1
         self.span = span
