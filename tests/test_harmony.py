@@ -8,8 +8,8 @@ import pytest
 import symusic
 
 from conftest import make_melody
-from tunegan.harmony import (ANY_STYLE, KINDS, N_DEGREES, N_INTERVALS, N_SPACING, HarmonyGuard, NoteClock, fit_guard, guard_tables,
-                             start_counts)
+from tunegan.harmony import (ANY_STYLE, KINDS, N_DEGREES, N_INTERVALS, N_SPACING, N_TAILS, HarmonyGuard, NoteClock, fit_guard,
+                             guard_tables, start_counts, tail_bins)
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +48,8 @@ def test_the_clock_counts_restrikes_and_clashes_across_a_change_of_metre(remi):
     tokens = remi.encode(_score(notes, [(0, 4, 4), (4 * q, 3, 4), (7 * q, 4, 4)]))
     got = start_counts(guard_tables(remi), [tokens])
     iv, dg, gp, rg = got.pop("intervals"), got.pop("degrees"), got.pop("gaps"), got.pop("register")
+    # bar 1 (4/4) ends 3 beats after its last onset, bar 2 (3/4) 3 beats after its only one
+    assert got.pop("tails") == [0, 0, 2, 0, 0]
     from tunegan.harmony import BAND
 
     low = guard_tables(remi).pitch_low
@@ -83,8 +85,8 @@ def test_the_clock_counts_restrikes_and_clashes_across_a_change_of_metre(remi):
     # the same notes, all in 4/4: bar 3 would start a beat later, after the E4 ended
     tokens = remi.encode(_score([(s + (q if s >= 7 * q else 0), d, p) for s, d, p in notes], [(0, 4, 4)]))
     assert start_counts(guard_tables(remi), [tokens]) | {"intervals": None, "degrees": None, "gaps": None,
-                                                         "register": None} == {
-        "intervals": None, "degrees": None, "gaps": None, "register": None, "starts": 9, "restrike": 1, "clash": 1, "wide_clash": 1,
+                                                         "register": None, "tails": None} == {
+        "intervals": None, "degrees": None, "gaps": None, "register": None, "tails": None, "starts": 9, "restrike": 1, "clash": 1, "wide_clash": 1,
                                                           "reattack": 1, "unison_step": 2, "beyond_span": 0}
 
 
@@ -167,6 +169,45 @@ def test_guard_round_trip_style_choice_and_checks():
     assert HarmonyGuard.from_dict(banded.to_dict()) == banded and banded.register_for(("pop",)) is None
     with pytest.raises(CheckpointError, match="register needs"):
         HarmonyGuard.from_dict(banded.to_dict() | {"register": {"folk": [2.0, 1.0]}})
+    tailed = HarmonyGuard({"folk": (0.0, 0.1)}, tails={"folk": (1.0, 0.5, 0.2, 0.1, 0.0)})
+    back = HarmonyGuard.from_dict(tailed.to_dict())
+    assert back == tailed and back.for_style(("folk",)).tails == (1.0, 0.5, 0.2, 0.1, 0.0)
+    assert back.for_style(("pop",)).tails is None and back.for_style(("folk",)).acts
+    with pytest.raises(CheckpointError, match="tails need 5"):
+        HarmonyGuard.from_dict(tailed.to_dict() | {"tails": {"folk": [0.5] * 3}})
+
+
+def test_a_bars_empty_tail_is_counted_and_scales_the_bar_token(remi):
+    """A bar line closes its bar with the beats since the latest onset (whole beats, rounded up):
+    the clock counts them per bar and, with tail factors, scales the Bar tokens by the tail a bar
+    line now would leave; the batched guard keeps Bar and Position tokens within their mass."""
+    from tunegan.harmony import Guards
+
+    tables = guard_tables(remi)
+    beat = tables.beat
+    assert tail_bins(np.array([0, 1, beat, beat + 1, 4 * beat, 9 * beat]), beat).tolist() == [-1, 0, 0, 1, 3, N_TAILS - 1]
+    # 4/4: bar 1 full (onsets on every beat), bar 2 a single note on beat 1, bar 3 empty, bar 4 a note
+    notes = [(b * 480, 480, 60 + b) for b in range(4)] + [(4 * 480, 480, 64), (12 * 480, 480, 65)]
+    tokens = remi.encode(_score(notes, [(0, 4, 4)]))
+    assert start_counts(tables, [tokens])["tails"] == [1, 0, 0, 1, 1]  # bar 1: 1 beat; bar 2: 4; the empty bar 3: 8
+    clock = NoteClock(tables, tails=(1.0, 0.5, 0.25, 0.1, 0.0))
+    guards = Guards(tables, [(1.0,) * len(KINDS)], tails=[(1.0, 0.5, 0.25, 0.1, 0.0)])
+    first_bar = int(np.flatnonzero(tables.kind[tokens] == 1)[1])  # the tokens of bar 1, before its bar line
+    for t in tokens[:first_bar]:
+        clock.push(int(t))
+        guards.push(np.array([t]))
+    assert clock.bar_factor() == 1.0  # the last onset on beat 4: a bar line leaves 1 beat
+    m = guards.multipliers(remi.vocab_size)
+    assert m is None or m[0, tables.bar_ids].tolist() == [1.0] * len(tables.bar_ids)
+    second_bar = int(np.flatnonzero(tables.kind[tokens] == 1)[2])
+    for t in tokens[first_bar:second_bar]:
+        clock.push(int(t))
+        guards.push(np.array([t]))
+    assert clock.bar_factor() == 0.1  # one note on beat 1: a bar line now leaves 4 beats
+    m = guards.multipliers(remi.vocab_size)
+    assert m[0, tables.bar_ids].tolist() == pytest.approx([0.1] * len(tables.bar_ids))
+    ids, rows = guards.kept_mass()[0]
+    assert set(tables.bar_ids) <= set(ids.tolist()) and set(tables.position_ids) <= set(ids.tolist()) and rows[0]
 
 
 def test_a_guard_that_keeps_pitch_mass_moves_probability_between_pitches_only():
@@ -309,8 +350,8 @@ def test_rows_that_finish_first_leave_the_batch_and_the_rest_sample_as_alone(dma
 
 def test_the_batched_guards_give_each_rows_clock_factors(remi):
     """Guards keeps every row's clock as arrays; at every step its multipliers equal the row's own
-    NoteClock's factors, interval and degree factors and the gap factors on Position tokens
-    included (rows without a guard: 1), also after a select and a cat."""
+    NoteClock's factors, interval and degree factors, the gap factors on Position tokens and the
+    tail factors on Bar tokens included (rows without a guard: 1), also after a select and a cat."""
     from tunegan.harmony import Guards
 
     rng = np.random.default_rng(3)
@@ -331,8 +372,9 @@ def test_the_batched_guards_give_each_rows_clock_factors(remi):
     tables = guard_tables(remi)
     gps = [None, None, rng.uniform(0, 1, tables.n_gaps), rng.uniform(0.2, 1, 5), None, rng.uniform(0, 1, tables.n_gaps)]
     rgs = [None, rng.uniform(0, 1, 30), None, None, rng.uniform(0.5, 1, 12), rng.uniform(0, 1, 30)]
-    clocks = [NoteClock(tables, sp, iv, dg, gp, rg) for sp, iv, dg, gp, rg in zip(spans, ivs, dgs, gps, rgs)]
-    guards = Guards(tables, factors, spans, ivs, degrees=dgs, gaps=gps, register=rgs)
+    tls = [rng.uniform(0, 1, N_TAILS), None, None, None, rng.uniform(0.2, 1, N_TAILS), rng.uniform(0, 1, 3)]
+    clocks = [NoteClock(tables, sp, iv, dg, gp, rg, tl) for sp, iv, dg, gp, rg, tl in zip(spans, ivs, dgs, gps, rgs, tls)]
+    guards = Guards(tables, factors, spans, ivs, degrees=dgs, gaps=gps, register=rgs, tails=tls)
     guards.prime(tokens[:, :3])
     for c, row in zip(clocks, tokens[:, :3]):
         for t in row:
@@ -346,6 +388,8 @@ def test_the_batched_guards_give_each_rows_clock_factors(remi):
                 want[b, tables.pitch_ids] = m
             if f is not None and (m := c.position_factors()) is not None:
                 want[b, tables.position_ids] = m
+            if f is not None and (m := c.bar_factor()) is not None:
+                want[b, tables.bar_ids] = m
         np.testing.assert_allclose(np.ones_like(want) if got is None else got, want, rtol=1e-6)
         checked += got is not None
         guards.push(tokens[:, j])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bins import (BAND, KINDS, MIN_KEY_NOTES, N_DEGREES, N_INTERVALS, _degree_table, _interval_table, _neighbours_f,
-                   fitted_to, gap_bins, register_bins, running_keys)
+from .bins import (BAND, KINDS, MIN_KEY_NOTES, N_DEGREES, N_INTERVALS, N_TAILS, _degree_table, _interval_table,
+                   _neighbours_f, fitted_to, gap_bins, register_bins, running_keys, tail_bins)
 from .clock import BAR, DURATION, METRE, PITCH, POSITION, GuardTables
 from .guard import StyleGuard
 
@@ -19,7 +19,7 @@ class Guards:
     def __init__(self, tables: GuardTables, factors: list[tuple[float, ...] | None],
                  spans: list[int | None] | None = None, intervals: list | None = None,
                  keep_mass: list[bool] | None = None, degrees: list | None = None, gaps: list | None = None,
-                 register: list | None = None):
+                 register: list | None = None, tails: list | None = None):
         self.t = tables
         B, n = len(factors), len(tables.pitch_ids)
         bands = register_bins(np.arange(n), n)
@@ -27,6 +27,8 @@ class Guards:
                             for x in (register or [None] * B)], np.float64).reshape(B, n)
         self.gp = np.array([np.ones(tables.n_gaps) if x is None else fitted_to(x, tables.n_gaps)
                             for x in (gaps or [None] * B)], np.float64).reshape(B, tables.n_gaps)
+        self.tl = np.array([np.ones(N_TAILS) if x is None else fitted_to(x, N_TAILS)
+                            for x in (tails or [None] * B)], np.float64).reshape(B, N_TAILS)
         self.dg = np.array([np.ones(N_DEGREES) if x is None else np.asarray(x, np.float64)
                             for x in (degrees or [None] * B)], np.float64).reshape(B, N_DEGREES)
         self.pch = np.zeros((B, 12))                     # pitch classes weighted by duration
@@ -53,7 +55,7 @@ class Guards:
         # which rows each part of the guard acts on (fixed per row, so not recomputed at every step)
         self.keyed = (self.dg != 1).any(1)
         self.banded = (self.rg != 1).any(1)
-        self.timed = self.active & (self.gp != 1).any(1)
+        self.timed = self.active & ((self.gp != 1).any(1) | (self.tl != 1).any(1))
         self.pitched = self.active & ((self.f.min(1) < 1) | (self.iv != 1).any(1) | self.keyed | self.banded)
 
     @classmethod
@@ -61,7 +63,7 @@ class Guards:
         """``rows`` rows that all sample with one style's guard."""
         g = guard
         return cls(tables, [g.factors] * rows, [g.span] * rows, [g.intervals] * rows, [g.keep_pitch_mass] * rows,
-                   [g.degrees] * rows, [g.gaps] * rows, [g.register] * rows)
+                   [g.degrees] * rows, [g.gaps] * rows, [g.register] * rows, [g.tails] * rows)
 
     def prime(self, primes: np.ndarray) -> None:
         primes = np.atleast_2d(np.asarray(primes, np.int64))
@@ -103,7 +105,11 @@ class Guards:
             pos_values = self.t.value[self.t.position_ids]
             bins = gap_bins(self.bar_start[timed, None] + pos_values[None, :] - self.onset[timed, None], self.t.n_gaps)
             pos = np.where(bins >= 0, np.take_along_axis(self.gp[timed], np.maximum(bins, 0), 1), 1.0)
-            if (pos == 1.0).all():
+            # the Bar tokens by the empty tail they would close the bar with
+            tail = tail_bins(self.bar_start[timed] + self.bar_len[timed] - self.onset[timed], self.t.beat)
+            tail = np.where(self.seen_bar[timed], tail, -1)
+            bar = np.where(tail >= 0, self.tl[timed, np.maximum(tail, 0)], 1.0)
+            if (pos == 1.0).all() and (bar == 1.0).all():
                 pos = None
         m = self._pitch_multipliers(rows) if len(rows) else None
         if m is None and pos is None:
@@ -113,6 +119,7 @@ class Guards:
             out[np.ix_(rows, self.t.pitch_ids)] = m
         if pos is not None:
             out[np.ix_(timed, self.t.position_ids)] = pos
+            out[np.ix_(timed, self.t.bar_ids)] = bar[:, None]
         return out
 
     def _pitch_multipliers(self, rows: np.ndarray) -> np.ndarray | None:
@@ -161,12 +168,13 @@ class Guards:
 
     def kept_mass(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """Groups of tokens whose guarded probabilities sampling scales back to the mass the network
-        gave the group, as ``(token ids, bool rows)``: the Position tokens in every row with gap
-        factors (the guard chooses how far the next onset lies, not whether the piece moves on),
+        gave the group, as ``(token ids, bool rows)``: the Position and Bar tokens in every row with
+        gap or tail factors (the guard chooses how far the next onset lies, not whether the piece
+        moves on),
         and the Pitch tokens in rows that keep their pitch mass (:attr:`HarmonyGuard.keep_pitch_mass`)."""
         out = []
         if self.timed.any():
-            out.append((self.t.position_ids, self.timed))
+            out.append((np.concatenate([self.t.position_ids, self.t.bar_ids]), self.timed))
         if self.keep.any():
             out.append((self.t.pitch_ids, self.keep))
         return out
@@ -189,5 +197,5 @@ class Guards:
         return out
 
 
-_GUARD_ARRAYS = ("active", "keep", "keyed", "banded", "timed", "pitched", "f", "iv", "dg", "gp", "rg", "pch", "keys",
+_GUARD_ARRAYS = ("active", "keep", "keyed", "banded", "timed", "pitched", "f", "iv", "dg", "gp", "tl", "rg", "pch", "keys",
                  "notes", "span", "lo", "hi", "ends", "now", "bar_start", "bar_len", "seen_bar", "pending", "onset", "top")

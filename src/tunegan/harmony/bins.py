@@ -18,6 +18,7 @@ N_INTERVALS = N_SPACING + N_STEPS
 N_DEGREES = 24  # a note's scale degree (0..11 above the tonic) in a major key, then in a minor one
 MIN_KEY_NOTES = 8  # notes a piece needs before its running key is trusted (degree factors act from then on)
 BAND = 3  # semitones per band of register_bins
+N_TAILS = 5  # bins of tail_bins: a bar's empty tail of up to 1, 2, 3, 4 beats, or more
 
 
 def running_keys(hist: np.ndarray) -> np.ndarray:
@@ -44,6 +45,14 @@ def gap_bins(gap, n_gaps: int) -> np.ndarray:
     next: ``gap`` itself, the last bin for a bar or more; -1 for none (0 or less)."""
     gap = np.asarray(gap, np.int64)
     return np.where(gap >= 1, np.minimum(gap, n_gaps - 1), -1)
+
+
+def tail_bins(tail, beat: int) -> np.ndarray:
+    """Bins of :data:`N_TAILS` for a bar's empty tail: the positions from its latest onset to the
+    next bar's downbeat (``beat`` positions a beat), by whole beats rounded up (up to 1 beat: bin 0;
+    more than 4 beats, an empty bar included: the last bin); -1 for none (0 or less)."""
+    tail = np.asarray(tail, np.int64)
+    return np.where(tail >= 1, np.minimum((tail + beat - 1) // beat - 1, N_TAILS - 1), -1)
 
 
 def register_bins(pitch_index, n: int) -> np.ndarray:

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .bins import (BAND, KINDS, MIN_KEY_NOTES, N_DEGREES, N_INTERVALS, WIDE_SET, _neighbours, degree_bins, fitted_to,
-                   gap_bins, interval_bins, register_bins, running_keys)
+from .bins import (BAND, KINDS, MIN_KEY_NOTES, N_DEGREES, N_INTERVALS, N_TAILS, WIDE_SET, _neighbours, degree_bins,
+                   fitted_to, gap_bins, interval_bins, register_bins, running_keys, tail_bins)
 
 
 @dataclass(frozen=True)
@@ -22,11 +22,17 @@ class GuardTables:
     pitch_low: int
     bar_positions: int    # positions in a bar before any time signature (4/4)
     position_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # ids of the Position tokens
+    bar_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # ids of the Bar tokens
 
     @property
     def n_gaps(self) -> int:
         """Bins of :func:`gap_bins`: a gap of 1 position up to a 4/4 bar (longer gaps share the last)."""
         return self.bar_positions + 1
+
+    @property
+    def beat(self) -> int:
+        """Positions per beat (a quarter note)."""
+        return max(1, self.bar_positions // 4)
 
 
 OTHER, BAR, POSITION, PITCH, DURATION, METRE, VELOCITY = range(7)
@@ -67,7 +73,8 @@ def _tables(tok) -> GuardTables | None:
         return None
     pitch_ids = np.flatnonzero(kind == PITCH)
     pitch_ids = pitch_ids[np.argsort(value[pitch_ids])]
-    return GuardTables(kind, value, pitch_ids, int(value[pitch_ids[0]]), 4 * res, np.flatnonzero(kind == POSITION))
+    return GuardTables(kind, value, pitch_ids, int(value[pitch_ids[0]]), 4 * res, np.flatnonzero(kind == POSITION),
+                       np.flatnonzero(kind == BAR))
 
 
 class NoteClock:
@@ -82,15 +89,19 @@ class NoteClock:
     makes a unison step (it opens an onset on the pitch the onset before ended on) and lies beyond
     ``span`` (semitones; None: no span) from the piece's lowest or highest note so far; None for
     other tokens. ``step`` is then the note's bin of :func:`interval_bins` (-1: none), and
-    ``intervals`` (:data:`N_INTERVALS` factors, or None) scale each pitch by its bin."""
+    ``intervals`` (:data:`N_INTERVALS` factors, or None) scale each pitch by its bin. After a Bar
+    token, ``tail`` is the bin of :func:`tail_bins` of the bar it closed (-1: none), and ``tails``
+    (:data:`N_TAILS` factors, or None) scale the Bar tokens by the tail they would close a bar with."""
 
     __slots__ = ("t", "bar_start", "bar_len", "now", "ends", "pending", "hit", "seen_bar", "onset", "top",
                  "span", "lo", "hi", "_factors", "intervals", "step", "degrees", "degree", "pch", "notes", "gaps", "gap",
-                 "register", "last_pitch")
+                 "register", "last_pitch", "tails", "tail")
 
     def __init__(self, tables: GuardTables, span: int | None = None, intervals=None, degrees=None, gaps=None,
-                 register=None):
+                 register=None, tails=None):
         self.t = tables
+        self.tails = None if tails is None else fitted_to(tails, N_TAILS)
+        self.tail = -1
         n = len(tables.pitch_ids)
         bands = register_bins(np.arange(n), n)
         self.register = None if register is None else fitted_to(register, (n - 1) // BAND + 1)[bands]
@@ -127,6 +138,7 @@ class NoteClock:
         if k == BAR or k == POSITION or k == PITCH or k == DURATION:
             self._factors = None
         if k == BAR:
+            self.tail = self.tail_bin()
             if self.seen_bar:
                 self.bar_start += self.bar_len
             self.seen_bar, self.now = True, self.bar_start
@@ -165,6 +177,20 @@ class NoteClock:
             return None
         bins = gap_bins(self.bar_start + self.t.value[self.t.position_ids] - self.onset, self.t.n_gaps)
         return np.where(bins >= 0, g[np.maximum(bins, 0)], 1.0)
+
+    def tail_bin(self) -> int:
+        """The bin of :func:`tail_bins` a bar line now would close the bar with (-1: none yet)."""
+        if self.onset < 0 or not self.seen_bar:
+            return -1
+        return int(tail_bins(self.bar_start + self.bar_len - self.onset, self.t.beat))
+
+    def bar_factor(self) -> float | None:
+        """The multiplier for the Bar tokens by the empty tail they would close the bar with, or None."""
+        g = self.tails
+        if g is None or (g == 1).all():
+            return None
+        b = self.tail_bin()
+        return float(g[b]) if b >= 0 else 1.0
 
     def key(self) -> int:
         """The key the piece sounds in so far (:func:`running_keys`)."""
@@ -229,16 +255,20 @@ def start_counts(tables: GuardTables, pieces, span: int | None = None) -> dict:
     how many fall in each bin of :func:`interval_bins` (a list); ``degrees``: in each bin of
     :func:`degree_bins`, in the key the piece sounded in before the note (from its
     :data:`MIN_KEY_NOTES`-th note on); ``gaps``: onsets per bin of :func:`gap_bins` (the positions
-    since the onset before); ``register``: note starts per band of :func:`register_bins`."""
+    since the onset before); ``register``: note starts per band of :func:`register_bins`; ``tails``:
+    bar lines per bin of :func:`tail_bins` (the empty tail of the bar each closes)."""
     out = {"starts": 0, **{k: 0 for k in KINDS}}
     iv, dg = np.zeros(N_INTERVALS, np.int64), np.zeros(N_DEGREES, np.int64)
     gp = np.zeros(tables.n_gaps, np.int64)
     n = len(tables.pitch_ids)
     rg = np.zeros((n - 1) // BAND + 1, np.int64)
+    tl = np.zeros(N_TAILS, np.int64)
     for p in pieces:
         clock = NoteClock(tables, span)
         for tkn in np.asarray(p, np.int64):
             hit = clock.push(int(tkn))
+            if tables.kind[tkn] == BAR and clock.tail >= 0:
+                tl[clock.tail] += 1
             if hit is not None:
                 out["starts"] += 1
                 for k, h in zip(KINDS, hit):
@@ -252,4 +282,5 @@ def start_counts(tables: GuardTables, pieces, span: int | None = None) -> dict:
                 i = clock.last_pitch - tables.pitch_low
                 if 0 <= i < n:
                     rg[register_bins(i, n)] += 1
-    return out | {"intervals": iv.tolist(), "degrees": dg.tolist(), "gaps": gp.tolist(), "register": rg.tolist()}
+    return out | {"intervals": iv.tolist(), "degrees": dg.tolist(), "gaps": gp.tolist(), "register": rg.tolist(),
+                  "tails": tl.tolist()}

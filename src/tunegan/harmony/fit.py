@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bins import ANY_STYLE, KINDS, N_DEGREES, N_INTERVALS, N_SPACING
+from .bins import ANY_STYLE, KINDS, N_DEGREES, N_INTERVALS, N_SPACING, N_TAILS
 from .clock import guard_tables, start_counts
 from .guard import HarmonyGuard
 
@@ -17,6 +17,7 @@ INTERVAL_CAP = 1.0  # the largest interval factor fitted (above 1: bins the samp
 FIT_DEGREES = True  # whether fit_guard fits degree factors (beside the intervals)
 FIT_GAPS = False  # and gap factors (tried: no gain on validation, docs/results.md)
 FIT_REGISTER = False  # and register factors
+FIT_TAILS = False  # and tail factors on the Bar token (a bar's empty tail)
 KEEP_PITCH_MASS = False  # whether fitted guards move probability between pitches only (HarmonyGuard.keep_pitch_mass)
 
 
@@ -62,7 +63,7 @@ def fit_guard(ckpt, cache, *, split: str = "train", samples: int = 32, length: i
     data, genres = cache.split(split), piece_genres(cache, split)
     keywords = set(model_keywords(ckpt, "genre"))
     rng = np.random.default_rng([seed, 41])
-    factors, spans, steps, degs, gaps, regs = {}, {}, {}, {}, {}, {}
+    factors, spans, steps, degs, gaps, regs, tails = {}, {}, {}, {}, {}, {}, {}
     degrees = FIT_DEGREES if degrees is None else degrees
     report = {"split": split, "samples": samples, "length": length, "genres": {}, "sampled_minor": {}}
     pitch_of = ckpt.tokenizer.token_pitches()
@@ -112,13 +113,17 @@ def fit_guard(ckpt, cache, *, split: str = "train", samples: int = 32, length: i
                 gaps[g] = tuple(min(1.0, x) for x in interval_factors(real["gaps"], made_s["gaps"], ((1, n),)))
                 report["genres"][g or "any"] |= {"gaps": {"real": real["gaps"], "samples": made_s["gaps"],
                                                           "factors": list(gaps[g])}}
+            if FIT_TAILS:
+                tails[g] = tuple(min(1.0, x) for x in interval_factors(real["tails"], made_s["tails"], ((0, N_TAILS),)))
+                report["genres"][g or "any"] |= {"tails": {"real": real["tails"], "samples": made_s["tails"],
+                                                           "factors": list(tails[g])}}
             if FIT_REGISTER:
                 regs[g] = tuple(min(1.0, x) for x in interval_factors(real["register"], made_s["register"],
                                                                        ((0, len(real["register"])),)))
                 report["genres"][g or "any"] |= {"register": {"real": real["register"], "samples": made_s["register"],
                                                               "factors": list(regs[g])}}
     return HarmonyGuard(factors, report, {g: v for g, v in spans.items() if v}, steps, KEEP_PITCH_MASS, degs, gaps,
-                        regs)
+                        regs, tails)
 
 
 def fit_guard_and_boost(ckpt, cache, repeats_cache=None) -> dict:

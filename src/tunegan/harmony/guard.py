@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .bins import ANY_STYLE, KINDS, N_DEGREES, N_INTERVALS
+from .bins import ANY_STYLE, KINDS, N_DEGREES, N_INTERVALS, N_TAILS
 
 MAX_INTERVAL_FACTOR = 4.0  # the largest a checkpoint may store
 
@@ -22,11 +22,12 @@ class StyleGuard:
     gaps: tuple[float, ...] | None = None
     register: tuple[float, ...] | None = None
     keep_pitch_mass: bool = False
+    tails: tuple[float, ...] | None = None
 
     @property
     def acts(self) -> bool:
         """Whether any factor is not 1 (else sampling needs no guard)."""
-        tables = (self.intervals, self.degrees, self.gaps, self.register)
+        tables = (self.intervals, self.degrees, self.gaps, self.register, self.tails)
         return min(self.factors) < 1 or any(x != 1 for t in tables for x in t or ())
 
 
@@ -43,7 +44,9 @@ class HarmonyGuard:
     notes start, not how many. ``degrees``: per style, a factor per bin of :func:`degree_bins`
     (a note's scale degree in the key the piece sounds in so far); ``gaps``: per style, a factor per
     bin of :func:`gap_bins` on the Position token that opens the next onset; ``register``: per
-    style, a factor per band of :func:`register_bins` (how high or low a note lies)."""
+    style, a factor per band of :func:`register_bins` (how high or low a note lies); ``tails``: per
+    style, a factor per bin of :func:`tail_bins` on the Bar token (how much of a bar it leaves
+    without an onset), kept with the Position tokens within their mass."""
 
     factors: dict[str, tuple[float, ...]] = field(default_factory=dict)
     fit: dict = field(default_factory=dict)
@@ -53,6 +56,7 @@ class HarmonyGuard:
     degrees: dict[str, tuple[float, ...]] = field(default_factory=dict)
     gaps: dict[str, tuple[float, ...]] = field(default_factory=dict)
     register: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    tails: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
     def __post_init__(self):  # fewer factors than kinds (an older guard): the rest are 1
         object.__setattr__(self, "factors", {s: tuple(f) + (1.0,) * (len(KINDS) - len(f)) for s, f in self.factors.items()})
@@ -68,7 +72,7 @@ class HarmonyGuard:
         :meth:`for_styles` takes its factors from)."""
         return StyleGuard(self.for_styles(styles), self.span_for(styles), self.intervals_for(styles),
                           self.degrees_for(styles), self.gaps_for(styles), self.register_for(styles),
-                          self.keep_pitch_mass)
+                          self.keep_pitch_mass, self._of(self.tails, styles))
 
     def _of(self, table: dict, styles):
         """``table``'s entry for the style :meth:`for_styles` takes its factors from (None: none)."""
@@ -104,7 +108,8 @@ class HarmonyGuard:
                 **({"keep_pitch_mass": True} if self.keep_pitch_mass else {}),
                 **({"degrees": {s: list(f) for s, f in self.degrees.items()}} if self.degrees else {}),
                 **({"gaps": {s: list(f) for s, f in self.gaps.items()}} if self.gaps else {}),
-                **({"register": {s: list(f) for s, f in self.register.items()}} if self.register else {})}
+                **({"register": {s: list(f) for s, f in self.register.items()}} if self.register else {}),
+                **({"tails": {s: list(f) for s, f in self.tails.items()}} if self.tails else {})}
 
     @classmethod
     def from_dict(cls, d: dict) -> HarmonyGuard:
@@ -129,8 +134,9 @@ class HarmonyGuard:
         degrees = _style_factors(d, "degrees", N_DEGREES)
         gaps = _style_factors(d, "gaps")
         register = _style_factors(d, "register")
+        tails = _style_factors(d, "tails", N_TAILS)
         return cls(factors, d.get("fit") or {}, spans, intervals, bool(d.get("keep_pitch_mass", False)), degrees, gaps,
-                   register)
+                   register, tails)
 
 
 def _style_factors(d: dict, key: str, length: int | None = None, top: float = 1.0) -> dict[str, tuple[float, ...]]:
