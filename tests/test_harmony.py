@@ -50,6 +50,10 @@ def test_the_clock_counts_restrikes_and_clashes_across_a_change_of_metre(remi):
     iv, dg, gp, rg = got.pop("intervals"), got.pop("degrees"), got.pop("gaps"), got.pop("register")
     # bar 1 (4/4) ends 3 beats after its last onset, bar 2 (3/4) 3 beats after its only one
     assert got.pop("tails") == [0, 0, 2, 0, 0]
+    tables = guard_tables(remi)
+    by_length = dict(zip(tables.value[tables.duration_ids].tolist(), got.pop("durations")))
+    res = tables.beat
+    assert by_length[res] == 7 and by_length[2 * res] == 1 and by_length[7 * res // 2] == 1 and sum(by_length.values()) == 9
     from tunegan.harmony import BAND
 
     low = guard_tables(remi).pitch_low
@@ -85,8 +89,8 @@ def test_the_clock_counts_restrikes_and_clashes_across_a_change_of_metre(remi):
     # the same notes, all in 4/4: bar 3 would start a beat later, after the E4 ended
     tokens = remi.encode(_score([(s + (q if s >= 7 * q else 0), d, p) for s, d, p in notes], [(0, 4, 4)]))
     assert start_counts(guard_tables(remi), [tokens]) | {"intervals": None, "degrees": None, "gaps": None,
-                                                         "register": None, "tails": None} == {
-        "intervals": None, "degrees": None, "gaps": None, "register": None, "tails": None, "starts": 9, "restrike": 1, "clash": 1, "wide_clash": 1,
+                                                         "register": None, "tails": None, "durations": None} == {
+        "intervals": None, "degrees": None, "gaps": None, "register": None, "tails": None, "durations": None, "starts": 9, "restrike": 1, "clash": 1, "wide_clash": 1,
                                                           "reattack": 1, "unison_step": 2, "beyond_span": 0}
 
 
@@ -175,6 +179,11 @@ def test_guard_round_trip_style_choice_and_checks():
     assert back.for_style(("pop",)).tails is None and back.for_style(("folk",)).acts
     with pytest.raises(CheckpointError, match="tails need 5"):
         HarmonyGuard.from_dict(tailed.to_dict() | {"tails": {"folk": [0.5] * 3}})
+    lasting = HarmonyGuard({"pop": (0.0, 0.1)}, durations={"pop": (1.0, 0.5, 0.25)})
+    back = HarmonyGuard.from_dict(lasting.to_dict())
+    assert back == lasting and back.for_style(("pop",)).durations == (1.0, 0.5, 0.25)
+    with pytest.raises(CheckpointError, match="durations need"):
+        HarmonyGuard.from_dict(lasting.to_dict() | {"durations": {"pop": [1.5, 1.0]}})
 
 
 def test_a_bars_empty_tail_is_counted_and_scales_the_bar_token(remi):
@@ -350,8 +359,8 @@ def test_rows_that_finish_first_leave_the_batch_and_the_rest_sample_as_alone(dma
 
 def test_the_batched_guards_give_each_rows_clock_factors(remi):
     """Guards keeps every row's clock as arrays; at every step its multipliers equal the row's own
-    NoteClock's factors, interval and degree factors, the gap factors on Position tokens and the
-    tail factors on Bar tokens included (rows without a guard: 1), also after a select and a cat."""
+    NoteClock's factors, interval and degree factors, the gap factors on Position tokens, the
+    tail factors on Bar tokens and the duration factors included (rows without a guard: 1), also after a select and a cat."""
     from tunegan.harmony import Guards
 
     rng = np.random.default_rng(3)
@@ -373,8 +382,11 @@ def test_the_batched_guards_give_each_rows_clock_factors(remi):
     gps = [None, None, rng.uniform(0, 1, tables.n_gaps), rng.uniform(0.2, 1, 5), None, rng.uniform(0, 1, tables.n_gaps)]
     rgs = [None, rng.uniform(0, 1, 30), None, None, rng.uniform(0.5, 1, 12), rng.uniform(0, 1, 30)]
     tls = [rng.uniform(0, 1, N_TAILS), None, None, None, rng.uniform(0.2, 1, N_TAILS), rng.uniform(0, 1, 3)]
-    clocks = [NoteClock(tables, sp, iv, dg, gp, rg, tl) for sp, iv, dg, gp, rg, tl in zip(spans, ivs, dgs, gps, rgs, tls)]
-    guards = Guards(tables, factors, spans, ivs, degrees=dgs, gaps=gps, register=rgs, tails=tls)
+    nd = len(tables.duration_ids)
+    dus = [None, rng.uniform(0, 1, nd), rng.uniform(0, 1, nd), None, None, rng.uniform(0.5, 1, 7)]
+    clocks = [NoteClock(tables, sp, iv, dg, gp, rg, tl, du)
+              for sp, iv, dg, gp, rg, tl, du in zip(spans, ivs, dgs, gps, rgs, tls, dus)]
+    guards = Guards(tables, factors, spans, ivs, degrees=dgs, gaps=gps, register=rgs, tails=tls, durations=dus)
     guards.prime(tokens[:, :3])
     for c, row in zip(clocks, tokens[:, :3]):
         for t in row:
@@ -390,6 +402,8 @@ def test_the_batched_guards_give_each_rows_clock_factors(remi):
                 want[b, tables.position_ids] = m
             if f is not None and (m := c.bar_factor()) is not None:
                 want[b, tables.bar_ids] = m
+            if f is not None and (m := c.duration_factors()) is not None:
+                want[b, tables.duration_ids] = m
         np.testing.assert_allclose(np.ones_like(want) if got is None else got, want, rtol=1e-6)
         checked += got is not None
         guards.push(tokens[:, j])

@@ -19,7 +19,7 @@ class Guards:
     def __init__(self, tables: GuardTables, factors: list[tuple[float, ...] | None],
                  spans: list[int | None] | None = None, intervals: list | None = None,
                  keep_mass: list[bool] | None = None, degrees: list | None = None, gaps: list | None = None,
-                 register: list | None = None, tails: list | None = None):
+                 register: list | None = None, tails: list | None = None, durations: list | None = None):
         self.t = tables
         B, n = len(factors), len(tables.pitch_ids)
         bands = register_bins(np.arange(n), n)
@@ -29,6 +29,9 @@ class Guards:
                             for x in (gaps or [None] * B)], np.float64).reshape(B, tables.n_gaps)
         self.tl = np.array([np.ones(N_TAILS) if x is None else fitted_to(x, N_TAILS)
                             for x in (tails or [None] * B)], np.float64).reshape(B, N_TAILS)
+        nd = len(tables.duration_ids)
+        self.du = np.array([np.ones(nd) if x is None else fitted_to(x, nd)
+                            for x in (durations or [None] * B)], np.float64).reshape(B, nd)
         self.dg = np.array([np.ones(N_DEGREES) if x is None else np.asarray(x, np.float64)
                             for x in (degrees or [None] * B)], np.float64).reshape(B, N_DEGREES)
         self.pch = np.zeros((B, 12))                     # pitch classes weighted by duration
@@ -56,6 +59,7 @@ class Guards:
         self.keyed = (self.dg != 1).any(1)
         self.banded = (self.rg != 1).any(1)
         self.timed = self.active & ((self.gp != 1).any(1) | (self.tl != 1).any(1))
+        self.lasting = self.active & (self.du != 1).any(1)
         self.pitched = self.active & ((self.f.min(1) < 1) | (self.iv != 1).any(1) | self.keyed | self.banded)
 
     @classmethod
@@ -63,7 +67,8 @@ class Guards:
         """``rows`` rows that all sample with one style's guard."""
         g = guard
         return cls(tables, [g.factors] * rows, [g.span] * rows, [g.intervals] * rows, [g.keep_pitch_mass] * rows,
-                   [g.degrees] * rows, [g.gaps] * rows, [g.register] * rows, [g.tails] * rows)
+                   [g.degrees] * rows, [g.gaps] * rows, [g.register] * rows, [g.tails] * rows,
+                   [g.durations] * rows)
 
     def prime(self, primes: np.ndarray) -> None:
         primes = np.atleast_2d(np.asarray(primes, np.int64))
@@ -112,7 +117,8 @@ class Guards:
             if (pos == 1.0).all() and (bar == 1.0).all():
                 pos = None
         m = self._pitch_multipliers(rows) if len(rows) else None
-        if m is None and pos is None:
+        lasting = np.flatnonzero(self.lasting & (self.pending >= 0))  # a Duration token may come next
+        if m is None and pos is None and not len(lasting):
             return None
         out = np.ones((len(self.active), vocab), np.float32)
         if m is not None:
@@ -120,6 +126,8 @@ class Guards:
         if pos is not None:
             out[np.ix_(timed, self.t.position_ids)] = pos
             out[np.ix_(timed, self.t.bar_ids)] = bar[:, None]
+        if len(lasting):
+            out[np.ix_(lasting, self.t.duration_ids)] = self.du[lasting]
         return out
 
     def _pitch_multipliers(self, rows: np.ndarray) -> np.ndarray | None:
@@ -170,11 +178,14 @@ class Guards:
         """Groups of tokens whose guarded probabilities sampling scales back to the mass the network
         gave the group, as ``(token ids, bool rows)``: the Position and Bar tokens in every row with
         gap or tail factors (the guard chooses how far the next onset lies, not whether the piece
-        moves on),
+        moves on), the Duration tokens in every row with duration factors (how long a note lasts,
+        not whether it ends),
         and the Pitch tokens in rows that keep their pitch mass (:attr:`HarmonyGuard.keep_pitch_mass`)."""
         out = []
         if self.timed.any():
             out.append((np.concatenate([self.t.position_ids, self.t.bar_ids]), self.timed))
+        if self.lasting.any():
+            out.append((self.t.duration_ids, self.lasting))
         if self.keep.any():
             out.append((self.t.pitch_ids, self.keep))
         return out
@@ -197,5 +208,6 @@ class Guards:
         return out
 
 
-_GUARD_ARRAYS = ("active", "keep", "keyed", "banded", "timed", "pitched", "f", "iv", "dg", "gp", "tl", "rg", "pch", "keys",
+_GUARD_ARRAYS = ("active", "keep", "keyed", "banded", "timed", "lasting", "pitched", "f", "iv", "dg", "gp", "tl", "du",
+                 "rg", "pch", "keys",
                  "notes", "span", "lo", "hi", "ends", "now", "bar_start", "bar_len", "seen_bar", "pending", "onset", "top")

@@ -23,6 +23,7 @@ class GuardTables:
     bar_positions: int    # positions in a bar before any time signature (4/4)
     position_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # ids of the Position tokens
     bar_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # ids of the Bar tokens
+    duration_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # ids of the Duration tokens
 
     @property
     def n_gaps(self) -> int:
@@ -74,7 +75,7 @@ def _tables(tok) -> GuardTables | None:
     pitch_ids = np.flatnonzero(kind == PITCH)
     pitch_ids = pitch_ids[np.argsort(value[pitch_ids])]
     return GuardTables(kind, value, pitch_ids, int(value[pitch_ids[0]]), 4 * res, np.flatnonzero(kind == POSITION),
-                       np.flatnonzero(kind == BAR))
+                       np.flatnonzero(kind == BAR), np.flatnonzero(kind == DURATION))
 
 
 class NoteClock:
@@ -91,15 +92,18 @@ class NoteClock:
     other tokens. ``step`` is then the note's bin of :func:`interval_bins` (-1: none), and
     ``intervals`` (:data:`N_INTERVALS` factors, or None) scale each pitch by its bin. After a Bar
     token, ``tail`` is the bin of :func:`tail_bins` of the bar it closed (-1: none), and ``tails``
-    (:data:`N_TAILS` factors, or None) scale the Bar tokens by the tail they would close a bar with."""
+    (:data:`N_TAILS` factors, or None) scale the Bar tokens by the tail they would close a bar with;
+    ``durations`` (one factor per Duration token, in :attr:`GuardTables.duration_ids` order, or
+    None) scale how long a note lasts."""
 
     __slots__ = ("t", "bar_start", "bar_len", "now", "ends", "pending", "hit", "seen_bar", "onset", "top",
                  "span", "lo", "hi", "_factors", "intervals", "step", "degrees", "degree", "pch", "notes", "gaps", "gap",
-                 "register", "last_pitch", "tails", "tail")
+                 "register", "last_pitch", "tails", "tail", "durations")
 
     def __init__(self, tables: GuardTables, span: int | None = None, intervals=None, degrees=None, gaps=None,
-                 register=None, tails=None):
+                 register=None, tails=None, durations=None):
         self.t = tables
+        self.durations = None if durations is None else fitted_to(durations, len(tables.duration_ids))
         self.tails = None if tails is None else fitted_to(tails, N_TAILS)
         self.tail = -1
         n = len(tables.pitch_ids)
@@ -192,6 +196,12 @@ class NoteClock:
         b = self.tail_bin()
         return float(g[b]) if b >= 0 else 1.0
 
+    def duration_factors(self) -> np.ndarray | None:
+        """Multipliers for the Duration tokens (:attr:`GuardTables.duration_ids` order) while a
+        pitch waits for its duration, or None."""
+        d = self.durations
+        return None if d is None or self.pending is None or (d == 1).all() else d
+
     def key(self) -> int:
         """The key the piece sounds in so far (:func:`running_keys`)."""
         return int(running_keys(self.pch)[0])
@@ -256,13 +266,17 @@ def start_counts(tables: GuardTables, pieces, span: int | None = None) -> dict:
     :func:`degree_bins`, in the key the piece sounded in before the note (from its
     :data:`MIN_KEY_NOTES`-th note on); ``gaps``: onsets per bin of :func:`gap_bins` (the positions
     since the onset before); ``register``: note starts per band of :func:`register_bins`; ``tails``:
-    bar lines per bin of :func:`tail_bins` (the empty tail of the bar each closes)."""
+    bar lines per bin of :func:`tail_bins` (the empty tail of the bar each closes); ``durations``:
+    notes per Duration token (:attr:`GuardTables.duration_ids` order)."""
     out = {"starts": 0, **{k: 0 for k in KINDS}}
     iv, dg = np.zeros(N_INTERVALS, np.int64), np.zeros(N_DEGREES, np.int64)
     gp = np.zeros(tables.n_gaps, np.int64)
     n = len(tables.pitch_ids)
     rg = np.zeros((n - 1) // BAND + 1, np.int64)
     tl = np.zeros(N_TAILS, np.int64)
+    du = np.zeros(len(tables.duration_ids), np.int64)
+    du_of = np.full(len(tables.kind), -1, np.int64)
+    du_of[tables.duration_ids] = np.arange(len(tables.duration_ids))
     for p in pieces:
         clock = NoteClock(tables, span)
         for tkn in np.asarray(p, np.int64):
@@ -270,6 +284,7 @@ def start_counts(tables: GuardTables, pieces, span: int | None = None) -> dict:
             if tables.kind[tkn] == BAR and clock.tail >= 0:
                 tl[clock.tail] += 1
             if hit is not None:
+                du[du_of[tkn]] += 1
                 out["starts"] += 1
                 for k, h in zip(KINDS, hit):
                     out[k] += h
@@ -283,4 +298,4 @@ def start_counts(tables: GuardTables, pieces, span: int | None = None) -> dict:
                 if 0 <= i < n:
                     rg[register_bins(i, n)] += 1
     return out | {"intervals": iv.tolist(), "degrees": dg.tolist(), "gaps": gp.tolist(), "register": rg.tolist(),
-                  "tails": tl.tolist()}
+                  "tails": tl.tolist(), "durations": du.tolist()}

@@ -18,6 +18,7 @@ FIT_DEGREES = True  # whether fit_guard fits degree factors (beside the interval
 FIT_GAPS = False  # and gap factors (tried: no gain on validation, docs/results.md)
 FIT_REGISTER = False  # and register factors
 FIT_TAILS = False  # and tail factors on the Bar token (a bar's empty tail)
+FIT_DURATIONS = False  # and a factor per Duration token
 KEEP_PITCH_MASS = False  # whether fitted guards move probability between pitches only (HarmonyGuard.keep_pitch_mass)
 
 
@@ -63,7 +64,7 @@ def fit_guard(ckpt, cache, *, split: str = "train", samples: int = 32, length: i
     data, genres = cache.split(split), piece_genres(cache, split)
     keywords = set(model_keywords(ckpt, "genre"))
     rng = np.random.default_rng([seed, 41])
-    factors, spans, steps, degs, gaps, regs, tails = {}, {}, {}, {}, {}, {}, {}
+    factors, spans, steps, degs, gaps, regs, tails, durs = {}, {}, {}, {}, {}, {}, {}, {}
     degrees = FIT_DEGREES if degrees is None else degrees
     report = {"split": split, "samples": samples, "length": length, "genres": {}, "sampled_minor": {}}
     pitch_of = ckpt.tokenizer.token_pitches()
@@ -117,13 +118,18 @@ def fit_guard(ckpt, cache, *, split: str = "train", samples: int = 32, length: i
                 tails[g] = tuple(min(1.0, x) for x in interval_factors(real["tails"], made_s["tails"], ((0, N_TAILS),)))
                 report["genres"][g or "any"] |= {"tails": {"real": real["tails"], "samples": made_s["tails"],
                                                            "factors": list(tails[g])}}
+            if FIT_DURATIONS:
+                n = len(real["durations"])
+                durs[g] = tuple(min(1.0, x) for x in interval_factors(real["durations"], made_s["durations"], ((0, n),)))
+                report["genres"][g or "any"] |= {"durations": {"real": real["durations"],
+                                                               "samples": made_s["durations"], "factors": list(durs[g])}}
             if FIT_REGISTER:
                 regs[g] = tuple(min(1.0, x) for x in interval_factors(real["register"], made_s["register"],
                                                                        ((0, len(real["register"])),)))
                 report["genres"][g or "any"] |= {"register": {"real": real["register"], "samples": made_s["register"],
                                                               "factors": list(regs[g])}}
     return HarmonyGuard(factors, report, {g: v for g, v in spans.items() if v}, steps, KEEP_PITCH_MASS, degs, gaps,
-                        regs, tails)
+                        regs, tails, durs)
 
 
 def fit_guard_and_boost(ckpt, cache, repeats_cache=None) -> dict:

@@ -23,11 +23,12 @@ class StyleGuard:
     register: tuple[float, ...] | None = None
     keep_pitch_mass: bool = False
     tails: tuple[float, ...] | None = None
+    durations: tuple[float, ...] | None = None
 
     @property
     def acts(self) -> bool:
         """Whether any factor is not 1 (else sampling needs no guard)."""
-        tables = (self.intervals, self.degrees, self.gaps, self.register, self.tails)
+        tables = (self.intervals, self.degrees, self.gaps, self.register, self.tails, self.durations)
         return min(self.factors) < 1 or any(x != 1 for t in tables for x in t or ())
 
 
@@ -46,7 +47,8 @@ class HarmonyGuard:
     bin of :func:`gap_bins` on the Position token that opens the next onset; ``register``: per
     style, a factor per band of :func:`register_bins` (how high or low a note lies); ``tails``: per
     style, a factor per bin of :func:`tail_bins` on the Bar token (how much of a bar it leaves
-    without an onset), kept with the Position tokens within their mass."""
+    without an onset), kept with the Position tokens within their mass; ``durations``: per style,
+    a factor per Duration token (how long a note lasts), kept within the Duration tokens' mass."""
 
     factors: dict[str, tuple[float, ...]] = field(default_factory=dict)
     fit: dict = field(default_factory=dict)
@@ -57,6 +59,7 @@ class HarmonyGuard:
     gaps: dict[str, tuple[float, ...]] = field(default_factory=dict)
     register: dict[str, tuple[float, ...]] = field(default_factory=dict)
     tails: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    durations: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
     def __post_init__(self):  # fewer factors than kinds (an older guard): the rest are 1
         object.__setattr__(self, "factors", {s: tuple(f) + (1.0,) * (len(KINDS) - len(f)) for s, f in self.factors.items()})
@@ -72,7 +75,7 @@ class HarmonyGuard:
         :meth:`for_styles` takes its factors from)."""
         return StyleGuard(self.for_styles(styles), self.span_for(styles), self.intervals_for(styles),
                           self.degrees_for(styles), self.gaps_for(styles), self.register_for(styles),
-                          self.keep_pitch_mass, self._of(self.tails, styles))
+                          self.keep_pitch_mass, self._of(self.tails, styles), self._of(self.durations, styles))
 
     def _of(self, table: dict, styles):
         """``table``'s entry for the style :meth:`for_styles` takes its factors from (None: none)."""
@@ -109,7 +112,8 @@ class HarmonyGuard:
                 **({"degrees": {s: list(f) for s, f in self.degrees.items()}} if self.degrees else {}),
                 **({"gaps": {s: list(f) for s, f in self.gaps.items()}} if self.gaps else {}),
                 **({"register": {s: list(f) for s, f in self.register.items()}} if self.register else {}),
-                **({"tails": {s: list(f) for s, f in self.tails.items()}} if self.tails else {})}
+                **({"tails": {s: list(f) for s, f in self.tails.items()}} if self.tails else {}),
+                **({"durations": {s: list(f) for s, f in self.durations.items()}} if self.durations else {})}
 
     @classmethod
     def from_dict(cls, d: dict) -> HarmonyGuard:
@@ -135,8 +139,9 @@ class HarmonyGuard:
         gaps = _style_factors(d, "gaps")
         register = _style_factors(d, "register")
         tails = _style_factors(d, "tails", N_TAILS)
+        durations = _style_factors(d, "durations")
         return cls(factors, d.get("fit") or {}, spans, intervals, bool(d.get("keep_pitch_mass", False)), degrees, gaps,
-                   register, tails)
+                   register, tails, durations)
 
 
 def _style_factors(d: dict, key: str, length: int | None = None, top: float = 1.0) -> dict[str, tuple[float, ...]]:
