@@ -179,6 +179,19 @@ def test_guard_round_trip_style_choice_and_checks():
     assert back.for_style(("pop",)).tails is None and back.for_style(("folk",)).acts
     with pytest.raises(CheckpointError, match="tails need 5"):
         HarmonyGuard.from_dict(tailed.to_dict() | {"tails": {"folk": [0.5] * 3}})
+    drawn = HarmonyGuard({"pop": (0.0, 0.1)}, spans={"pop": 40}, span_draws={"pop": (30, 34, 38, 44)})
+    back = HarmonyGuard.from_dict(drawn.to_dict())
+    assert back == drawn and back.for_style(("pop",)).span_draws == (30, 34, 38, 44)
+    with pytest.raises(CheckpointError, match="span_draws"):
+        HarmonyGuard.from_dict(drawn.to_dict() | {"span_draws": {"pop": [0, 3]}})
+    from tunegan.harmony import Guards, draw_span
+
+    tables = guard_tables(__import__("tunegan.tokenizers", fromlist=["x"]).get_tokenizer("remi"))
+    sg = back.for_style(("pop",))
+    rows = Guards.of(tables, sg, 40, seeds=range(40)).span.tolist()
+    assert rows == [draw_span(sg.span_draws, s) for s in range(40)] and set(rows) == {30, 34, 38, 44}
+    assert Guards.of(tables, sg, 3, seeds=[7, 7, 7]).span.tolist() == [draw_span(sg.span_draws, 7)] * 3
+    assert Guards.of(tables, sg, 3).span.tolist() == [40] * 3  # no seeds: the style's one span
     lasting = HarmonyGuard({"pop": (0.0, 0.1)}, durations={"pop": (1.0, 0.5, 0.25)})
     back = HarmonyGuard.from_dict(lasting.to_dict())
     assert back == lasting and back.for_style(("pop",)).durations == (1.0, 0.5, 0.25)

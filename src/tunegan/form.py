@@ -117,7 +117,8 @@ class _Piece:
         cond = None if constraints.cond is None else constraints.cond.unsqueeze(0)
         self.cond = cond
         self.stream = TokenStream(model.generator, torch.from_numpy(np.asarray(prime[None], np.int64)), cond=cond,
-                                  guidance=constraints.guidance, repeats=constraints.repeats, guard=constraints.guard)
+                                  guidance=constraints.guidance, repeats=constraints.repeats, guard=constraints.guard,
+                                  guard_seeds=[seed])
         self.seed = seed
         self.gen = torch.Generator().manual_seed(seed)
         self.rng = np.random.default_rng([seed, 13])
@@ -267,7 +268,8 @@ class _Piece:
         k = LOOP_CANDIDATES
         cond = None if self.cond is None else self.cond.repeat(k, 1)
         stream = TokenStream(self.model.generator, torch.from_numpy(np.tile(prefix, (k, 1))), cond=cond,
-                             guidance=self.c.guidance, repeats=self.c.repeats, guard=self.c.guard)
+                             guidance=self.c.guidance, repeats=self.c.repeats, guard=self.c.guard,
+                             guard_seeds=[self.seed] * k)
         gens = [torch.Generator().manual_seed(int(s)) for s in np.random.SeedSequence([self.seed, 17]).generate_state(k)]
         rows = stream.take(MAX_BAR_TOKENS, allowed_mask=self.c.allowed, rng=gens, force=self.c.force or None,
                            until=self.bar_id, **self.kw).numpy()

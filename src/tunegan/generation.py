@@ -297,7 +297,8 @@ def sample_groups(model, jobs: Sequence[tuple[np.ndarray, GenerationOptions, Seq
                 primes, _, _, c, *_ = specs[j]
                 cond = None if c.cond is None else c.cond.unsqueeze(0).repeat(len(rs), 1)
                 streams.append(TokenStream(model.generator, torch.from_numpy(primes[rs]), cond=cond, guidance=guidance,
-                                           repeats=c.repeats, guard=c.guard))
+                                           repeats=c.repeats, guard=c.guard,
+                                           guard_seeds=[check_seed(specs[j][2][r]) for r in rs]))
             stream = TokenStream.merge(streams)
             order = [(j, r) for j, rs in parts.items() for r in rs]
             allowed = torch.cat([specs[j][3].allowed.expand(len(rs), V) for j, rs in parts.items()])

@@ -50,11 +50,12 @@ class TokenStream:
 
     @torch.no_grad()
     def __init__(self, generator: LSTMGenerator, prime: torch.Tensor, *, cond: torch.Tensor | None = None,
-                 guidance: float = 1.0, repeats=None, guard=None):
+                 guidance: float = 1.0, repeats=None, guard=None, guard_seeds=None):
         """``repeats``: ``(RepeatModel, weights)`` to mix each row's piece memory in
         (:mod:`tunegan.repetition`; weights per matched order, for every row), or None.
         ``guard``: ``(GuardTables, factors, span)``, factors on the pitches that would re-strike or clash
-        with the notes sounding in each row, and the compass its notes keep to (:mod:`tunegan.harmony`), or None."""
+        with the notes sounding in each row, and the compass its notes keep to (:mod:`tunegan.harmony`), or None;
+        ``guard_seeds``: each row's seed, from which a guard with span draws draws the row's span."""
         generator.eval()
         self.device = next(generator.parameters()).device
         prime = prime.to(self.device)
@@ -89,7 +90,7 @@ class TokenStream:
         if guard is not None:
             from .harmony import Guards
 
-            self.guards = Guards.of(*guard, prime.shape[0])
+            self.guards = Guards.of(*guard, prime.shape[0], seeds=guard_seeds)
             self.guards.prime(prime.cpu().numpy())
 
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .bins import (BAND, KINDS, MIN_KEY_NOTES, N_DEGREES, N_INTERVALS, N_TAILS, _degree_table, _interval_table,
-                   _neighbours_f, fitted_to, gap_bins, register_bins, running_keys, tail_bins)
+                   _neighbours_f, draw_span, fitted_to, gap_bins, register_bins, running_keys, tail_bins)
 from .clock import BAR, DURATION, METRE, PITCH, POSITION, GuardTables
 from .guard import StyleGuard
 
@@ -63,10 +63,14 @@ class Guards:
         self.pitched = self.active & ((self.f.min(1) < 1) | (self.iv != 1).any(1) | self.keyed | self.banded)
 
     @classmethod
-    def of(cls, tables: GuardTables, guard: StyleGuard, rows: int) -> Guards:
-        """``rows`` rows that all sample with one style's guard."""
+    def of(cls, tables: GuardTables, guard: StyleGuard, rows: int, seeds=None) -> Guards:
+        """``rows`` rows that all sample with one style's guard; with its ``span_draws`` and the
+        rows' ``seeds``, each row draws its own span (:func:`draw_span`)."""
         g = guard
-        return cls(tables, [g.factors] * rows, [g.span] * rows, [g.intervals] * rows, [g.keep_pitch_mass] * rows,
+        spans = [g.span] * rows
+        if g.span_draws and seeds is not None:
+            spans = [draw_span(g.span_draws, s) for s in seeds]
+        return cls(tables, [g.factors] * rows, spans, [g.intervals] * rows, [g.keep_pitch_mass] * rows,
                    [g.degrees] * rows, [g.gaps] * rows, [g.register] * rows, [g.tails] * rows,
                    [g.durations] * rows)
 

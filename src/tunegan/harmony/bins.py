@@ -55,6 +55,13 @@ def tail_bins(tail, beat: int) -> np.ndarray:
     return np.where(tail >= 1, np.minimum((tail + beat - 1) // beat - 1, N_TAILS - 1), -1)
 
 
+def draw_span(draws, seed: int) -> int:
+    """One of ``draws`` (a style's real compasses, :attr:`HarmonyGuard.span_draws`) for the piece
+    sampled with ``seed``: its own random stream, so the notes' random numbers stay as they were."""
+    rng = np.random.default_rng([int(seed), 43])
+    return int(draws[int(rng.integers(len(draws)))])
+
+
 def register_bins(pitch_index, n: int) -> np.ndarray:
     """Bands of :data:`BAND` semitones of the Pitch tokens (by index from the lowest): the bin of
     each; ``n`` pitches make ``ceil(n / BAND)`` bands."""

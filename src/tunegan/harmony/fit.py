@@ -19,6 +19,8 @@ FIT_GAPS = False  # and gap factors (tried: no gain on validation, docs/results.
 FIT_REGISTER = False  # and register factors
 FIT_TAILS = False  # and tail factors on the Bar token (a bar's empty tail)
 FIT_DURATIONS = False  # and a factor per Duration token
+DRAW_SPANS = False  # whether each piece draws its span from the style's real compasses (span_draws)
+SPAN_DRAW_QUANTILES = tuple(range(5, 100, 10))  # the compasses stored to draw from: these percentiles
 KEEP_PITCH_MASS = False  # whether fitted guards move probability between pitches only (HarmonyGuard.keep_pitch_mass)
 
 
@@ -64,7 +66,7 @@ def fit_guard(ckpt, cache, *, split: str = "train", samples: int = 32, length: i
     data, genres = cache.split(split), piece_genres(cache, split)
     keywords = set(model_keywords(ckpt, "genre"))
     rng = np.random.default_rng([seed, 41])
-    factors, spans, steps, degs, gaps, regs, tails, durs = {}, {}, {}, {}, {}, {}, {}, {}
+    factors, spans, steps, degs, gaps, regs, tails, durs, draws = {}, {}, {}, {}, {}, {}, {}, {}, {}
     degrees = FIT_DEGREES if degrees is None else degrees
     report = {"split": split, "samples": samples, "length": length, "genres": {}, "sampled_minor": {}}
     pitch_of = ckpt.tokenizer.token_pitches()
@@ -79,6 +81,8 @@ def fit_guard(ckpt, cache, *, split: str = "train", samples: int = 32, length: i
         heads = [data.piece(int(i))[:length] for i in idx]
         compass = [int(q.max() - q.min()) for h in heads if len(q := pitch_of[h][pitch_of[h] >= 0])]
         span = spans[g] = int(np.percentile(compass, SPAN_QUANTILE)) if compass else None
+        if DRAW_SPANS and compass:
+            draws[g] = tuple(max(1, int(round(x))) for x in np.percentile(compass, SPAN_DRAW_QUANTILES))
         in_heads = start_counts(tables, heads, span)
         real["beyond_span"], real["starts_heads"] = in_heads["beyond_span"], in_heads["starts"]
         opts = GenerationOptions(length=length, style=(g,) if g else ())
@@ -94,7 +98,8 @@ def fit_guard(ckpt, cache, *, split: str = "train", samples: int = 32, length: i
             row["real"][k], row["samples"][k] = round(r, 5), round(s, 5)
             f.append(round(min(1.0, r / s), 4) if s > 0 else 1.0)
         factors[g] = tuple(f)
-        report["genres"][g or "any"] = row | {"factors": list(f), "span": span}
+        report["genres"][g or "any"] = row | {"factors": list(f), "span": span} | (
+            {"span_draws": list(draws[g])} if g in draws else {})
         if intervals:  # fitted on samples the kinds above already shape, so no kind is counted twice
             kinds_only = HarmonyGuard({g: factors[g]}, {}, {g: span} if span else {},
                                       keep_pitch_mass=KEEP_PITCH_MASS).to_dict()
@@ -129,7 +134,7 @@ def fit_guard(ckpt, cache, *, split: str = "train", samples: int = 32, length: i
                 report["genres"][g or "any"] |= {"register": {"real": real["register"], "samples": made_s["register"],
                                                               "factors": list(regs[g])}}
     return HarmonyGuard(factors, report, {g: v for g, v in spans.items() if v}, steps, KEEP_PITCH_MASS, degs, gaps,
-                        regs, tails, durs)
+                        regs, tails, durs, draws)
 
 
 def fit_guard_and_boost(ckpt, cache, repeats_cache=None) -> dict:

@@ -24,6 +24,7 @@ class StyleGuard:
     keep_pitch_mass: bool = False
     tails: tuple[float, ...] | None = None
     durations: tuple[float, ...] | None = None
+    span_draws: tuple[int, ...] | None = None
 
     @property
     def acts(self) -> bool:
@@ -48,7 +49,9 @@ class HarmonyGuard:
     style, a factor per band of :func:`register_bins` (how high or low a note lies); ``tails``: per
     style, a factor per bin of :func:`tail_bins` on the Bar token (how much of a bar it leaves
     without an onset), kept with the Position tokens within their mass; ``durations``: per style,
-    a factor per Duration token (how long a note lasts), kept within the Duration tokens' mass."""
+    a factor per Duration token (how long a note lasts), kept within the Duration tokens' mass;
+    ``span_draws``: per style, compasses of its real openings (evenly spaced quantiles) from which
+    each piece draws its own span with its seed (:func:`draw_span`), instead of the one ``span``."""
 
     factors: dict[str, tuple[float, ...]] = field(default_factory=dict)
     fit: dict = field(default_factory=dict)
@@ -60,6 +63,7 @@ class HarmonyGuard:
     register: dict[str, tuple[float, ...]] = field(default_factory=dict)
     tails: dict[str, tuple[float, ...]] = field(default_factory=dict)
     durations: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    span_draws: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     def __post_init__(self):  # fewer factors than kinds (an older guard): the rest are 1
         object.__setattr__(self, "factors", {s: tuple(f) + (1.0,) * (len(KINDS) - len(f)) for s, f in self.factors.items()})
@@ -75,7 +79,8 @@ class HarmonyGuard:
         :meth:`for_styles` takes its factors from)."""
         return StyleGuard(self.for_styles(styles), self.span_for(styles), self.intervals_for(styles),
                           self.degrees_for(styles), self.gaps_for(styles), self.register_for(styles),
-                          self.keep_pitch_mass, self._of(self.tails, styles), self._of(self.durations, styles))
+                          self.keep_pitch_mass, self._of(self.tails, styles), self._of(self.durations, styles),
+                          self._of(self.span_draws, styles))
 
     def _of(self, table: dict, styles):
         """``table``'s entry for the style :meth:`for_styles` takes its factors from (None: none)."""
@@ -113,7 +118,8 @@ class HarmonyGuard:
                 **({"gaps": {s: list(f) for s, f in self.gaps.items()}} if self.gaps else {}),
                 **({"register": {s: list(f) for s, f in self.register.items()}} if self.register else {}),
                 **({"tails": {s: list(f) for s, f in self.tails.items()}} if self.tails else {}),
-                **({"durations": {s: list(f) for s, f in self.durations.items()}} if self.durations else {})}
+                **({"durations": {s: list(f) for s, f in self.durations.items()}} if self.durations else {}),
+                **({"span_draws": {s: list(f) for s, f in self.span_draws.items()}} if self.span_draws else {})}
 
     @classmethod
     def from_dict(cls, d: dict) -> HarmonyGuard:
@@ -140,8 +146,14 @@ class HarmonyGuard:
         register = _style_factors(d, "register")
         tails = _style_factors(d, "tails", N_TAILS)
         durations = _style_factors(d, "durations")
+        try:
+            draws = {str(s): tuple(int(x) for x in f) for s, f in (d.get("span_draws") or {}).items()}
+        except (TypeError, ValueError, AttributeError) as e:
+            raise CheckpointError(f"meta.json 'harmony' span_draws are malformed ({e})") from None
+        if any(not f or min(f) <= 0 for f in draws.values()):
+            raise CheckpointError("meta.json 'harmony' span_draws must be lists of positive semitones")
         return cls(factors, d.get("fit") or {}, spans, intervals, bool(d.get("keep_pitch_mass", False)), degrees, gaps,
-                   register, tails, durations)
+                   register, tails, durations, draws)
 
 
 def _style_factors(d: dict, key: str, length: int | None = None, top: float = 1.0) -> dict[str, tuple[float, ...]]:
