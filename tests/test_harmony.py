@@ -50,6 +50,13 @@ def test_the_clock_counts_restrikes_and_clashes_across_a_change_of_metre(remi):
     iv, dg, gp, rg = got.pop("intervals"), got.pop("degrees"), got.pop("gaps"), got.pop("register")
     # bar 1 (4/4) ends 3 beats after its last onset, bar 2 (3/4) 3 beats after its only one
     assert got.pop("tails") == [0, 0, 2, 0, 0]
+    # melodic order 60 64 60 61 71 64 65 65 65: pairs (+4, -4), (-4, +1), (+1, +10), (+10, -7), (-7, +1), (+1, 0), (0, 0)
+    from tunegan.harmony import N_PAIRS, pair_bins
+
+    want_pr = np.zeros(N_PAIRS, int)
+    for a, b in ((4, -4), (-4, 1), (1, 10), (10, -7), (-7, 1), (1, 0), (0, 0)):
+        want_pr[pair_bins(a, b)] += 1
+    assert got.pop("pairs") == want_pr.tolist()
     tables = guard_tables(remi)
     by_length = dict(zip(tables.value[tables.duration_ids].tolist(), got.pop("durations")))
     res = tables.beat
@@ -89,8 +96,8 @@ def test_the_clock_counts_restrikes_and_clashes_across_a_change_of_metre(remi):
     # the same notes, all in 4/4: bar 3 would start a beat later, after the E4 ended
     tokens = remi.encode(_score([(s + (q if s >= 7 * q else 0), d, p) for s, d, p in notes], [(0, 4, 4)]))
     assert start_counts(guard_tables(remi), [tokens]) | {"intervals": None, "degrees": None, "gaps": None,
-                                                         "register": None, "tails": None, "durations": None} == {
-        "intervals": None, "degrees": None, "gaps": None, "register": None, "tails": None, "durations": None, "starts": 9, "restrike": 1, "clash": 1, "wide_clash": 1,
+                                                         "register": None, "tails": None, "durations": None, "pairs": None} == {
+        "intervals": None, "degrees": None, "gaps": None, "register": None, "tails": None, "durations": None, "pairs": None, "starts": 9, "restrike": 1, "clash": 1, "wide_clash": 1,
                                                           "reattack": 1, "unison_step": 2, "beyond_span": 0}
 
 
@@ -372,8 +379,8 @@ def test_rows_that_finish_first_leave_the_batch_and_the_rest_sample_as_alone(dma
 
 def test_the_batched_guards_give_each_rows_clock_factors(remi):
     """Guards keeps every row's clock as arrays; at every step its multipliers equal the row's own
-    NoteClock's factors, interval and degree factors, the gap factors on Position tokens, the
-    tail factors on Bar tokens and the duration factors included (rows without a guard: 1), also after a select and a cat."""
+    NoteClock's factors, interval, degree and interval-pair factors, the gap factors on Position
+    tokens, the tail factors on Bar tokens and the duration factors included (rows without a guard: 1), also after a select and a cat."""
     from tunegan.harmony import Guards
 
     rng = np.random.default_rng(3)
@@ -397,9 +404,13 @@ def test_the_batched_guards_give_each_rows_clock_factors(remi):
     tls = [rng.uniform(0, 1, N_TAILS), None, None, None, rng.uniform(0.2, 1, N_TAILS), rng.uniform(0, 1, 3)]
     nd = len(tables.duration_ids)
     dus = [None, rng.uniform(0, 1, nd), rng.uniform(0, 1, nd), None, None, rng.uniform(0.5, 1, 7)]
-    clocks = [NoteClock(tables, sp, iv, dg, gp, rg, tl, du)
-              for sp, iv, dg, gp, rg, tl, du in zip(spans, ivs, dgs, gps, rgs, tls, dus)]
-    guards = Guards(tables, factors, spans, ivs, degrees=dgs, gaps=gps, register=rgs, tails=tls, durations=dus)
+    from tunegan.harmony import N_PAIRS
+
+    prs = [rng.uniform(0, 1, N_PAIRS), None, None, rng.uniform(0.2, 1, N_PAIRS), None, None]  # row 3: pairs too
+    clocks = [NoteClock(tables, sp, iv, dg, gp, rg, tl, du, pr)
+              for sp, iv, dg, gp, rg, tl, du, pr in zip(spans, ivs, dgs, gps, rgs, tls, dus, prs)]
+    guards = Guards(tables, factors, spans, ivs, degrees=dgs, gaps=gps, register=rgs, tails=tls, durations=dus,
+                    pairs=prs)
     guards.prime(tokens[:, :3])
     for c, row in zip(clocks, tokens[:, :3]):
         for t in row:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bins import (BAND, KINDS, MIN_KEY_NOTES, N_DEGREES, N_INTERVALS, N_TAILS, _degree_table, _interval_table,
-                   _neighbours_f, draw_span, fitted_to, gap_bins, register_bins, running_keys, tail_bins)
+from .bins import (BAND, KINDS, MIN_KEY_NOTES, N_DEGREES, N_INTERVALS, N_PAIRS, N_STEPS, N_TAILS, NO_INTERVAL, STEP_CLIP,
+                   _degree_table, _interval_table, _neighbours_f, draw_span, fitted_to, gap_bins, register_bins,
+                   running_keys, tail_bins)
 from .clock import BAR, DURATION, METRE, PITCH, POSITION, GuardTables
 from .guard import StyleGuard
 
@@ -19,7 +20,8 @@ class Guards:
     def __init__(self, tables: GuardTables, factors: list[tuple[float, ...] | None],
                  spans: list[int | None] | None = None, intervals: list | None = None,
                  keep_mass: list[bool] | None = None, degrees: list | None = None, gaps: list | None = None,
-                 register: list | None = None, tails: list | None = None, durations: list | None = None):
+                 register: list | None = None, tails: list | None = None, durations: list | None = None,
+                 pairs: list | None = None):
         self.t = tables
         B, n = len(factors), len(tables.pitch_ids)
         bands = register_bins(np.arange(n), n)
@@ -29,6 +31,10 @@ class Guards:
                             for x in (gaps or [None] * B)], np.float64).reshape(B, tables.n_gaps)
         self.tl = np.array([np.ones(N_TAILS) if x is None else fitted_to(x, N_TAILS)
                             for x in (tails or [None] * B)], np.float64).reshape(B, N_TAILS)
+        self.pr = np.array([np.ones(N_PAIRS) if x is None else np.asarray(x, np.float64)
+                            for x in (pairs or [None] * B)], np.float64).reshape(B, N_STEPS, N_STEPS)
+        self.last = np.full(B, -1, np.int64)             # index of the latest note's pitch (-1: none yet)
+        self.before = np.full(B, NO_INTERVAL, np.int64)  # the interval that led to it
         nd = len(tables.duration_ids)
         self.du = np.array([np.ones(nd) if x is None else fitted_to(x, nd)
                             for x in (durations or [None] * B)], np.float64).reshape(B, nd)
@@ -60,7 +66,9 @@ class Guards:
         self.banded = (self.rg != 1).any(1)
         self.timed = self.active & ((self.gp != 1).any(1) | (self.tl != 1).any(1))
         self.lasting = self.active & (self.du != 1).any(1)
-        self.pitched = self.active & ((self.f.min(1) < 1) | (self.iv != 1).any(1) | self.keyed | self.banded)
+        self.paired = (self.pr != 1).any((1, 2))
+        self.pitched = self.active & ((self.f.min(1) < 1) | (self.iv != 1).any(1) | self.keyed | self.banded |
+                                      self.paired)
 
     @classmethod
     def of(cls, tables: GuardTables, guard: StyleGuard, rows: int, seeds=None) -> Guards:
@@ -72,7 +80,7 @@ class Guards:
             spans = [draw_span(g.span_draws, s) for s in seeds]
         return cls(tables, [g.factors] * rows, spans, [g.intervals] * rows, [g.keep_pitch_mass] * rows,
                    [g.degrees] * rows, [g.gaps] * rows, [g.register] * rows, [g.tails] * rows,
-                   [g.durations] * rows)
+                   [g.durations] * rows, [g.pairs] * rows)
 
     def prime(self, primes: np.ndarray) -> None:
         primes = np.atleast_2d(np.asarray(primes, np.int64))
@@ -95,6 +103,8 @@ class Guards:
         rows = np.flatnonzero((k == DURATION) & (self.pending >= 0))
         if len(rows):
             p, now = self.pending[rows], self.now[rows]
+            self.before[rows] = np.where(self.last[rows] >= 0, p - self.last[rows], NO_INTERVAL)
+            self.last[rows] = p
             self.ends[rows, p] = np.maximum(now + v[rows], self.ends[rows, p])  # overlaps: the later end
             self.top[rows] = np.where(self.onset[rows] != now, p, np.maximum(self.top[rows], p))
             self.onset[rows] = now
@@ -151,7 +161,9 @@ class Guards:
         has_top = top >= 0
         keyed = (self.notes[rows] >= MIN_KEY_NOTES) & self.keyed[rows]
         registered = self.banded[rows].any()
-        if not (sound.any() or ended.any() or len(step) or off.any() or has_top.any() or keyed.any() or registered):
+        paired = self.paired[rows] & (self.last[rows] >= 0) & (self.before[rows] != NO_INTERVAL)
+        if not (sound.any() or ended.any() or len(step) or off.any() or has_top.any() or keyed.any() or registered
+                or paired.any()):
             return None
         near, far = _neighbours_f(sound.shape[1])
         f = self.f[rows]
@@ -174,6 +186,11 @@ class Guards:
             m = m * np.where(keyed[:, None], g, 1.0)
         if registered:
             m = m * self.rg[rows]
+        if paired.any():  # the pair of intervals each pitch would make: row by the interval before, column by its own
+            before = np.clip(self.before[rows], -STEP_CLIP, STEP_CLIP) + STEP_CLIP
+            col = np.clip(pitch - self.last[rows, None], -STEP_CLIP, STEP_CLIP) + STEP_CLIP
+            g = self.pr[rows][np.arange(len(rows))[:, None], before[:, None], col]
+            m = m * np.where(paired[:, None], g, 1.0)
         if (m == 1.0).all():
             return None
         return m
@@ -212,6 +229,6 @@ class Guards:
         return out
 
 
-_GUARD_ARRAYS = ("active", "keep", "keyed", "banded", "timed", "lasting", "pitched", "f", "iv", "dg", "gp", "tl", "du",
+_GUARD_ARRAYS = ("active", "keep", "keyed", "banded", "timed", "lasting", "paired", "pitched", "pr", "last", "before", "f", "iv", "dg", "gp", "tl", "du",
                  "rg", "pch", "keys",
                  "notes", "span", "lo", "hi", "ends", "now", "bar_start", "bar_len", "seen_bar", "pending", "onset", "top")

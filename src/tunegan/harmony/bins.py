@@ -15,6 +15,7 @@ STEP_CLIP = 12  # steps beyond an octave share the end bins (as the two-sample t
 N_SPACING = STEP_CLIP + 1      # within an onset: 0..12 semitones above the onset's highest note so far
 N_STEPS = 2 * STEP_CLIP + 1    # at a new onset: -12..+12 from the highest note of the onset before
 N_INTERVALS = N_SPACING + N_STEPS
+N_PAIRS = N_STEPS * N_STEPS  # a note's interval from the note before, after that note's own (pair_bins)
 N_DEGREES = 24  # a note's scale degree (0..11 above the tonic) in a major key, then in a minor one
 MIN_KEY_NOTES = 8  # notes a piece needs before its running key is trusted (degree factors act from then on)
 BAND = 3  # semitones per band of register_bins
@@ -53,6 +54,19 @@ def tail_bins(tail, beat: int) -> np.ndarray:
     more than 4 beats, an empty bar included: the last bin); -1 for none (0 or less)."""
     tail = np.asarray(tail, np.int64)
     return np.where(tail >= 1, np.minimum((tail + beat - 1) // beat - 1, N_TAILS - 1), -1)
+
+
+NO_INTERVAL = -1000  # "no interval yet" for pair_bins' ``before``
+
+
+def pair_bins(before, interval) -> np.ndarray:
+    """Bins of :data:`N_PAIRS` for consecutive melodic intervals (each clipped to -12..+12): the
+    interval that led to the latest note, then the one a note now would make; -1 where ``before``
+    is :data:`NO_INTERVAL` (the piece has fewer than two notes)."""
+    before, interval = np.asarray(before, np.int64), np.asarray(interval, np.int64)
+    row = np.clip(before, -STEP_CLIP, STEP_CLIP) + STEP_CLIP
+    col = np.clip(interval, -STEP_CLIP, STEP_CLIP) + STEP_CLIP
+    return np.where(before != NO_INTERVAL, row * N_STEPS + col, -1)
 
 
 def draw_span(draws, seed: int) -> int:

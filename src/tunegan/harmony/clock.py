@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .bins import (BAND, KINDS, MIN_KEY_NOTES, N_DEGREES, N_INTERVALS, N_TAILS, WIDE_SET, _neighbours, degree_bins,
-                   fitted_to, gap_bins, interval_bins, register_bins, running_keys, tail_bins)
+from .bins import (BAND, KINDS, MIN_KEY_NOTES, N_DEGREES, N_INTERVALS, N_PAIRS, N_STEPS, N_TAILS, NO_INTERVAL, WIDE_SET,
+                   _neighbours, degree_bins, fitted_to, gap_bins, interval_bins, pair_bins, register_bins, running_keys,
+                   tail_bins)
 
 
 @dataclass(frozen=True)
@@ -98,11 +99,13 @@ class NoteClock:
 
     __slots__ = ("t", "bar_start", "bar_len", "now", "ends", "pending", "hit", "seen_bar", "onset", "top",
                  "span", "lo", "hi", "_factors", "intervals", "step", "degrees", "degree", "pch", "notes", "gaps", "gap",
-                 "register", "last_pitch", "tails", "tail", "durations")
+                 "register", "last_pitch", "tails", "tail", "durations", "pairs", "pair", "before")
 
     def __init__(self, tables: GuardTables, span: int | None = None, intervals=None, degrees=None, gaps=None,
-                 register=None, tails=None, durations=None):
+                 register=None, tails=None, durations=None, pairs=None):
         self.t = tables
+        self.pairs = None if pairs is None else np.asarray(pairs, np.float64).reshape(N_STEPS, N_STEPS)
+        self.pair, self.before = -1, NO_INTERVAL  # the pending note's pair bin; the interval to the latest note
         self.durations = None if durations is None else fitted_to(durations, len(tables.duration_ids))
         self.tails = None if tails is None else fitted_to(tails, N_TAILS)
         self.tail = -1
@@ -162,7 +165,9 @@ class NoteClock:
             self.step = int(interval_bins(v - self.top, self.onset == self.now)) if self.top >= 0 else -1
             self.degree = int(degree_bins(v % 12, self.key())) if self.notes >= MIN_KEY_NOTES else -1
             self.gap = int(gap_bins(self.now - self.onset, self.t.n_gaps)) if self.onset >= 0 else -1
+            self.pair = int(pair_bins(self.before, v - self.last_pitch)) if self.last_pitch >= 0 else -1
         elif k == DURATION and self.pending is not None:
+            self.before = self.pending - self.last_pitch if self.last_pitch >= 0 else NO_INTERVAL
             p = self.last_pitch = self.pending
             self.ends[p] = max(self.now + v, self.ends.get(p, 0))  # overlaps: the later end
             self.top = p if self.onset != self.now else max(self.top, p)
@@ -228,6 +233,10 @@ class NoteClock:
             f = g if f is None else f * g
         if self.register is not None and (self.register != 1).any():
             f = self.register if f is None else f * self.register
+        pr = self.pairs
+        if pr is not None and self.last_pitch >= 0 and self.before != NO_INTERVAL and (pr != 1).any():
+            g = pr.reshape(-1)[pair_bins(self.before, pitch - self.last_pitch)]
+            f = g if f is None else f * g
         return f
 
     def _make_kinds(self, restrike: float, clash: float, wide: float = 1.0, reattack: float = 1.0,
@@ -267,7 +276,8 @@ def start_counts(tables: GuardTables, pieces, span: int | None = None) -> dict:
     :data:`MIN_KEY_NOTES`-th note on); ``gaps``: onsets per bin of :func:`gap_bins` (the positions
     since the onset before); ``register``: note starts per band of :func:`register_bins`; ``tails``:
     bar lines per bin of :func:`tail_bins` (the empty tail of the bar each closes); ``durations``:
-    notes per Duration token (:attr:`GuardTables.duration_ids` order)."""
+    notes per Duration token (:attr:`GuardTables.duration_ids` order); ``pairs``: notes per bin of
+    :func:`pair_bins` (the interval to each note after the interval to the note before)."""
     out = {"starts": 0, **{k: 0 for k in KINDS}}
     iv, dg = np.zeros(N_INTERVALS, np.int64), np.zeros(N_DEGREES, np.int64)
     gp = np.zeros(tables.n_gaps, np.int64)
@@ -277,6 +287,7 @@ def start_counts(tables: GuardTables, pieces, span: int | None = None) -> dict:
     du = np.zeros(len(tables.duration_ids), np.int64)
     du_of = np.full(len(tables.kind), -1, np.int64)
     du_of[tables.duration_ids] = np.arange(len(tables.duration_ids))
+    pr = np.zeros(N_PAIRS, np.int64)
     for p in pieces:
         clock = NoteClock(tables, span)
         for tkn in np.asarray(p, np.int64):
@@ -285,6 +296,8 @@ def start_counts(tables: GuardTables, pieces, span: int | None = None) -> dict:
                 tl[clock.tail] += 1
             if hit is not None:
                 du[du_of[tkn]] += 1
+                if clock.pair >= 0:
+                    pr[clock.pair] += 1
                 out["starts"] += 1
                 for k, h in zip(KINDS, hit):
                     out[k] += h
@@ -298,4 +311,4 @@ def start_counts(tables: GuardTables, pieces, span: int | None = None) -> dict:
                 if 0 <= i < n:
                     rg[register_bins(i, n)] += 1
     return out | {"intervals": iv.tolist(), "degrees": dg.tolist(), "gaps": gp.tolist(), "register": rg.tolist(),
-                  "tails": tl.tolist(), "durations": du.tolist()}
+                  "tails": tl.tolist(), "durations": du.tolist(), "pairs": pr.tolist()}

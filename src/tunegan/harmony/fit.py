@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bins import ANY_STYLE, KINDS, N_DEGREES, N_INTERVALS, N_SPACING, N_TAILS
+from .bins import ANY_STYLE, KINDS, N_DEGREES, N_INTERVALS, N_SPACING, N_STEPS, N_TAILS
 from .clock import guard_tables, start_counts
 from .guard import HarmonyGuard
 
@@ -19,6 +19,7 @@ FIT_GAPS = False  # and gap factors (tried: no gain on validation, docs/results.
 FIT_REGISTER = False  # and register factors
 FIT_TAILS = False  # and tail factors on the Bar token (a bar's empty tail)
 FIT_DURATIONS = False  # and a factor per Duration token
+FIT_PAIRS = False  # and a factor per pair of melodic intervals, on samples the intervals and degrees shape
 DRAW_SPANS = False  # whether each piece draws its span from the style's real compasses (span_draws)
 SPAN_DRAW_QUANTILES = tuple(range(5, 100, 10))  # the compasses stored to draw from: these percentiles
 KEEP_PITCH_MASS = False  # whether fitted guards move probability between pitches only (HarmonyGuard.keep_pitch_mass)
@@ -66,7 +67,7 @@ def fit_guard(ckpt, cache, *, split: str = "train", samples: int = 32, length: i
     data, genres = cache.split(split), piece_genres(cache, split)
     keywords = set(model_keywords(ckpt, "genre"))
     rng = np.random.default_rng([seed, 41])
-    factors, spans, steps, degs, gaps, regs, tails, durs, draws = {}, {}, {}, {}, {}, {}, {}, {}, {}
+    factors, spans, steps, degs, gaps, regs, tails, durs, draws, pairs = {}, {}, {}, {}, {}, {}, {}, {}, {}, {}
     degrees = FIT_DEGREES if degrees is None else degrees
     report = {"split": split, "samples": samples, "length": length, "genres": {}, "sampled_minor": {}}
     pitch_of = ckpt.tokenizer.token_pitches()
@@ -128,13 +129,23 @@ def fit_guard(ckpt, cache, *, split: str = "train", samples: int = 32, length: i
                 durs[g] = tuple(min(1.0, x) for x in interval_factors(real["durations"], made_s["durations"], ((0, n),)))
                 report["genres"][g or "any"] |= {"durations": {"real": real["durations"],
                                                                "samples": made_s["durations"], "factors": list(durs[g])}}
+            if FIT_PAIRS:  # on samples the intervals and degrees shape too, each row of pairs on its own
+                shaping = HarmonyGuard({g: factors[g]}, {}, {g: span} if span else {}, {g: steps[g]},
+                                       KEEP_PITCH_MASS, {g: degs[g]} if g in degs else {}).to_dict()
+                paired = sample_pieces(_with_harmony(ckpt, shaping, modes=False), opts,
+                                       [seed + 2 * samples + i for i in range(samples)])
+                made_p = start_counts(tables, (np.concatenate([p[1:], t]) for p, t, _ in paired), span)["pairs"]
+                rows = tuple((r * N_STEPS, (r + 1) * N_STEPS) for r in range(N_STEPS))
+                pairs[g] = tuple(min(1.0, x) for x in interval_factors(real["pairs"], made_p, rows))
+                report["genres"][g or "any"] |= {"pairs": {"real": real["pairs"], "samples": made_p,
+                                                           "factors": list(pairs[g])}}
             if FIT_REGISTER:
                 regs[g] = tuple(min(1.0, x) for x in interval_factors(real["register"], made_s["register"],
                                                                        ((0, len(real["register"])),)))
                 report["genres"][g or "any"] |= {"register": {"real": real["register"], "samples": made_s["register"],
                                                               "factors": list(regs[g])}}
     return HarmonyGuard(factors, report, {g: v for g, v in spans.items() if v}, steps, KEEP_PITCH_MASS, degs, gaps,
-                        regs, tails, durs, draws)
+                        regs, tails, durs, draws, pairs)
 
 
 def fit_guard_and_boost(ckpt, cache, repeats_cache=None) -> dict:

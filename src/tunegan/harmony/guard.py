@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .bins import ANY_STYLE, KINDS, N_DEGREES, N_INTERVALS, N_TAILS
+from .bins import ANY_STYLE, KINDS, N_DEGREES, N_INTERVALS, N_PAIRS, N_TAILS
 
 MAX_INTERVAL_FACTOR = 4.0  # the largest a checkpoint may store
 
@@ -25,11 +25,12 @@ class StyleGuard:
     tails: tuple[float, ...] | None = None
     durations: tuple[float, ...] | None = None
     span_draws: tuple[int, ...] | None = None
+    pairs: tuple[float, ...] | None = None
 
     @property
     def acts(self) -> bool:
         """Whether any factor is not 1 (else sampling needs no guard)."""
-        tables = (self.intervals, self.degrees, self.gaps, self.register, self.tails, self.durations)
+        tables = (self.intervals, self.degrees, self.gaps, self.register, self.tails, self.durations, self.pairs)
         return min(self.factors) < 1 or any(x != 1 for t in tables for x in t or ())
 
 
@@ -51,7 +52,9 @@ class HarmonyGuard:
     without an onset), kept with the Position tokens within their mass; ``durations``: per style,
     a factor per Duration token (how long a note lasts), kept within the Duration tokens' mass;
     ``span_draws``: per style, compasses of its real openings (evenly spaced quantiles) from which
-    each piece draws its own span with its seed (:func:`draw_span`), instead of the one ``span``."""
+    each piece draws its own span with its seed (:func:`draw_span`), instead of the one ``span``;
+    ``pairs``: per style, a factor per bin of :func:`pair_bins` (a melodic interval after the one
+    before it)."""
 
     factors: dict[str, tuple[float, ...]] = field(default_factory=dict)
     fit: dict = field(default_factory=dict)
@@ -64,6 +67,7 @@ class HarmonyGuard:
     tails: dict[str, tuple[float, ...]] = field(default_factory=dict)
     durations: dict[str, tuple[float, ...]] = field(default_factory=dict)
     span_draws: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    pairs: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
     def __post_init__(self):  # fewer factors than kinds (an older guard): the rest are 1
         object.__setattr__(self, "factors", {s: tuple(f) + (1.0,) * (len(KINDS) - len(f)) for s, f in self.factors.items()})
@@ -80,7 +84,7 @@ class HarmonyGuard:
         return StyleGuard(self.for_styles(styles), self.span_for(styles), self.intervals_for(styles),
                           self.degrees_for(styles), self.gaps_for(styles), self.register_for(styles),
                           self.keep_pitch_mass, self._of(self.tails, styles), self._of(self.durations, styles),
-                          self._of(self.span_draws, styles))
+                          self._of(self.span_draws, styles), self._of(self.pairs, styles))
 
     def _of(self, table: dict, styles):
         """``table``'s entry for the style :meth:`for_styles` takes its factors from (None: none)."""
@@ -119,7 +123,8 @@ class HarmonyGuard:
                 **({"register": {s: list(f) for s, f in self.register.items()}} if self.register else {}),
                 **({"tails": {s: list(f) for s, f in self.tails.items()}} if self.tails else {}),
                 **({"durations": {s: list(f) for s, f in self.durations.items()}} if self.durations else {}),
-                **({"span_draws": {s: list(f) for s, f in self.span_draws.items()}} if self.span_draws else {})}
+                **({"span_draws": {s: list(f) for s, f in self.span_draws.items()}} if self.span_draws else {}),
+                **({"pairs": {s: list(f) for s, f in self.pairs.items()}} if self.pairs else {})}
 
     @classmethod
     def from_dict(cls, d: dict) -> HarmonyGuard:
@@ -153,7 +158,7 @@ class HarmonyGuard:
         if any(not f or min(f) <= 0 for f in draws.values()):
             raise CheckpointError("meta.json 'harmony' span_draws must be lists of positive semitones")
         return cls(factors, d.get("fit") or {}, spans, intervals, bool(d.get("keep_pitch_mass", False)), degrees, gaps,
-                   register, tails, durations, draws)
+                   register, tails, durations, draws, _style_factors(d, "pairs", N_PAIRS))
 
 
 def _style_factors(d: dict, key: str, length: int | None = None, top: float = 1.0) -> dict[str, tuple[float, ...]]:
