@@ -92,7 +92,8 @@ def style_eval(
     out: Path = typer.Option(..., "--out", "-o", help="Folder for style_report.json and style_report.md."),
     samples_per_keyword: int = typer.Option(50, "--samples", "-n", help="Generated samples per keyword."),
     length: int = typer.Option(512, help="Tokens per generated sample and per real crop."),
-    seed: int = typer.Option(0, help="Seed for crops and sampling (every keyword uses the same one)."),
+    seed: int = typer.Option(0, help="Seed for crops and sampling (every keyword uses the same one; sample i uses "
+                                     "seed + i, so independent repeats need seeds at least --samples apart)."),
     guidance: list[float] = typer.Option([1.0, 2.0], "--guidance", "-g", help="Guidance strengths to test; repeat for several."),
     temperature: float = typer.Option(1.0, help="Sampling temperature of the generated samples."),
     split: str = typer.Option("test", help="Split the classifier's accuracy is reported on."),
