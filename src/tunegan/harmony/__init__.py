@@ -38,9 +38,13 @@ Beside these kinds, and fitted the same way on samples the kinds already shape:
   (:func:`running_keys`, from its :data:`MIN_KEY_NOTES`-th note on): left alone, major samples
   used the flat third and seventh far more than their style.
 
-Two more tables can be fitted and stored but were not kept (no gain on validation,
-docs/results.md): **gaps** between onsets on the Position tokens (:data:`FIT_GAPS`) and
-**register** bands of absolute pitch (:data:`FIT_REGISTER`).
+More tables can be fitted and stored but were not kept (no gain on validation,
+docs/results.md): **gaps** between onsets on the Position tokens (``FIT_GAPS``), **register**
+bands of absolute pitch (``FIT_REGISTER``), a bar's empty **tail** on the Bar token
+(:func:`tail_bins`, ``FIT_TAILS``), a factor per **duration** (``FIT_DURATIONS``), **pairs** of
+consecutive melodic intervals (:func:`pair_bins`, ``FIT_PAIRS``), and a **span drawn** per piece
+from the style's real compasses (:func:`draw_span`, ``DRAW_SPANS``); the settings live in
+:mod:`tunegan.harmony.fit`.
 
 :class:`HarmonyGuard` scales the probability of such pitches, per style, by how often real music
 of the style does it against how often the model's samples do (:func:`fit_guard`: ``real /
