@@ -353,6 +353,36 @@ def test_fit_guard_scales_by_real_over_sampled_and_export_stores_it(dmajor_run, 
     assert api.generate(checkpoint=out, seed=1, length=40, device="cpu", harmony=False)[0].options["harmony"] is False
 
 
+def test_the_tables_kept_off_are_fitted_stored_and_sampled_with_when_switched_on(dmajor_run, monkeypatch, tmp_path):
+    """With every FIT_* setting and DRAW_SPANS on, the fit stores each table (min(1, real / sampled)
+    as its report says), the guard survives meta.json, and generation samples with all of it."""
+    import json
+
+    import tunegan.harmony.fit as fit
+    from tunegan import api
+    from tunegan.checkpoint import load_checkpoint
+    from tunegan.data.dataset import TokenCache
+    from tunegan.harmony import N_PAIRS
+
+    for name in ("FIT_GAPS", "FIT_TAILS", "FIT_DURATIONS", "FIT_REGISTER", "FIT_PAIRS", "DRAW_SPANS"):
+        monkeypatch.setattr(fit, name, True)
+    cache, shipped, _ = dmajor_run
+    ck = load_checkpoint(shipped, device="cpu")
+    guard = fit_guard(ck, TokenCache(cache), samples=4, length=128)
+    row = guard.fit["genres"]["any"]
+    for key, table in (("gaps", guard.gaps), ("tails", guard.tails), ("durations", guard.durations),
+                       ("register", guard.register), ("pairs", guard.pairs)):
+        assert table[ANY_STYLE] == tuple(row[key]["factors"]) and all(0 <= x <= 1 for x in table[ANY_STYLE]), key
+    assert len(guard.tails[ANY_STYLE]) == N_TAILS and len(guard.pairs[ANY_STYLE]) == N_PAIRS
+    draws = guard.span_draws[ANY_STYLE]
+    assert list(draws) == sorted(draws) and draws[0] > 0 and row["span_draws"] == list(draws)
+    assert HarmonyGuard.from_dict(json.loads(json.dumps(guard.to_dict()))) == guard
+    out = api.export(shipped, tmp_path / "all-tables", harmony_from=cache)
+    assert load_checkpoint(out).harmony.for_style(()).tails is not None
+    songs = api.generate(checkpoint=out, seed=2, length=60, samples=2, device="cpu")
+    assert all(s.options["harmony"] is True and len(s.tokens) for s in songs)
+
+
 def test_rows_that_finish_first_leave_the_batch_and_the_rest_sample_as_alone(dmajor_run, monkeypatch):
     """Pieces counted in bars stop at different tokens; a row that is done leaves the batch
     (TokenStream.select), with its piece memory, bar recall and guard, and every row gets what it

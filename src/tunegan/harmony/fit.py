@@ -117,20 +117,15 @@ def fit_guard(ckpt, cache, *, split: str = "train", samples: int | None = None, 
                 degs[g] = tuple(min(1.0, x) for x in interval_factors(real["degrees"], made_s["degrees"], DEGREE_PARTS))
                 report["genres"][g or "any"] |= {"degrees": {"real": real["degrees"], "samples": made_s["degrees"],
                                                              "factors": list(degs[g])}}
-            if FIT_GAPS:
-                n = tables.n_gaps
-                gaps[g] = tuple(min(1.0, x) for x in interval_factors(real["gaps"], made_s["gaps"], ((1, n),)))
-                report["genres"][g or "any"] |= {"gaps": {"real": real["gaps"], "samples": made_s["gaps"],
-                                                          "factors": list(gaps[g])}}
-            if FIT_TAILS:
-                tails[g] = tuple(min(1.0, x) for x in interval_factors(real["tails"], made_s["tails"], ((0, N_TAILS),)))
-                report["genres"][g or "any"] |= {"tails": {"real": real["tails"], "samples": made_s["tails"],
-                                                           "factors": list(tails[g])}}
-            if FIT_DURATIONS:
-                n = len(real["durations"])
-                durs[g] = tuple(min(1.0, x) for x in interval_factors(real["durations"], made_s["durations"], ((0, n),)))
-                report["genres"][g or "any"] |= {"durations": {"real": real["durations"],
-                                                               "samples": made_s["durations"], "factors": list(durs[g])}}
+            # the tables kept off by default, each on the same samples: (setting, key, its dict, parts)
+            for on, key, store, parts in ((FIT_GAPS, "gaps", gaps, ((1, tables.n_gaps),)),
+                                          (FIT_TAILS, "tails", tails, ((0, N_TAILS),)),
+                                          (FIT_DURATIONS, "durations", durs, ((0, len(real["durations"])),)),
+                                          (FIT_REGISTER, "register", regs, ((0, len(real["register"])),))):
+                if on:
+                    store[g] = tuple(min(1.0, x) for x in interval_factors(real[key], made_s[key], parts))
+                    report["genres"][g or "any"] |= {key: {"real": real[key], "samples": made_s[key],
+                                                           "factors": list(store[g])}}
             if FIT_PAIRS:  # on samples the intervals and degrees shape too, each row of pairs on its own
                 shaping = HarmonyGuard({g: factors[g]}, {}, {g: span} if span else {}, {g: steps[g]},
                                        KEEP_PITCH_MASS, {g: degs[g]} if g in degs else {}).to_dict()
@@ -141,11 +136,6 @@ def fit_guard(ckpt, cache, *, split: str = "train", samples: int | None = None, 
                 pairs[g] = tuple(min(1.0, x) for x in interval_factors(real["pairs"], made_p, rows))
                 report["genres"][g or "any"] |= {"pairs": {"real": real["pairs"], "samples": made_p,
                                                            "factors": list(pairs[g])}}
-            if FIT_REGISTER:
-                regs[g] = tuple(min(1.0, x) for x in interval_factors(real["register"], made_s["register"],
-                                                                       ((0, len(real["register"])),)))
-                report["genres"][g or "any"] |= {"register": {"real": real["register"], "samples": made_s["register"],
-                                                              "factors": list(regs[g])}}
     return HarmonyGuard(factors, report, {g: v for g, v in spans.items() if v}, steps, KEEP_PITCH_MASS, degs, gaps,
                         regs, tails, durs, draws, pairs)
 
