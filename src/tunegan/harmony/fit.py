@@ -12,6 +12,7 @@ from .clock import guard_tables, start_counts
 from .guard import HarmonyGuard
 
 FIT_SAMPLES = 32  # samples per style each of the guard fit's sampling passes makes (fit_guard's default)
+FIT_SEED = 0  # the seed of the fit's real pieces and samples (fit_guard's default)
 SPAN_QUANTILE = 75  # the compass a style's notes keep to: this percentile of its real openings' compass
 MIN_STEPS = 8  # an interval bin the guard's samples made fewer times than this keeps the factor 1
 INTERVAL_CAP = 1.0  # the largest interval factor fitted (above 1: bins the samples make too rarely are lifted)
@@ -47,7 +48,7 @@ def interval_factors(real, made, parts=((0, N_SPACING), (N_SPACING, N_INTERVALS)
 DEGREE_PARTS = ((0, 12), (12, N_DEGREES))
 
 
-def fit_guard(ckpt, cache, *, split: str = "train", samples: int | None = None, length: int = 512, seed: int = 0,
+def fit_guard(ckpt, cache, *, split: str = "train", samples: int | None = None, length: int = 512, seed: int | None = None,
               max_pieces: int = 400, intervals: bool = True, degrees: bool | None = None) -> HarmonyGuard | None:
     """Per genre and for any style, per kind of :data:`KINDS`: ``min(1, real share / sampled
     share)`` of the note starts of that kind, real from up to ``max_pieces`` pieces of ``split``, sampled from
@@ -66,6 +67,7 @@ def fit_guard(ckpt, cache, *, split: str = "train", samples: int | None = None, 
     if tables is None:
         return None
     samples = FIT_SAMPLES if samples is None else int(samples)
+    seed = FIT_SEED if seed is None else int(seed)
     data, genres = cache.split(split), piece_genres(cache, split)
     keywords = set(model_keywords(ckpt, "genre"))
     rng = np.random.default_rng([seed, 41])
