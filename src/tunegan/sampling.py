@@ -53,9 +53,8 @@ class TokenStream:
                  guidance: float = 1.0, repeats=None, guard=None, guard_seeds=None):
         """``repeats``: ``(RepeatModel, weights)`` to mix each row's piece memory in
         (:mod:`tunegan.repetition`; weights per matched order, for every row), or None.
-        ``guard``: ``(GuardTables, factors, span)``, factors on the pitches that would re-strike or clash
-        with the notes sounding in each row, and the compass its notes keep to (:mod:`tunegan.harmony`), or None;
-        ``guard_seeds``: each row's seed, from which a guard with span draws draws the row's span."""
+        ``guard``: ``(GuardTables, StyleGuard)``, one style's guard for every row (:mod:`tunegan.harmony`),
+        or None; ``guard_seeds``: each row's seed, from which a guard with span draws draws the row's span."""
         generator.eval()
         self.device = next(generator.parameters()).device
         prime = prime.to(self.device)

@@ -56,8 +56,9 @@ played before may come back as it was. It only acts when sampling; likelihoods a
 """
 
 from .batch import Guards
-from .bins import (ANY_STYLE, BAND, KINDS, MIN_KEY_NOTES, N_DEGREES, N_INTERVALS, N_SPACING, N_STEPS, N_PAIRS, N_TAILS, STEP_CLIP,
-                   WIDE, WIDE_SET, degree_bins, draw_span, gap_bins, pair_bins, interval_bins, register_bins, running_keys, tail_bins)
+from .bins import (ANY_STYLE, BAND, KINDS, MIN_KEY_NOTES, N_DEGREES, N_INTERVALS, N_PAIRS, N_SPACING, N_STEPS, N_TAILS,
+                   STEP_CLIP, WIDE, WIDE_SET, degree_bins, draw_span, gap_bins, interval_bins, pair_bins, register_bins,
+                   running_keys, tail_bins)
 from .clock import BAR, DURATION, METRE, PITCH, POSITION, GuardTables, NoteClock, guard_tables, start_counts
 from .fit import (DEGREE_PARTS, MIN_STEPS, SPAN_QUANTILE, _with_harmony, fit_guard, fit_guard_and_boost,
                   interval_factors)
@@ -65,6 +66,7 @@ from .guard import HarmonyGuard, StyleGuard
 
 __all__ = ["ANY_STYLE", "KINDS", "HarmonyGuard", "StyleGuard", "NoteClock", "Guards", "GuardTables", "guard_tables", "start_counts",
            "fit_guard", "fit_guard_and_boost", "interval_factors", "interval_bins", "degree_bins", "gap_bins",
-           "register_bins", "tail_bins", "draw_span", "pair_bins", "N_PAIRS", "N_TAILS", "running_keys", "BAND", "BAR", "DURATION", "METRE", "PITCH", "POSITION", "DEGREE_PARTS",
+           "register_bins", "tail_bins", "pair_bins", "draw_span", "running_keys", "BAND", "BAR", "DURATION", "METRE",
+           "PITCH", "POSITION", "DEGREE_PARTS", "N_PAIRS", "N_TAILS",
            "MIN_KEY_NOTES", "MIN_STEPS", "N_DEGREES", "N_INTERVALS", "N_SPACING", "N_STEPS", "SPAN_QUANTILE",
            "STEP_CLIP", "WIDE", "WIDE_SET", "_with_harmony"]

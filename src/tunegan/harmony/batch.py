@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bins import (BAND, KINDS, MIN_KEY_NOTES, N_DEGREES, N_INTERVALS, N_PAIRS, N_STEPS, N_TAILS, NO_INTERVAL, STEP_CLIP,
-                   _degree_table, _interval_table, _neighbours_f, draw_span, fitted_to, gap_bins, register_bins,
-                   running_keys, tail_bins)
+from .bins import (BAND, KINDS, MIN_KEY_NOTES, N_DEGREES, N_INTERVALS, N_PAIRS, N_TAILS, NO_INTERVAL, _degree_table,
+                   _interval_table, _neighbours_f, draw_span, fitted_to, gap_bins, pair_bins, register_bins, running_keys,
+                   tail_bins)
 from .clock import BAR, DURATION, METRE, PITCH, POSITION, GuardTables
 from .guard import StyleGuard
 
@@ -32,7 +32,7 @@ class Guards:
         self.tl = np.array([np.ones(N_TAILS) if x is None else fitted_to(x, N_TAILS)
                             for x in (tails or [None] * B)], np.float64).reshape(B, N_TAILS)
         self.pr = np.array([np.ones(N_PAIRS) if x is None else np.asarray(x, np.float64)
-                            for x in (pairs or [None] * B)], np.float64).reshape(B, N_STEPS, N_STEPS)
+                            for x in (pairs or [None] * B)], np.float64).reshape(B, N_PAIRS)
         self.last = np.full(B, -1, np.int64)             # index of the latest note's pitch (-1: none yet)
         self.before = np.full(B, NO_INTERVAL, np.int64)  # the interval that led to it
         nd = len(tables.duration_ids)
@@ -66,7 +66,7 @@ class Guards:
         self.banded = (self.rg != 1).any(1)
         self.timed = self.active & ((self.gp != 1).any(1) | (self.tl != 1).any(1))
         self.lasting = self.active & (self.du != 1).any(1)
-        self.paired = (self.pr != 1).any((1, 2))
+        self.paired = (self.pr != 1).any(1)
         self.pitched = self.active & ((self.f.min(1) < 1) | (self.iv != 1).any(1) | self.keyed | self.banded |
                                       self.paired)
 
@@ -186,10 +186,9 @@ class Guards:
             m = m * np.where(keyed[:, None], g, 1.0)
         if registered:
             m = m * self.rg[rows]
-        if paired.any():  # the pair of intervals each pitch would make: row by the interval before, column by its own
-            before = np.clip(self.before[rows], -STEP_CLIP, STEP_CLIP) + STEP_CLIP
-            col = np.clip(pitch - self.last[rows, None], -STEP_CLIP, STEP_CLIP) + STEP_CLIP
-            g = self.pr[rows][np.arange(len(rows))[:, None], before[:, None], col]
+        if paired.any():  # the pair of intervals each pitch would make (bin -1 where there is none: masked)
+            bins = pair_bins(self.before[rows, None], pitch - self.last[rows, None])
+            g = np.take_along_axis(self.pr[rows], np.maximum(bins, 0), 1)
             m = m * np.where(paired[:, None], g, 1.0)
         if (m == 1.0).all():
             return None
@@ -229,6 +228,5 @@ class Guards:
         return out
 
 
-_GUARD_ARRAYS = ("active", "keep", "keyed", "banded", "timed", "lasting", "paired", "pitched", "pr", "last", "before", "f", "iv", "dg", "gp", "tl", "du",
-                 "rg", "pch", "keys",
-                 "notes", "span", "lo", "hi", "ends", "now", "bar_start", "bar_len", "seen_bar", "pending", "onset", "top")
+_GUARD_ARRAYS = ("active", "keep", "keyed", "banded", "timed", "lasting", "paired", "pitched", "f", "iv", "dg", "gp", "tl",
+                 "du", "pr", "rg", "pch", "keys", "last", "before", "notes", "span", "lo", "hi", "ends", "now", "bar_start", "bar_len", "seen_bar", "pending", "onset", "top")
