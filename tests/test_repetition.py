@@ -207,6 +207,37 @@ def test_style_key_prior_moves_samples_to_its_keys(dmajor_run):
     keyed = api.generate(checkpoint=shipped, bars=4, seed=1, key="F major", device="cpu")[0]
     assert keyed.options["opening"]["key"] is None
 
+def test_key_shift_keeps_the_style_register():
+    from tunegan.priors import key_shift, opening_priors, register_of
+    from tunegan.tokenizers import get_tokenizer
+
+    tok = get_tokenizer("remi")
+    assert register_of(tok.encode(make_melody([60, 64, 68])), tok.token_pitches()) == 64.0
+    # one key, two ways to reach it: C -> A is -3 or +9 semitones; the register decides
+    prior = {"key": {"A major": 1}, "register": {"mean": 60.0, "std": 1.0}}
+    assert key_shift(prior, "C major", 0.5, register=63.0) == (-3, "A major")
+    assert key_shift(prior, "C major", 0.5, register=51.0) == (9, "A major")
+    assert key_shift({"key": {"A major": 1}}, "C major", 0.5, register=51.0) == (-3, "A major")  # no register
+    # keys weigh their count times the register's density after the move: G (+7 or -5) is too far
+    # from 60 for a sample at 60 whichever way it goes, so D (+2) is drawn for every u
+    prior = {"key": {"D major": 1, "G major": 1}, "register": {"mean": 60.0, "std": 1.0}}
+    assert {key_shift(prior, "C major", u, register=60.0) for u in (0.0, 0.5, 0.99)} == {(2, "D major")}
+    # a wide register leaves the keys to their counts
+    wide = {"key": {"D major": 1, "G major": 1}, "register": {"mean": 60.0, "std": 50.0}}
+    assert {key_shift(wide, "C major", u, register=60.0)[1] for u in (0.1, 0.9)} == {"D major", "G major"}
+
+
+def test_priors_store_each_style_register(dmajor_run):
+    from tunegan.data.dataset import TokenCache
+    from tunegan.priors import DENSITY_CROP, MIN_REGISTER_STD, opening_priors, register_of
+
+    cache = TokenCache(dmajor_run[0])
+    train, pitch_of = cache.split("train"), cache.tokenizer.token_pitches()
+    means = [register_of(train.piece(i)[:DENSITY_CROP], pitch_of) for i in range(len(train))]
+    reg = opening_priors(cache)["all"]["register"]
+    assert 62 < reg["mean"] < 74 and reg["mean"] == pytest.approx(np.mean(means), abs=1e-3)
+    assert reg["std"] == pytest.approx(max(MIN_REGISTER_STD, np.std(means)), abs=1e-3)
+
 
 def test_remi_transposed_and_its_range():
     from tunegan.tokenizers import get_tokenizer

@@ -192,16 +192,18 @@ def to_style_mode(model, opening: Opening, new: np.ndarray) -> tuple[np.ndarray,
 
 
 def to_drawn_key(model, opening: Opening, new: np.ndarray) -> tuple[np.ndarray, Opening]:
-    """A finished sample moved to the key its opening draws from the style's prior
-    (:func:`tunegan.priors.key_shift`; an octave the other way if the move leaves the range)."""
+    """A finished sample moved to the key its opening draws from the style's prior, with the move
+    that keeps it in the style's register when the prior has one (:func:`tunegan.priors.key_shift`;
+    an octave the other way if the move leaves the range)."""
     from dataclasses import replace
 
-    from .priors import key_shift
+    from .priors import key_shift, register_of
 
     if opening.key_draw is None:
         return new, opening
     tok = model.tokenizer
-    got = key_shift(model.meta["priors"][opening.prior], sample_key(tok, new), opening.key_draw)
+    register = register_of(new, tok.token_pitches()) if tok.has_pitches else None
+    got = key_shift(model.meta["priors"][opening.prior], sample_key(tok, new), opening.key_draw, register)
     if got is None:
         return new, opening
     shift, key = got
