@@ -1,0 +1,74 @@
+"""benchmarks/check_realism.py with one generation rule changed for the run, for rules tried and
+dropped on validation (docs/results.md, "Session of 2026-12-03 (eighth)"):
+
+    python main/docs/results/check_realism_variant.py VARIANT [check_realism.py arguments]
+
+* ``key-first``: the key drawn from the style's prior alone (the smallest move), then the move up
+  or down whichever lands the sample's mean pitch nearer the style's register (instead of drawing
+  key and move together, :func:`tunegan.priors.key_shift`);
+* ``denser``: every note density drawn for a sample one bin denser (low -> mid, mid -> high);
+* ``voices4``: no pitch starts while four notes sound (the four voices of a chorale), as a factor
+  of 1e-4 on top of the guard's.
+"""
+
+import runpy
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import tunegan.harmony.batch as batch
+import tunegan.priors as priors
+
+
+def key_first():
+    plain = priors.key_shift
+
+    def shift(prior, found, u, register=None):
+        got = plain(prior, found, u)
+        reg = prior.get("register") or {}
+        if got is None or register is None or not reg or got[0] == 0:
+            return got
+        s, k = got
+        alt = s + 12 if s < 0 else s - 12
+        return min((s, alt), key=lambda x: abs(register + x - reg["mean"])), k
+    priors.key_shift = shift
+
+
+def denser():
+    plain, up = priors.density_table, {"low": "mid", "mid": "high", "high": "high"}
+
+    def table(prior, pace):
+        out = {}
+        for k, n in plain(prior, pace).items():
+            out[up[k]] = out.get(up[k], 0) + n
+        return out
+    priors.density_table = table
+
+
+def voices4(voices=4):
+    plain = batch.Guards._pitch_multipliers
+
+    def limited(self, rows):
+        m = plain(self, rows)
+        sound = self.ends[rows] > self.now[rows, None]
+        waiting = np.flatnonzero(self.pending[rows] >= 0)
+        sound[waiting, self.pending[rows][waiting]] = True
+        full = sound.sum(1) >= voices
+        if not full.any():
+            return m
+        m = np.ones(sound.shape) if m is None else m
+        return np.where(full[:, None] & ~sound, m * 1e-4, m)
+    batch.Guards._pitch_multipliers = limited
+
+
+VARIANTS = {"key-first": key_first, "denser": denser, "voices4": voices4}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in VARIANTS:
+        raise SystemExit(f"usage: {sys.argv[0]} {{{','.join(VARIANTS)}}} [check_realism.py arguments]")
+    VARIANTS[sys.argv[1]]()
+    bench = Path(__file__).resolve().parents[2] / "benchmarks"
+    sys.path.insert(0, str(bench))
+    sys.argv = ["check_realism.py", *sys.argv[2:]]
+    runpy.run_path(str(bench / "check_realism.py"), run_name="__main__")
