@@ -9,8 +9,8 @@ the crops style-eval uses). Printed per genre:
 
 * the two-sample accuracy (:func:`tunegan.evaluation.suite.two_sample`, as style-eval reports it);
 * for every feature of :func:`tunegan.evaluation.twosample.crop_features`, its AUC alone
-  (0.5 = the feature does not tell them apart; 1 or 0 = it does alone), real and generated means,
-  the ``--top`` most telling first;
+  (0.5 = the feature does not tell them apart; 1 or 0 = it does alone), real and generated means
+  (and, in the JSON, their standard deviations over crops), the ``--top`` most telling first;
 * the accuracy with each feature group left out (which group the classifier leans on).
 
 Nothing is tuned here: it says where the samples differ, so that the generator can be fixed there.
@@ -88,7 +88,8 @@ def main() -> None:
         xr = np.vstack([crop_features(n) for n in real])
         xg = np.vstack([crop_features(n) for n in gen])
         feats = sorted(({"feature": name, "auc": auc(xr[:, j], xg[:, j]), "real": float(xr[:, j].mean()),
-                         "generated": float(xg[:, j].mean())} for j, name in enumerate(NAMES)),
+                         "generated": float(xg[:, j].mean()), "real_sd": float(xr[:, j].std()),
+                         "generated_sd": float(xg[:, j].std())} for j, name in enumerate(NAMES)),
                        key=lambda f: -abs(f["auc"] - 0.5))
         without = {}
         for grp, cols in GROUPS.items():

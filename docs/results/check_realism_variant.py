@@ -8,7 +8,8 @@ dropped on validation (docs/results.md, "Session of 2026-12-03 (eighth)"):
   key and move together, :func:`tunegan.priors.key_shift`);
 * ``denser``: every note density drawn for a sample one bin denser (low -> mid, mid -> high);
 * ``voices4``: no pitch starts while four notes sound (the four voices of a chorale), as a factor
-  of 1e-4 on top of the guard's.
+  of 1e-4 on top of the guard's;
+* ``no-key-move``: a finished sample stays in the key the network wrote it in.
 """
 
 import runpy
@@ -62,7 +63,11 @@ def voices4(voices=4):
     batch.Guards._pitch_multipliers = limited
 
 
-VARIANTS = {"key-first": key_first, "denser": denser, "voices4": voices4}
+def no_key_move():
+    priors.key_shift = lambda prior, found, u, register=None: None
+
+
+VARIANTS = {"key-first": key_first, "denser": denser, "voices4": voices4, "no-key-move": no_key_move}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in VARIANTS:
