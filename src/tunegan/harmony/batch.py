@@ -8,6 +8,8 @@ from .bins import (BAND, KINDS, MIN_KEY_NOTES, N_DEGREES, N_INTERVALS, N_PAIRS, 
                    _interval_table, _neighbours_f, draw_span, fitted_to, gap_bins, pair_bins, register_bins, running_keys,
                    tail_bins)
 from .clock import BAR, DURATION, METRE, PITCH, POSITION, GuardTables
+
+_STALE = object()  # Guards._cached before the multipliers of the clocks' present state are made
 from .guard import StyleGuard
 
 
@@ -69,6 +71,7 @@ class Guards:
         self.paired = (self.pr != 1).any(1)
         self.pitched = self.active & ((self.f.min(1) < 1) | (self.iv != 1).any(1) | self.keyed | self.banded |
                                       self.paired)
+        self._cached = _STALE  # the last multipliers, kept while no token moves a clock (velocities, tempos)
 
     @classmethod
     def of(cls, tables: GuardTables, guard: StyleGuard, rows: int, seeds=None) -> Guards:
@@ -91,6 +94,9 @@ class Guards:
         """One token per row, as :meth:`NoteClock.push` reads it."""
         tok = np.asarray(tokens, np.int64).reshape(-1)
         k, v = self.t.kind[tok], self.t.value[tok]
+        if not ((k == BAR) | (k == METRE) | (k == POSITION) | (k == PITCH) | (k == DURATION)).any():
+            return  # nothing a clock reads: the multipliers stay as they were
+        self._cached = _STALE
         bar = k == BAR
         if bar.any():
             self.bar_start = np.where(bar & self.seen_bar, self.bar_start + self.bar_len, self.bar_start)
@@ -116,7 +122,13 @@ class Guards:
             self.pending[rows] = -1
 
     def multipliers(self, vocab: int) -> np.ndarray | None:
-        """``(batch, vocab)`` factors on the next token's probabilities, or None when all are 1."""
+        """``(batch, vocab)`` factors on the next token's probabilities, or None when all are 1
+        (the same array again while no token has moved a clock: callers must not write to it)."""
+        if self._cached is _STALE or (self._cached is not None and self._cached.shape[1] != vocab):
+            self._cached = self._multipliers(vocab)
+        return self._cached
+
+    def _multipliers(self, vocab: int) -> np.ndarray | None:
         rows = np.flatnonzero(self.pitched)
         timed = np.flatnonzero(self.timed & (self.onset >= 0))
         pos = None
@@ -213,7 +225,7 @@ class Guards:
     def select(self, rows) -> Guards:
         """The batch of ``rows`` only (in that order), each row's clock carried on."""
         out = Guards.__new__(Guards)
-        out.t = self.t
+        out.t, out._cached = self.t, _STALE
         rows = np.asarray(rows, np.int64)
         for name in _GUARD_ARRAYS:
             setattr(out, name, getattr(self, name)[rows].copy())
@@ -222,7 +234,7 @@ class Guards:
     @classmethod
     def cat(cls, parts: list[Guards]) -> Guards:
         out = cls.__new__(cls)
-        out.t = parts[0].t
+        out.t, out._cached = parts[0].t, _STALE
         for name in _GUARD_ARRAYS:
             setattr(out, name, np.concatenate([getattr(p, name) for p in parts]))
         return out
