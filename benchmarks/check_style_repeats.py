@@ -3,6 +3,7 @@ against 50 crops moves by about ±9 points, so the mean of several runs is the f
 
     python benchmarks/check_style_repeats.py --data CACHE [--checkpoint default] [--seeds 0 1000 2000 3000 4000]
     python benchmarks/check_style_repeats.py --reports DIR [DIR ...]       # runs already made
+    python benchmarks/check_style_repeats.py --merge JSON [JSON ...]       # this script's earlier outputs, pooled
 
 Each repeat is :func:`tunegan.api.style_eval` at guidance 1 (what ``tunegan generate`` uses)
 with its own ``--seed``. Sample i of a run uses seed + i, so the seeds must lie at least
@@ -49,11 +50,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", default="test")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--reports", type=Path, nargs="+", help="folders holding style_report.json (instead of running)")
+    ap.add_argument("--merge", type=Path, nargs="+", help="JSON this script wrote before: their repeats pooled (instead of running)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
 
     rows = []
-    if args.reports:
+    if args.merge:
+        for f in args.merge:
+            rows.extend(json.loads(f.read_text())["repeats"])
+    elif args.reports:
         for d in args.reports:
             f = d / "style_report.json" if d.is_dir() else d
             rows.append(summary(json.loads(f.read_text()), str(f)))
