@@ -47,9 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         row = []
         for i, g in enumerate(have):
             real = [n for n, y in zip(te["notes"], te["y"]) if y == i]
-            stand_in = [n for n, y in zip(tr["notes"], tr["y"]) if y == i and len(n)]
+            stand_in = [n for n, y in zip(tr["notes"], tr["y"]) if y == i]
             folds = min(5, len(real), len(stand_in))
-            acc[g].append(float(two_sample(real, stand_in, seed=seed, folds=folds)["accuracy"]))
+            acc[g].append(float(two_sample(real, stand_in, seed=seed, folds=folds)["accuracy"]) if folds >= 2
+                          else float("nan"))
             row.append(f"{g} {acc[g][-1]:.1%}")
         print(f"seed {seed}: " + ", ".join(row))
     res = {"data": str(args.data), "split": args.split, "seeds": args.seeds, "samples": args.samples,

@@ -56,15 +56,21 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     if args.merge:
+        names = set()
         for f in args.merge:
-            rows.extend(json.loads(f.read_text())["repeats"])
+            got = json.loads(f.read_text())
+            rows.extend(got["repeats"])
+            names.add(got.get("checkpoint", "default"))
+        if len(names) > 1:
+            ap.error(f"--merge pools repeats of one checkpoint (these are of {', '.join(sorted(names))})")
+        args.checkpoint = args.checkpoint or names.pop()
     elif args.reports:
         for d in args.reports:
             f = d / "style_report.json" if d.is_dir() else d
             rows.append(summary(json.loads(f.read_text()), str(f)))
     else:
         if not args.data:
-            ap.error("--data is needed to run the repeats (or give --reports)")
+            ap.error("--data is needed to run the repeats (or give --reports or --merge)")
         seeds = sorted(args.seeds)
         if any(b - a < args.samples for a, b in zip(seeds, seeds[1:])):
             ap.error(f"seeds must lie at least --samples ({args.samples}) apart, or the repeats share samples")

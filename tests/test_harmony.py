@@ -497,3 +497,27 @@ def test_export_measures_the_networks_minor_share_and_generation_moves_samples_b
             assert not np.array_equal(song.tokens, before.tokens)
             moved += 1
     assert moved > 0
+
+
+def test_the_batched_guards_keep_their_multipliers_while_no_clock_moves(remi):
+    """A Velocity (or Tempo) token moves no clock: multipliers() hands back the array it made, and
+    that array equals one made afresh at every step; a token that moves a clock makes a new one."""
+    from tunegan.harmony import Guards, guard_tables
+    from tunegan.harmony.clock import VELOCITY
+
+    tables = guard_tables(remi)
+    tokens = remi.encode(make_melody([60, 64, 67, 61, 65, 68, 60, 63] * 3))
+    guards = Guards(tables, [(0.0, 0.3, 0.5, 0.2, 0.5, 0.5)], [12], [np.linspace(0.2, 1, N_INTERVALS)])
+    V, kept, prev_kind = remi.vocab_size, 0, None
+    for t in tokens:
+        got = guards.multipliers(V)
+        if got is not None:
+            np.testing.assert_array_equal(got, guards._multipliers(V))
+        if prev_kind == VELOCITY and got is not None:
+            assert guards.multipliers(V) is got
+            kept += 1
+        if prev_kind is not None and prev_kind != VELOCITY and got is not None:
+            assert got is not before  # the clock moved: made anew
+        before, prev_kind = got, int(tables.kind[t])
+        guards.push(np.array([t]))
+    assert kept >= 10

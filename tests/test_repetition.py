@@ -208,7 +208,7 @@ def test_style_key_prior_moves_samples_to_its_keys(dmajor_run):
     assert keyed.options["opening"]["key"] is None
 
 def test_key_shift_keeps_the_style_register():
-    from tunegan.priors import key_shift, opening_priors, register_of
+    from tunegan.priors import key_shift, register_of
     from tunegan.tokenizers import get_tokenizer
 
     tok = get_tokenizer("remi")
@@ -218,13 +218,45 @@ def test_key_shift_keeps_the_style_register():
     assert key_shift(prior, "C major", 0.5, register=63.0) == (-3, "A major")
     assert key_shift(prior, "C major", 0.5, register=51.0) == (9, "A major")
     assert key_shift({"key": {"A major": 1}}, "C major", 0.5, register=51.0) == (-3, "A major")  # no register
-    # keys weigh their count times the register's density after the move: G (+7 or -5) is too far
+    # keys weigh their count times the register's density after their move: G (+7 or -5) is too far
     # from 60 for a sample at 60 whichever way it goes, so D (+2) is drawn for every u
     prior = {"key": {"D major": 1, "G major": 1}, "register": {"mean": 60.0, "std": 1.0}}
     assert {key_shift(prior, "C major", u, register=60.0) for u in (0.0, 0.5, 0.99)} == {(2, "D major")}
-    # a wide register leaves the keys to their counts
-    wide = {"key": {"D major": 1, "G major": 1}, "register": {"mean": 60.0, "std": 50.0}}
-    assert {key_shift(wide, "C major", u, register=60.0)[1] for u in (0.1, 0.9)} == {"D major", "G major"}
+    # a wide register leaves the keys to their counts, the sample's own key (no move) included
+    us = np.linspace(0, 1, 201, endpoint=False)
+    for keys in ({"C major": 1, "D major": 1}, {"D major": 1, "G major": 1}, {"C major": 1, "G major": 3}):
+        wide = {"key": keys, "register": {"mean": 60.0, "std": 50.0}}
+        got = [key_shift(wide, "C major", u, register=60.0)[1] for u in us]
+        for k, n in keys.items():
+            assert np.mean([g == k for g in got]) == pytest.approx(n / sum(keys.values()), abs=0.03)
+    assert key_shift(wide, "C major", 0.1, register=60.0) == (0, "C major")
+    # a key counted 0 is never drawn; a hand-made register of no width does not divide by 0
+    assert {key_shift({"key": {"C major": 0, "D major": 1}, "register": {"mean": 60.0, "std": 3.0}},
+                      "C major", u, register=60.0) for u in us} == {(2, "D major")}
+    assert key_shift({"key": {"D major": 1}, "register": {"mean": 60.0, "std": 0.0}}, "C major", 0.5, register=60.0)
+
+
+def test_generation_moves_by_the_sample_register(dmajor_run, monkeypatch):
+    import tunegan.priors as priors
+    from tunegan import api
+    from tunegan.checkpoint import load_checkpoint
+
+    _, shipped, _ = dmajor_run
+    tok = load_checkpoint(shipped).tokenizer
+    seen, plain = [], priors.key_shift
+
+    def spy(prior, found, u, register=None):
+        seen.append((found, register))
+        return plain(prior, found, u, register)
+
+    monkeypatch.setattr(priors, "key_shift", spy)
+    songs = api.generate(checkpoint=shipped, bars=4, samples=3, seed=1, device="cpu")
+    assert len(seen) == 3 and all(r is not None for _, r in seen)
+    for (found, register), song in zip(seen, songs):
+        if song.options["opening"]["key"] is not None and found != song.options["opening"]["key"]:
+            new = np.asarray(song.tokens[song.prime_len:])
+            moved = priors.register_of(new[:priors.DENSITY_CROP], tok.token_pitches())
+            assert moved != pytest.approx(register)  # the register passed is the sample's before its move
 
 
 def test_priors_store_each_style_register(dmajor_run):

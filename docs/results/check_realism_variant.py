@@ -7,8 +7,9 @@ dropped on validation (docs/results.md, "Session of 2026-12-03 (eighth)"):
   or down whichever lands the sample's mean pitch nearer the style's register (instead of drawing
   key and move together, :func:`tunegan.priors.key_shift`);
 * ``denser``: every note density drawn for a sample one bin denser (low -> mid, mid -> high);
-* ``voices4``: no pitch starts while four notes sound (the four voices of a chorale), as a factor
-  of 1e-4 on top of the guard's;
+* ``voices4``: no pitch that is not sounding starts while four notes sound (the four voices of a
+  chorale), as a factor of 1e-4 on top of the guard's (a sounding pitch keeps the guard's re-strike
+  factor);
 * ``no-key-move``: a finished sample stays in the key the network wrote it in.
 """
 

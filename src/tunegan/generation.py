@@ -197,12 +197,12 @@ def to_drawn_key(model, opening: Opening, new: np.ndarray) -> tuple[np.ndarray, 
     an octave the other way if the move leaves the range)."""
     from dataclasses import replace
 
-    from .priors import key_shift, register_of
+    from .priors import DENSITY_CROP, key_shift, register_of
 
     if opening.key_draw is None:
         return new, opening
     tok = model.tokenizer
-    register = register_of(new, tok.token_pitches()) if tok.has_pitches else None
+    register = register_of(new[:DENSITY_CROP], tok.token_pitches()) if tok.has_pitches else None
     got = key_shift(model.meta["priors"][opening.prior], sample_key(tok, new), opening.key_draw, register)
     if got is None:
         return new, opening

@@ -27,11 +27,12 @@ Bach wrote in. Never with a key the user gave, nor with starting notes or a prim
 Register: the mean pitch of each training piece's opening (its first :data:`DENSITY_CROP` tokens),
 as ``{"mean", "std"}`` per style. Real music keeps its register whatever its key (Bach's four
 voices sit where voices sit, in G major as in B-flat), but a move to a drawn key shifts the whole
-sample by up to six semitones: the chorales' mean pitch spread 4.1 semitones from sample to sample
+sample by up to six semitones: the chorales' mean pitch spread 4.0 semitones from sample to sample
 after the move against 1.6 in Bach's (2.1 before it). So the key and the octave of the move are
-drawn together (:func:`key_shift`): each key of the prior, moved up or down to it, weighs its
-count times how likely the style's register (a normal density) makes the sample's mean pitch
-after that move.
+drawn together (:func:`key_shift`): each key of the prior is reached by the move, up or down,
+that lands the sample's mean pitch nearest the style's register, and weighs its count times the
+register's normal density there. The sample's mean pitch is read on its first
+:data:`DENSITY_CROP` tokens, as the prior's is.
 
 Modes: left to itself the network made 28% of folk samples minor (``meta["modes"]``) against
 12.5% of Nottingham's tunes, and their F and B-flat gave them away (``benchmarks/check_realism.py``). Its
@@ -230,30 +231,35 @@ def holds_metre(prior: dict) -> bool:
     return float(prior.get("off_metre_share", prior.get("metre_change_share", 0.0))) < METRE_CHANGE_SHARE
 
 
+def _pick(weights, u: float) -> int:
+    """The index the uniform ``u`` draws from ``weights`` (an inverse CDF)."""
+    c = np.cumsum(np.asarray(weights, dtype=np.float64))
+    return min(int(np.searchsorted(c, u * c[-1], side="right")), len(c) - 1)
+
+
 def key_shift(prior: dict, found: str | None, u: float, register: float | None = None) -> tuple[int, str] | None:
     """``(semitones, key)`` that move a finished sample in key ``found`` (``"C major"``) to a key of
     its mode drawn (by the uniform ``u``) from ``prior["key"]``. Without a ``register`` (the sample's
-    mean pitch) or a prior ``"register"``: the smallest move, -6..+5. With both: every key of the
-    prior, reached by the move up or the move down (-11..+11), weighs its count times the normal
-    density of the style's register at ``register`` + the move (the module docstring). None when
-    the prior has no key of that mode or the sample has no key (no notes)."""
+    mean pitch) or a prior ``"register"``: the key by its count, reached by the smallest move,
+    -6..+5. With both: each key is reached by the move (up or down, -11..+11) that lands the sample's
+    mean pitch nearest the style's register, and weighs its count times the normal density of that
+    register there (the module docstring). None when the prior has no key of that mode or the
+    sample has no key (no notes)."""
     from .music.keys import parse_key
 
-    table = {k: n for k, n in (prior.get("key") or {}).items() if found and k.endswith(found.split()[-1])}
+    table = {k: n for k, n in (prior.get("key") or {}).items() if found and k.endswith(found.split()[-1]) and n > 0}
     if not found or not table:
         return None
     keys = sorted(table)
     home = parse_key(found)[0]
+    ups = [(parse_key(k)[0] - home) % 12 for k in keys]
     reg = prior.get("register") or {}
     if register is None or not reg:
-        c = np.cumsum([table[k] for k in keys], dtype=np.float64)
-        target = keys[min(int(np.searchsorted(c, u * c[-1], side="right")), len(keys) - 1)]
-        shift = (parse_key(target)[0] - home) % 12
-        return (shift - 12 if shift > 5 else shift), target
-    moves = [(k, up - 12 * down) for k in keys for up in [(parse_key(k)[0] - home) % 12]
-             for down in ((0, 1) if up else (0,))]
-    z = np.array([(register + s - float(reg["mean"])) / float(reg["std"]) for _, s in moves])
-    logw = np.log([float(table[k]) for k, _ in moves]) - 0.5 * z * z
-    c = np.cumsum(np.exp(logw - logw.max()))
-    key, shift = moves[min(int(np.searchsorted(c, u * c[-1], side="right")), len(moves) - 1)]
-    return shift, key
+        i = _pick([table[k] for k in keys], u)
+        return (ups[i] - 12 if ups[i] > 5 else ups[i]), keys[i]
+    mean, std = float(reg["mean"]), max(float(reg["std"]), MIN_REGISTER_STD)
+    moves = [min((up, up - 12), key=lambda s: abs(register + s - mean)) for up in ups]
+    z = (register + np.array(moves, np.float64) - mean) / std
+    logw = np.log([float(table[k]) for k in keys]) - 0.5 * z * z
+    i = _pick(np.exp(logw - logw.max()), u)
+    return moves[i], keys[i]

@@ -8,9 +8,9 @@ from .bins import (BAND, KINDS, MIN_KEY_NOTES, N_DEGREES, N_INTERVALS, N_PAIRS, 
                    _interval_table, _neighbours_f, draw_span, fitted_to, gap_bins, pair_bins, register_bins, running_keys,
                    tail_bins)
 from .clock import BAR, DURATION, METRE, PITCH, POSITION, GuardTables
+from .guard import StyleGuard
 
 _STALE = object()  # Guards._cached before the multipliers of the clocks' present state are made
-from .guard import StyleGuard
 
 
 class Guards:
