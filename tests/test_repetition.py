@@ -223,16 +223,23 @@ def test_key_shift_keeps_the_style_register():
     prior = {"key": {"D major": 1, "G major": 1}, "register": {"mean": 60.0, "std": 1.0}}
     assert {key_shift(prior, "C major", u, register=60.0) for u in (0.0, 0.5, 0.99)} == {(2, "D major")}
     # a wide register leaves the keys to their counts, the sample's own key (no move) included
-    us = np.linspace(0, 1, 201, endpoint=False)
+    us = np.linspace(0, 1, 400, endpoint=False)
     for keys in ({"C major": 1, "D major": 1}, {"D major": 1, "G major": 1}, {"C major": 1, "G major": 3}):
-        wide = {"key": keys, "register": {"mean": 60.0, "std": 50.0}}
+        wide = {"key": keys, "register": {"mean": 60.0, "std": 500.0}}
         got = [key_shift(wide, "C major", u, register=60.0)[1] for u in us]
         for k, n in keys.items():
-            assert np.mean([g == k for g in got]) == pytest.approx(n / sum(keys.values()), abs=0.03)
-    assert key_shift(wide, "C major", 0.1, register=60.0) == (0, "C major")
+            assert np.mean([g == k for g in got]) == pytest.approx(n / sum(keys.values()), abs=0.01)
+    # far below its register, a sample moves up by more than an octave when that lands it there
+    assert key_shift({"key": {"D major": 1}, "register": {"mean": 60.0, "std": 1.0}}, "C major", 0.5,
+                     register=46.0) == (14, "D major")
+    # the moves land the samples' mean pitch as the register is spread
+    reg = {"key": {k: 1 for k in ("C major", "D major", "E major", "F major", "G major", "A major")},
+           "register": {"mean": 62.0, "std": 4.0}}
+    after = [52.0 + key_shift(reg, "C major", u, register=52.0)[0] for u in us]
+    assert np.mean(after) == pytest.approx(62.0, abs=0.5) and np.std(after) == pytest.approx(4.0, abs=0.7)
     # a key counted 0 is never drawn; a hand-made register of no width does not divide by 0
     assert {key_shift({"key": {"C major": 0, "D major": 1}, "register": {"mean": 60.0, "std": 3.0}},
-                      "C major", u, register=60.0) for u in us} == {(2, "D major")}
+                      "C major", u, register=60.0)[1] for u in us} == {"D major"}
     assert key_shift({"key": {"D major": 1}, "register": {"mean": 60.0, "std": 0.0}}, "C major", 0.5, register=60.0)
 
 

@@ -29,9 +29,11 @@ as ``{"mean", "std"}`` per style. Real music keeps its register whatever its key
 voices sit where voices sit, in G major as in B-flat), but a move to a drawn key shifts the whole
 sample by up to six semitones: the chorales' mean pitch spread 4.0 semitones from sample to sample
 after the move against 1.6 in Bach's (2.1 before it). So the key and the octave of the move are
-drawn together (:func:`key_shift`): each key of the prior is reached by the move, up or down,
-that lands the sample's mean pitch nearest the style's register, and weighs its count times the
-register's normal density there. The sample's mean pitch is read on its first
+drawn together (:func:`key_shift`): every key of the prior, reached by any of four moves an
+octave apart, weighs its count times the normal density of the style's register at the sample's
+mean pitch after that move. Every key has as many moves, so a wide register leaves the keys to
+their counts, and a sample far from its style's register is moved back towards it, by more than
+an octave if need be, as often as the register says. The sample's mean pitch is read on its first
 :data:`DENSITY_CROP` tokens, as the prior's is.
 
 Modes: left to itself the network made 28% of folk samples minor (``meta["modes"]``) against
@@ -57,6 +59,7 @@ OPENING_TOKENS = 32        # tokens of a piece searched for its opening tempo an
 DENSITY_CROP = 512         # tokens of each crop whose note density the prior counts
 DENSITY_CROPS = 8          # crops per piece at most (evenly spread)
 MIN_REGISTER_STD = 1.0     # semitones: the narrowest register a style's prior keeps (a few identical pieces)
+REGISTER_OCTAVES = (-2, -1, 0, 1)  # a key d semitones up (0..11) is reached by d + 12 j: these j, as many for every key
 
 
 def _kinds(tokenizer) -> tuple:
@@ -241,10 +244,11 @@ def key_shift(prior: dict, found: str | None, u: float, register: float | None =
     """``(semitones, key)`` that move a finished sample in key ``found`` (``"C major"``) to a key of
     its mode drawn (by the uniform ``u``) from ``prior["key"]``. Without a ``register`` (the sample's
     mean pitch) or a prior ``"register"``: the key by its count, reached by the smallest move,
-    -6..+5. With both: each key is reached by the move (up or down, -11..+11) that lands the sample's
-    mean pitch nearest the style's register, and weighs its count times the normal density of that
-    register there (the module docstring). None when the prior has no key of that mode or the
-    sample has no key (no notes)."""
+    -6..+5. With both: the key and the move are drawn together among every key of the prior and
+    every move that reaches it within two octaves down and one up (:data:`REGISTER_OCTAVES`, so
+    four moves a key), each weighing the key's count times the normal density of the style's
+    register at the sample's mean pitch after the move (the module docstring). None when the prior
+    has no key of that mode or the sample has no key (no notes)."""
     from .music.keys import parse_key
 
     table = {k: n for k, n in (prior.get("key") or {}).items() if found and k.endswith(found.split()[-1]) and n > 0}
@@ -258,8 +262,9 @@ def key_shift(prior: dict, found: str | None, u: float, register: float | None =
         i = _pick([table[k] for k in keys], u)
         return (ups[i] - 12 if ups[i] > 5 else ups[i]), keys[i]
     mean, std = float(reg["mean"]), max(float(reg["std"]), MIN_REGISTER_STD)
-    moves = [min((up, up - 12), key=lambda s: abs(register + s - mean)) for up in ups]
-    z = (register + np.array(moves, np.float64) - mean) / std
-    logw = np.log([float(table[k]) for k in keys]) - 0.5 * z * z
-    i = _pick(np.exp(logw - logw.max()), u)
-    return moves[i], keys[i]
+    moves = [(i, up + 12 * j) for i, up in enumerate(ups) for j in REGISTER_OCTAVES]
+    z = (register + np.array([s for _, s in moves], np.float64) - mean) / std
+    logw = np.log([float(table[keys[i]]) for i, _ in moves]) - 0.5 * z * z
+    w = np.exp(logw - logw.max())
+    i, shift = moves[_pick(np.where(w < 1e-9, 0.0, w), u)]  # over 6.4 register widths away: never
+    return shift, keys[i]
