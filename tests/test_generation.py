@@ -277,3 +277,21 @@ def test_tempos_sampled_at_one_tick_leave_one_tempo(remi):
     score = tok.decode(np.array([tok.bar_id, pos[0], tempos[0], tempos[-1]]))
     assert len(score.tempos) == 1
     assert score.tempos[0].qpm == pytest.approx(float(tok.describe(tempos[-1]).split("_")[1]), rel=1e-3)
+
+
+def test_a_tempo_given_or_held_is_never_changed_by_the_model(remi):
+    """A random network emits Tempo tokens; with a tempo given, or hold_tempo, none is sampled."""
+    from tunegan import api
+
+    tempo_ids = remi.tokenizer.tokens_with_kind("Tempo")
+    assert len(tempo_ids) == len(remi.tokenizer.tokens_of_kind("Tempo")) > 1
+    assert torch.isfinite(build_constraints(remi, GenerationOptions()).bias[tempo_ids]).all()
+    for held in (GenerationOptions(tempo=90), GenerationOptions(hold_tempo=True)):
+        assert torch.isinf(build_constraints(remi, held).bias[tempo_ids]).all()
+    prime = np.array([[remi.tokenizer.bos_id]])
+    free = sample_tokens(remi, prime, GenerationOptions(length=600), 0)[0]
+    kept = sample_tokens(remi, prime, GenerationOptions(length=600, hold_tempo=True), 0)[0]
+    assert np.isin(free, tempo_ids).sum() > 1 and not np.isin(kept, tempo_ids).any()
+    [song] = api.generate(checkpoint=remi.path, bars=2, tempo=75, seed=1, device="cpu")
+    assert song.options["opening"]["tempo_held"] and {round(t.qpm) for t in song.score.tempos} == {75}
+    assert not np.isin(song.tokens[song.prime_len:], tempo_ids).any()

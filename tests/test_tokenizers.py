@@ -347,6 +347,11 @@ def test_bpe_round_trip_midi_tokens_midi(tmp_path):
     back = again.decode(ids)
     np.testing.assert_array_equal(cache.tokenizer.encode(back), base_ids)
     assert int(bpe.note_counts()[ids].sum()) == score.note_num()
+    # every token holding a Velocity (single or merged) is found: masking them leaves none to sample
+    held = set(bpe.tokens_with_kind("Velocity").tolist())
+    assert set(bpe.tokens_of_kind("Velocity")) < held
+    assert all(any(p.startswith("Velocity_") for p in bpe.describe(i).split("+")) == (i in held)
+               for i in range(bpe.vocab_size))
 
 
 def test_bpe_declares_no_token_level_controls(tmp_path):

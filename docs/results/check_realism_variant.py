@@ -10,7 +10,8 @@ dropped on validation (docs/results.md, "Session of 2026-12-03 (eighth)"):
 * ``voices4``: no pitch that is not sounding starts while four notes sound (the four voices of a
   chorale), as a factor of 1e-4 on top of the guard's (a sounding pitch keeps the guard's re-strike
   factor);
-* ``no-key-move``: a finished sample stays in the key the network wrote it in.
+* ``no-key-move``: a finished sample stays in the key the network wrote it in;
+* ``hold-tempo``: no ``Tempo`` token is sampled, so every sample keeps its opening's tempo.
 """
 
 import runpy
@@ -68,7 +69,22 @@ def no_key_move():
     priors.key_shift = lambda prior, found, u, register=None: None
 
 
-VARIANTS = {"key-first": key_first, "denser": denser, "voices4": voices4, "no-key-move": no_key_move}
+def hold_tempo():
+    import tunegan.generation as generation
+
+    plain = generation.build_constraints
+
+    def held(model, options):
+        c = plain(model, options)
+        ids = list(model.tokenizer.tokens_of_kind("Tempo"))
+        if ids:
+            c.bias[ids] = float("-inf")
+        return c
+    generation.build_constraints = held
+
+
+VARIANTS = {"key-first": key_first, "denser": denser, "voices4": voices4, "no-key-move": no_key_move,
+            "hold-tempo": hold_tempo}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in VARIANTS:

@@ -54,6 +54,8 @@ class GenerationOptions(ConfigBase):
                      music (without a form or loop; :mod:`tunegan.repetition`); False = the network alone.
     harmony:         no key struck again while it sounds, and semitone clashes as rare as in the
                      style's music, as the model's fitted guard says (:mod:`tunegan.harmony`).
+    hold_tempo:      no ``Tempo`` token is sampled, so the music keeps the tempo it opens with,
+                     drawn from the style's prior (always so when ``tempo`` is given).
     """
 
     length: int | None = None
@@ -78,6 +80,7 @@ class GenerationOptions(ConfigBase):
     loop: bool = False
     repeats: bool = True
     harmony: bool = True
+    hold_tempo: bool = False
 
     def __post_init__(self):
         from .conditioning import split_words
@@ -204,6 +207,11 @@ def build_constraints(model, options: GenerationOptions) -> Constraints:
                                    f"{', '.join(tok.config.time_signatures)}")
         bias[torch.as_tensor(tok.metre_tokens(), dtype=torch.long)] = float("-inf")  # the held one is forced
         bias[torch.as_tensor(tok.positions_beyond(options.time_signature), dtype=torch.long)] = float("-inf")
+    if options.hold_tempo or options.tempo is not None:
+        # the network may not change the tempo asked (or drawn, with hold_tempo): no Tempo token
+        ids = tok.tokens_with_kind("Tempo")
+        if len(ids):
+            bias[torch.as_tensor(ids, dtype=torch.long)] = float("-inf")
     cond = None
     if options.keywords:
         from .attributes import knows_attributes, wanted

@@ -65,6 +65,7 @@ def generate(
     key: str | None = None,
     transpose: int = 0,
     tempo: float | None = None,
+    hold_tempo: bool = False,
     time_signature: str | tuple | None = None,
     instrument: str | int | None = None,
     style: str | list[str] | None = None,
@@ -96,7 +97,9 @@ def generate(
                    the starting notes are kept as given.
     transpose:     semitones to move the result (after generation).
     tempo, time_signature, instrument: written into the result (time signature also primes
-                   the model for bar-based representations).
+                   the model for bar-based representations). A tempo given holds through the piece.
+    hold_tempo:    keep the tempo the piece opens with (drawn from the style's prior) through it;
+                   by default the model may change it, as its music sometimes does.
     style, mood, guidance: keywords for a conditional model (see ``tunegan styles``).
     mode, density, pace: "minor", "low", "slow"...: attributes of a model trained with them.
     form, phrase_bars, variation: phrases that return ("AABA"; see :mod:`tunegan.form`).
@@ -120,7 +123,7 @@ def generate(
     from .. import music as M
 
     options = GenerationOptions(length=length, bars=bars, seconds=seconds, temperature=temperature, top_k=top_k,
-                                top_p=top_p, key=key, tempo=tempo, time_signature=time_signature,
+                                top_p=top_p, key=key, tempo=tempo, hold_tempo=hold_tempo, time_signature=time_signature,
                                 style=tuple(style) if isinstance(style, (list, tuple)) else (style or ()),
                                 mood=mood, guidance=guidance, mode=mode, density=density, pace=pace, form=form,
                                 phrase_bars=phrase_bars, variation=variation, ending=ending, loop=loop,
@@ -204,7 +207,7 @@ def generate(
         results.append(Generation(score, tokens, len(prime) - 1, chosen_seeds[i],
                                   settings | form_info | {"candidates": candidates, "critic_score": critic_scores[i]}
                                   | {"opening": {"tempo": o.tempo, "time_signature": o.time_signature,
-                                                          "metre_held": o.hold, "prior": o.prior, "drawn": list(o.drawn),
+                                                          "metre_held": o.hold, "tempo_held": options.hold_tempo or options.tempo is not None, "prior": o.prior, "drawn": list(o.drawn),
                                                           "key": o.key, "mode": o.mode,
                                                           "mode_changed": o.mode_changed, "density": o.density}}))
     return results

@@ -34,7 +34,9 @@ def generate(
     checkpoint: Optional[str] = typer.Option(None, help=CHECKPOINT_HELP),
     key: Optional[str] = typer.Option(None, help='keep new notes in a key, e.g. "A minor" or "A harmonic minor"'),
     transpose: Optional[int] = typer.Option(None, help="move the result by N semitones"),
-    tempo: Optional[float] = typer.Option(None, help="tempo in BPM"),
+    tempo: Optional[float] = typer.Option(None, help="tempo in BPM (held through the piece)"),
+    hold_tempo: Optional[bool] = typer.Option(None, "--hold-tempo/--free-tempo", help="keep the tempo the piece "
+                                              "opens with (drawn from its style) through it (default: free)"),
     time_signature: Optional[str] = typer.Option(None, help="e.g. 3/4, 4/4, 6/8"),
     instrument: Optional[str] = typer.Option(None, help="General MIDI instrument name or number"),
     style: Optional[str] = typer.Option(None, help='style keywords, e.g. "folk, waltz" (see tunegan styles)'),
@@ -65,7 +67,7 @@ def generate(
     api.check_outputs(midi=output, wav=wav, png=png, musicxml=musicxml)  # before any work
     songs = api.generate(**_given(seed_notes=seed_notes, primer=primer, length=length, seconds=seconds, bars=bars,
                                   temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, samples=samples,
-                                  checkpoint=checkpoint, key=key, transpose=transpose, tempo=tempo,
+                                  checkpoint=checkpoint, key=key, transpose=transpose, tempo=tempo, hold_tempo=hold_tempo,
                                   time_signature=time_signature, instrument=instrument, style=style, mood=mood,
                                   guidance=guidance, mode=mode, density=density, pace=pace, form=form,
                                   phrase_bars=phrase_bars, variation=variation, ending=ending, loop=loop,

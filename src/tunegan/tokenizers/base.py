@@ -98,6 +98,13 @@ class Tokenizer(ABC):
         return {i: n[len(prefix):] for i in range(self.vocab_size)
                 if (n := self.describe(i)).startswith(prefix) and "+" not in n}
 
+    def tokens_with_kind(self, kind: str) -> np.ndarray:
+        """int64 ids of every token that holds a ``KIND_value`` token, merged tokens (``"A_x+B_y"``)
+        included: the ids to mask so that no such token is sampled."""
+        prefix = kind + "_"
+        return np.array([i for i in range(self.vocab_size)
+                         if any(part.startswith(prefix) for part in self.describe(i).split("+"))], dtype=np.int64)
+
     def note_counts(self) -> np.ndarray:
         """int64 ``(vocab_size,)``: how many notes each token starts (1 for a pitch or note-on token,
         0 otherwise; more for a merged token). Divides a piece's total NLL into NLL per note."""
