@@ -14,6 +14,11 @@ the crops style-eval uses). Printed per genre:
 * the accuracy with each feature group left out (which group the classifier leans on).
 
 Nothing is tuned here: it says where the samples differ, so that the generator can be fixed there.
+
+``--seed`` picks the real crops, the classifier's folds and the samples; sample ``i`` uses seed
+``seed + i`` (as style-eval), so two runs share samples unless their seeds lie at least
+``--samples`` apart (seeds 1 and 2 share 199 of 200 samples: they replicate the crops and the
+folds, not the samples).
 """
 
 from __future__ import annotations
@@ -58,7 +63,8 @@ def main() -> None:
     ap.add_argument("--split", default="test")
     ap.add_argument("--genres", nargs="*", default=None)
     ap.add_argument("--top", type=int, default=8)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0, help="sample i uses seed + i: runs that should not share "
+                    "samples need seeds at least --samples apart")
     ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--top-p", type=float, default=1.0)
     ap.add_argument("--json", type=Path, default=None)

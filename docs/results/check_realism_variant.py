@@ -11,7 +11,10 @@ dropped on validation (docs/results.md, "Session of 2026-12-03 (eighth)"):
   chorale), as a factor of 1e-4 on top of the guard's (a sounding pitch keeps the guard's re-strike
   factor);
 * ``no-key-move``: a finished sample stays in the key the network wrote it in;
-* ``hold-tempo``: no ``Tempo`` token is sampled, so every sample keeps its opening's tempo.
+* ``hold-tempo``: no ``Tempo`` token is sampled, so every sample keeps its opening's tempo;
+* ``joint-opening``: tempo and metre drawn together, as one of the style's train openings
+  (``--data``'s train split), instead of each from its own count; the density asked is drawn again
+  for the pace of that tempo.
 """
 
 import runpy
@@ -83,8 +86,42 @@ def hold_tempo():
     generation.build_constraints = held
 
 
+def joint_opening():
+    from dataclasses import replace
+
+    import tunegan.generation as generation
+    from tunegan.attributes import pace_of
+    from tunegan.data.dataset import TokenCache
+    from tunegan.evaluation.genre_classifier import piece_genres
+    from tunegan.music import parse_time_signature
+
+    cache = TokenCache(sys.argv[sys.argv.index("--data") + 1])
+    train, genres = cache.split("train"), piece_genres(cache, "train")
+    kinds = priors._kinds(cache.tokenizer)
+    pairs: dict = {}
+    for k in range(len(train)):
+        f = priors.piece_facts(np.asarray(train.piece(k)), kinds, cache.tokenizer.vocab_size)
+        if f["tempo"] is not None and f["time_signature"]:
+            pairs.setdefault(genres[k], []).append((float(f["tempo"]), f["time_signature"]))
+    plain = generation.plan_opening
+
+    def joint(model, options, seed, n_notes=0):
+        o = plain(model, options, seed, n_notes)
+        style = next((w for w in options.style if w in pairs), None)
+        if style is None or options.tempo is not None or options.time_signature is not None:
+            return o
+        rng = np.random.default_rng([seed, 99])
+        tempo, metre = pairs[style][int(rng.integers(len(pairs[style])))]
+        density = o.density
+        if "density" in o.drawn:
+            prior = priors.choose_prior(model.meta["priors"], list(options.style))[1]
+            density = priors.draw(priors.density_table(prior, pace_of(tempo)), rng)
+        return replace(o, tempo=tempo, time_signature=parse_time_signature(metre), density=density)
+    generation.plan_opening = joint
+
+
 VARIANTS = {"key-first": key_first, "denser": denser, "voices4": voices4, "no-key-move": no_key_move,
-            "hold-tempo": hold_tempo}
+            "hold-tempo": hold_tempo, "joint-opening": joint_opening}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in VARIANTS:
