@@ -2,6 +2,7 @@
 dropped on validation (docs/results.md, "Session of 2026-12-03 (eighth)"):
 
     python main/docs/results/check_realism_variant.py VARIANT [check_realism.py arguments]
+    python main/docs/results/check_realism_variant.py VARIANT check_style_repeats.py [its arguments]
 
 * ``key-first``: the key drawn from the style's prior alone (the smallest move), then the move up
   or down whichever lands the sample's mean pitch nearer the style's register (instead of drawing
@@ -125,9 +126,12 @@ VARIANTS = {"key-first": key_first, "denser": denser, "voices4": voices4, "no-ke
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in VARIANTS:
-        raise SystemExit(f"usage: {sys.argv[0]} {{{','.join(VARIANTS)}}} [check_realism.py arguments]")
+        raise SystemExit(f"usage: {sys.argv[0]} {{{','.join(VARIANTS)}}} [SCRIPT.py] [the benchmark's arguments]")
     VARIANTS[sys.argv[1]]()
     bench = Path(__file__).resolve().parents[2] / "benchmarks"
     sys.path.insert(0, str(bench))
-    sys.argv = ["check_realism.py", *sys.argv[2:]]
-    runpy.run_path(str(bench / "check_realism.py"), run_name="__main__")
+    # the benchmark run with the variant in place: check_realism.py, or another one named first
+    script, rest = ((sys.argv[2], sys.argv[3:]) if len(sys.argv) > 2 and sys.argv[2].endswith(".py")
+                    else ("check_realism.py", sys.argv[2:]))
+    sys.argv = [script, *rest]
+    runpy.run_path(str(bench / script), run_name="__main__")
