@@ -15,7 +15,10 @@ dropped on validation (docs/results.md, "Session of 2026-12-03 (eighth)"):
 * ``hold-tempo``: no ``Tempo`` token is sampled, so every sample keeps its opening's tempo;
 * ``joint-opening``: tempo and metre drawn together, as one of the style's train openings
   (``--data``'s train split), instead of each from its own count; the density asked is drawn again
-  for the pace of that tempo.
+  for the pace of that tempo;
+* ``best-of-N`` (N = 2..16): every sample is the one of N candidates the checkpoint's critic finds
+  most real, as ``generate --candidates N`` chooses (candidate j of sample i uses seed
+  ``seed + i + n * j``, so candidate 0 is the plain sample).
 """
 
 import runpy
@@ -121,8 +124,36 @@ def joint_opening():
     generation.plan_opening = joint
 
 
+def best_of(n_candidates: int):
+    import tunegan.evaluation.style as style_eval
+    from tunegan.checkpoint import load_critic
+    from tunegan.generation import GenerationOptions, sample_pieces
+    from tunegan.training.critic import score_tokens
+
+    critics: dict = {}
+
+    def generate_scores(ckpt, n, length, *, style=None, mood=None, guidance=1.0, temperature=1.0, seed=0, key=None,
+                        top_p=1.0):
+        if str(ckpt.path) not in critics:
+            critics[str(ckpt.path)] = load_critic(ckpt.path)
+        critic, info = critics[str(ckpt.path)]
+        tok = ckpt.tokenizer
+        words = [style] if isinstance(style, str) else list(style or [])
+        options = GenerationOptions(length=length, temperature=temperature, top_p=top_p, key=key, style=tuple(words),
+                                    mood=mood, guidance=guidance)
+
+        def best(tokens):  # sample i's candidates are i, i + n, ...
+            scores = score_tokens(critic, int(info["seq_len"]), tok.vocab_size, tokens, tok.pad_id)
+            return [i + n * max(range(n_candidates), key=lambda j: (scores[i + n * j], -j)) for i in range(n)]
+        seeds = [int(seed) + i + n * j for j in range(n_candidates) for i in range(n)]
+        pieces = sample_pieces(ckpt, options, seeds, select=best)
+        return [tok.decode(np.concatenate([prime[1:], new])) for prime, new, _ in pieces]
+    style_eval.generate_scores = generate_scores
+
+
 VARIANTS = {"key-first": key_first, "denser": denser, "voices4": voices4, "no-key-move": no_key_move,
-            "hold-tempo": hold_tempo, "joint-opening": joint_opening}
+            "hold-tempo": hold_tempo, "joint-opening": joint_opening,
+            **{f"best-of-{k}": (lambda k=k: best_of(k)) for k in range(2, 17)}}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in VARIANTS:
