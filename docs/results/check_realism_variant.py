@@ -16,6 +16,8 @@ dropped on validation (docs/results.md, "Session of 2026-12-03 (eighth)"):
 * ``joint-opening``: tempo and metre drawn together, as one of the style's train openings
   (``--data``'s train split), instead of each from its own count; the density asked is drawn again
   for the pace of that tempo;
+* ``no-guard`` / ``no-repeats``: sampling without the harmony guard / without the repeat memory
+  (``harmony=False`` / ``repeats=False``, as ``--no-harmony`` / ``--no-repeats``);
 * ``best-of-N`` (N = 2..16): every sample is the one of N candidates the checkpoint's critic finds
   most real, as ``generate --candidates N`` chooses (candidate j of sample i uses seed
   ``seed + i + n * j``, so candidate 0 is the plain sample).
@@ -151,8 +153,18 @@ def best_of(n_candidates: int):
     style_eval.generate_scores = generate_scores
 
 
+def without(option: str):
+    from dataclasses import replace
+
+    import tunegan.generation as generation
+
+    plain = generation.build_constraints
+    generation.build_constraints = lambda model, options: plain(model, replace(options, **{option: False}))
+
+
 VARIANTS = {"key-first": key_first, "denser": denser, "voices4": voices4, "no-key-move": no_key_move,
             "hold-tempo": hold_tempo, "joint-opening": joint_opening,
+            "no-guard": lambda: without("harmony"), "no-repeats": lambda: without("repeats"),
             **{f"best-of-{k}": (lambda k=k: best_of(k)) for k in range(2, 17)}}
 
 if __name__ == "__main__":
