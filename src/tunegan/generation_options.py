@@ -130,6 +130,11 @@ class GenerationOptions(ConfigBase):
     def keywords(self) -> bool:
         return bool(self.style or self.mood or self.mode or self.density or self.pace)
 
+    @property
+    def tempo_held(self) -> bool:
+        """No ``Tempo`` token may be sampled: a tempo was given, or ``hold_tempo`` asked."""
+        return self.hold_tempo or self.tempo is not None
+
 
 def for_model(model, options: GenerationOptions) -> GenerationOptions:
     """``options`` completed for ``model``: a bar-based model's length in bars (from the form, or
@@ -207,8 +212,7 @@ def build_constraints(model, options: GenerationOptions) -> Constraints:
                                    f"{', '.join(tok.config.time_signatures)}")
         bias[torch.as_tensor(tok.metre_tokens(), dtype=torch.long)] = float("-inf")  # the held one is forced
         bias[torch.as_tensor(tok.positions_beyond(options.time_signature), dtype=torch.long)] = float("-inf")
-    if options.hold_tempo or options.tempo is not None:
-        # the network may not change the tempo asked (or drawn, with hold_tempo): no Tempo token
+    if options.tempo_held:  # the network may not change the tempo asked (or drawn, with hold_tempo)
         ids = tok.tokens_with_kind("Tempo")
         if len(ids):
             bias[torch.as_tensor(ids, dtype=torch.long)] = float("-inf")

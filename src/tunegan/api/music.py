@@ -207,7 +207,8 @@ def generate(
         results.append(Generation(score, tokens, len(prime) - 1, chosen_seeds[i],
                                   settings | form_info | {"candidates": candidates, "critic_score": critic_scores[i]}
                                   | {"opening": {"tempo": o.tempo, "time_signature": o.time_signature,
-                                                          "metre_held": o.hold, "tempo_held": options.hold_tempo or options.tempo is not None, "prior": o.prior, "drawn": list(o.drawn),
+                                                          "metre_held": o.hold, "tempo_held": options.tempo_held,
+                                                          "prior": o.prior, "drawn": list(o.drawn),
                                                           "key": o.key, "mode": o.mode,
                                                           "mode_changed": o.mode_changed, "density": o.density}}))
     return results
