@@ -112,6 +112,37 @@ def test_scoring_token_ids_equals_scoring_their_one_hot_vectors(critic_run):
                           atol=1e-5)
 
 
+def test_a_critic_with_spread_pooling_scores_ids_as_one_hots_and_sees_what_a_mean_cannot():
+    """pooling="mean_std": the same equalities as mean pooling (ids = one-hots, a padded row =
+    that row alone), and a spread that is zero for a piece of one repeated token and not for a
+    piece that alternates two."""
+    import torch
+
+    from tunegan.config import DiscriminatorConfig
+    from tunegan.errors import ConfigError
+    from tunegan.models import PatchDiscriminator
+
+    torch.manual_seed(0)
+    critic = PatchDiscriminator(DiscriminatorConfig(vocab_size=89, channels=16, num_layers=3, dilation=2,
+                                                    pooling="mean_std"))
+    x = torch.randint(0, 89, (3, 40))
+    onehot = torch.nn.functional.one_hot(x, 89).float()
+    assert torch.allclose(critic(onehot), critic.forward_tokens(x), atol=1e-5)
+    short = critic.forward_tokens(x, lengths=torch.tensor([40, 25, 9]))
+    assert torch.allclose(short, torch.stack([critic(onehot[i, :n]) for i, n in enumerate((40, 25, 9))]).squeeze(1),
+                          atol=1e-5)
+    flat = PatchDiscriminator(DiscriminatorConfig(vocab_size=89, channels=8, kernel_size=1, pooling="mean_std"))
+    same = flat._pool(flat.conv(torch.nn.functional.one_hot(torch.full((1, 40), 3), 89).float().transpose(1, 2)))
+    mixed = flat._pool(flat.conv(torch.nn.functional.one_hot(torch.tensor([[3, 7] * 20]), 89).float().transpose(1, 2)))
+    assert same.shape == (1, 16) and same[0, 8:].max() < 1e-2 < mixed[0, 8:].max()
+    try:
+        DiscriminatorConfig(pooling="max")
+    except ConfigError as e:
+        assert "pooling" in str(e)
+    else:
+        raise AssertionError("an unknown pooling was accepted")
+
+
 def test_candidates_are_judged_before_their_cadence_and_only_the_best_is_closed(critic_run):
     """select: a bar-based piece's candidates are ranked on bars 1..N-1; the kept one then gets its
     cadence and is the same piece as that seed made alone."""

@@ -154,6 +154,9 @@ class GeneratorConfig(ConfigBase):
         self._check("num_conditions", isinstance(self.num_conditions, int) and self.num_conditions >= 0, "an integer >= 0")
 
 
+POOLINGS = ("mean", "mean_std")
+
+
 @dataclass(frozen=True)
 class DiscriminatorConfig(ConfigBase):
     """PatchGAN discriminator: Conv1D ("same" padding) + LeakyReLU, global average pool, dense."""
@@ -165,8 +168,10 @@ class DiscriminatorConfig(ConfigBase):
     negative_slope: float = 0.2  # LeakyReLU slope
     num_conditions: int = 0   # keyword vocabulary for a projection discriminator (0 = unconditioned)
     dilation: int = 1         # layer i looks dilation**i tokens apart: patches at several scales (1 = plain)
+    pooling: str = "mean"     # over time: "mean" (the paper's global average) or "mean_std" (mean and spread)
 
     def __post_init__(self):
+        self._check("pooling", self.pooling in POOLINGS, f"one of {', '.join(POOLINGS)}")
         self._check("vocab_size", isinstance(self.vocab_size, int) and self.vocab_size >= 2, "an integer >= 2")
         self._check("dilation", isinstance(self.dilation, int) and 1 <= self.dilation <= 4, "an integer within 1 and 4")
         self._check("channels", isinstance(self.channels, int) and self.channels >= 1, "an integer >= 1")

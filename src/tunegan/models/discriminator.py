@@ -3,7 +3,9 @@
 Input ``(batch, time, vocab)`` one-hot (real) or softmax/one-hot samples (generated); a single
 ``(time, vocab)`` sequence gets a batch dimension. Conv1D with "same" padding + LeakyReLU scores
 local patches (with ``dilation`` > 1, each layer looks further apart: patches at several
-scales); global average pooling over time averages the patch features; a dense layer gives
+scales); global average pooling over time averages the patch features (``pooling="mean_std"``
+adds each feature's standard deviation over time, so the dense layer also sees how much the
+patches vary across the piece: its spread of pitch, of timing, of loudness); a dense layer gives
 one logit per sequence. ``forward`` returns the logit (the loss applies the sigmoid stably);
 :meth:`prob` returns the published sigmoid output.
 """
@@ -28,15 +30,32 @@ class PatchDiscriminator(nn.Module):
                        nn.LeakyReLU(c.negative_slope)]
             width = c.channels
         self.conv = nn.Sequential(*layers)
-        self.out = nn.Linear(c.channels, 1)
+        pooled = c.channels * (2 if c.pooling == "mean_std" else 1)
+        self.out = nn.Linear(pooled, 1)
         if c.num_conditions:  # projection discriminator (Miyato & Koyama 2018)
-            self.cond_embed = nn.EmbeddingBag(c.num_conditions + 1, c.channels, mode="sum", padding_idx=0)
+            self.cond_embed = nn.EmbeddingBag(c.num_conditions + 1, pooled, mode="sum", padding_idx=0)
+
+    def _pool(self, h: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+        """Patch features ``(batch, channels, time)`` -> ``(batch, pooled)`` over the kept steps
+        (``keep``: ``(batch, 1, time)`` of 0/1, None = all)."""
+        if keep is None:
+            mean = h.mean(dim=2)
+            if self.config.pooling == "mean":
+                return mean
+            var = h.var(dim=2, unbiased=False)
+        else:
+            n = keep.sum(dim=2)
+            mean = (h * keep).sum(dim=2) / n
+            if self.config.pooling == "mean":
+                return mean
+            var = (((h - mean.unsqueeze(2)) ** 2) * keep).sum(dim=2) / n
+        return torch.cat([mean, torch.sqrt(var + 1e-6)], dim=1)
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         """x: ``(batch, time, vocab)`` or ``(time, vocab)`` -> logits ``(batch,)``."""
         if x.dim() == 2:
             x = x.unsqueeze(0)
-        h = self.conv(x.transpose(1, 2)).mean(dim=2)  # global average pooling over time
+        h = self._pool(self.conv(x.transpose(1, 2)))  # global pooling over time
         logit = self.out(h).squeeze(-1)
         if cond is not None and self.config.num_conditions:
             logit = logit + (self.cond_embed(cond) * h).sum(-1)
@@ -68,7 +87,7 @@ class PatchDiscriminator(nn.Module):
             h = layer(h)
             if keep is not None and isinstance(layer, nn.LeakyReLU):
                 h = h * keep
-        h = h.mean(dim=2) if keep is None else h.sum(dim=2) / keep.sum(dim=2)
+        h = self._pool(h, keep)
         logit = self.out(h).squeeze(-1)
         if cond is not None and self.config.num_conditions:
             logit = logit + (self.cond_embed(cond) * h).sum(-1)

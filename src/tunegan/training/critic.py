@@ -216,9 +216,10 @@ def check_tokenizer(model, cache) -> None:
 def score_tokens(critic, seq_len: int, vocab: int, pieces: list[np.ndarray], pad_id: int = 0, *,
                  batch: int = 64) -> np.ndarray:
     """How real the critic finds each piece (tokens, no BOS; a piece shorter than ``seq_len`` is
-    padded to it, as in training): its patch features averaged over the whole piece, then the
-    dense logit. The logit is linear in that average, so this is the mean logit of the
-    ``seq_len`` windows that tile the piece, up to their edges, with each token looked at once.
+    padded to it, as in training): its patch features pooled over the whole piece, then the
+    dense logit. With mean pooling the logit is linear in that average, so this is the mean logit
+    of the ``seq_len`` windows that tile the piece, up to their edges, with each token looked at
+    once; with ``mean_std`` pooling the spread is the whole piece's.
     Pieces are scored in batches; a piece scores the same in any batch."""
     critic.eval()
     dev = next(critic.parameters()).device
