@@ -140,6 +140,23 @@ def test_asap_prepares_with_remi_without_skipping_odd_metres(mini_asap: Path, tm
     assert rep.pieces == 2 and rep.skipped == 0
 
 
+def test_asap_keeps_one_version_of_a_piece(mini_asap: Path):
+    """Versions that differ in their repeats share composer and title: the one written without a
+    repeat suffix is kept wherever it is listed, the others are reported."""
+    table = mini_asap / "metadata.csv"
+    rows = table.read_text().splitlines()
+    for folder in ("Bach/Fugue/bwv_856_no_repeat", "Bach/Fugue/bwv_856_repeat"):
+        (mini_asap / folder).mkdir(parents=True)
+        (mini_asap / folder / "midi_score.mid").write_bytes((mini_asap / "Bach/Fugue/bwv_856/midi_score.mid").read_bytes())
+    variant = [f"{f},Bach,Fugue_bwv_856,train,maestro,{f}/midi_score.mid,{f}/midi_score_annotations.txt"
+               for f in ("Bach/Fugue/bwv_856_no_repeat", "Bach/Fugue/bwv_856_repeat")]
+    table.write_text("\n".join([rows[0], variant[0], *rows[1:], variant[1]]) + "\n")  # a variant listed first
+    source = Asap(str(mini_asap))
+    assert [p.id for p in source.pieces()] == ["Bach/Fugue/bwv_856", "Beethoven/Piano_Sonatas/12-1"]
+    assert source.duplicates() == [("Bach/Fugue/bwv_856_no_repeat", "Bach/Fugue/bwv_856"),
+                                   ("Bach/Fugue/bwv_856_repeat", "Bach/Fugue/bwv_856")]
+
+
 def test_asap_form_words_and_bad_folders(tmp_path: Path):
     assert asap_form("Chopin/Etudes_op_10/3") == "etude" and asap_form("Schumann/Kreisleriana/1") is None
     assert read_annotations(tmp_path / "missing.txt") == {}
@@ -152,7 +169,11 @@ def test_shared_asap_lists_its_split_and_composers():
     if not (DATA / "asap-scores").is_dir():
         pytest.skip("the shared asap-scores folder is absent")
     pieces = open_source(f"asap:{DATA / 'asap-scores'}").pieces()
-    assert len(pieces) == 217
+    assert len(pieces) == 205  # 217 scores, 12 of them other versions of a piece (repeats left out or in)
     assert {s: sum(p.split == s for p in pieces) for s in ("train", "validation", "test")} == \
-        {"train": 163, "validation": 26, "test": 28}
+        {"train": 151, "validation": 26, "test": 28}
+    dropped = dict(Asap(str(DATA / "asap-scores")).duplicates())
+    assert dropped["Beethoven/Piano_Sonatas/24-1_no_repeat"] == "Beethoven/Piano_Sonatas/24-1"
+    assert dropped["Liszt/Gran_Etudes_de_Paganini/6_Theme_and_Variations_repeat"] == \
+        "Liszt/Gran_Etudes_de_Paganini/6_Theme_and_Variations"
     assert all(p.labels.get("era") for p in pieces)

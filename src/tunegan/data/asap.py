@@ -86,28 +86,55 @@ def read_annotations(path: Path) -> dict:
     return out
 
 
+def _is_variant(folder: str) -> bool:
+    """A score folder written as another version of its piece: ``17-1_no_repeat``, ``1_no_first_repeat``,
+    ``6_Theme_and_Variations_repeat`` (ASAP keeps such versions beside the score as written)."""
+    return re.search(r"_(no_(\w+_)?)?repeat$", folder.rstrip("/").split("/")[-1]) is not None
+
+
 @dataclass(frozen=True)
 class Asap(FileSource):
-    """ASAP scores from ``metadata.csv`` (module docstring); ``id`` is the score's folder."""
+    """ASAP scores from ``metadata.csv`` (module docstring); ``id`` is the score's folder.
+
+    ASAP holds some pieces in two or three versions that differ only in which repeats they play
+    (``Beethoven/Piano_Sonatas/17-1`` and ``17-1_no_repeat``): they open alike, so each would
+    count its opening more than once in training and in the opening priors. One version per
+    piece (composer and title) is kept, the one without a repeat suffix (else the first listed);
+    :meth:`duplicates` lists the others."""
 
     name: ClassVar[str] = "asap"
 
-    def pieces(self) -> list[Piece]:
+    def scan(self) -> tuple[list[Piece], list[tuple[str, str]]]:
+        """(pieces, duplicates) where duplicates lists ``(dropped folder, kept folder)`` pairs."""
         root = Path(self.root)
         table = root / METADATA
         if not table.is_file():
             raise DataError(f"{self.name}: no {METADATA} in {root}; is this the asap-scores folder?")
         composers = find_composer_table(root)
-        out = []
         with open(table, newline="", encoding="utf-8-sig") as f:
-            for row in csv.DictReader(f):
-                path = root / row["midi_score"]
-                if not path.is_file():
-                    continue
-                composer = ASAP_COMPOSERS.get(row["composer"], row["composer"])
-                labels = {"genre": "classical", "composer": composer,
-                          "era": composer_era(composer, composers), "title": row["title"].replace("_", " "),
-                          "form": asap_form(row["folder"]), **read_annotations(root / row["annotations"])}
-                out.append(Piece(id=row["folder"], split=row["split"], corpus=self.name, path=str(path),
-                                 labels={k: v for k, v in labels.items() if v is not None}))
-        return out
+            rows = [r for r in csv.DictReader(f) if (root / r["midi_score"]).is_file()]
+        kept: dict[tuple[str, str], dict] = {}
+        for row in rows:  # the version as written wins over one with a repeat suffix, else the first
+            key = (row["composer"], row["title"])
+            if key not in kept or (_is_variant(kept[key]["folder"]) and not _is_variant(row["folder"])):
+                kept[key] = row
+        out, dups = [], []
+        for row in rows:
+            first = kept[(row["composer"], row["title"])]
+            if first is not row:
+                dups.append((row["folder"], first["folder"]))
+                continue
+            composer = ASAP_COMPOSERS.get(row["composer"], row["composer"])
+            labels = {"genre": "classical", "composer": composer,
+                      "era": composer_era(composer, composers), "title": row["title"].replace("_", " "),
+                      "form": asap_form(row["folder"]), **read_annotations(root / row["annotations"])}
+            out.append(Piece(id=row["folder"], split=row["split"], corpus=self.name, path=str(root / row["midi_score"]),
+                             labels={k: v for k, v in labels.items() if v is not None}))
+        return out, dups
+
+    def pieces(self) -> list[Piece]:
+        return self.scan()[0]
+
+    def duplicates(self) -> list[tuple[str, str]]:
+        """``(dropped folder, kept folder)`` for each other version of a piece left out of :meth:`pieces`."""
+        return self.scan()[1]
