@@ -16,6 +16,8 @@ dropped on validation (docs/results.md, "Session of 2026-12-03 (eighth)"):
 * ``joint-opening``: tempo and metre drawn together, as one of the style's train openings
   (``--data``'s train split), instead of each from its own count; the density asked is drawn again
   for the pace of that tempo;
+* ``chorale-twice``: ``--style chorale`` puts the chorale keyword in two slots, as JSB's labels
+  (genre chorale, form chorale) put it in every chorale the network learned from;
 * ``no-guard`` / ``no-repeats``: sampling without the harmony guard / without the repeat memory
   (``harmony=False`` / ``repeats=False``, as ``--no-harmony`` / ``--no-repeats``);
 * ``best-of-N`` (N = 2..16): every sample is the one of N candidates the checkpoint's critic finds
@@ -153,6 +155,25 @@ def best_of(n_candidates: int):
     style_eval.generate_scores = generate_scores
 
 
+def doubled(words=("chorale",)):
+    """``chorale-twice``: a style word that JSB's labels give twice (genre and form) gets its id in
+    two slots, as every chorale the network trained on had them when no dropout took one."""
+    import tunegan.conditioning as conditioning
+
+    plain = conditioning.keyword_ids
+
+    def ids(model, *, style=None, mood=None, attributes=None):
+        out = plain(model, style=style, mood=mood, attributes=attributes)
+        known = list((model.meta.get("conditions") or {}).get("keywords", []))
+        for w in conditioning.split_words(style):
+            if w in words and w in known:
+                free = [i for i in range(len(conditioning.CATEGORIES)) if out[i] == 0]
+                if free:
+                    out[free[0]] = known.index(w) + 1
+        return out
+    conditioning.keyword_ids = ids
+
+
 def without(option: str):
     from dataclasses import replace
 
@@ -164,7 +185,7 @@ def without(option: str):
 
 VARIANTS = {"key-first": key_first, "denser": denser, "voices4": voices4, "no-key-move": no_key_move,
             "hold-tempo": hold_tempo, "joint-opening": joint_opening,
-            "no-guard": lambda: without("harmony"), "no-repeats": lambda: without("repeats"),
+            "chorale-twice": doubled, "no-guard": lambda: without("harmony"), "no-repeats": lambda: without("repeats"),
             **{f"best-of-{k}": (lambda k=k: best_of(k)) for k in range(2, 17)}}
 
 if __name__ == "__main__":
