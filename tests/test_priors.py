@@ -41,6 +41,21 @@ def test_priors_measure_openings_metre_and_loudness(waltz_cache):
     assert p["metre_change_share"] == 0.0 and len(p["velocity"]) == 2
 
 
+def test_a_word_two_labels_give_counts_each_piece_once(waltz_cache):
+    """JSB's chorales carry "chorale" as genre and as form: the prior still counts 12 pieces, not
+    24, so a chorale asked with a mood of 300 pieces keeps the chorale prior (the fewest pieces wins)."""
+    from tunegan.data.dataset import TokenCache
+
+    cache = TokenCache(waltz_cache)
+    labelled = SimpleNamespace(tokenizer=cache.tokenizer, split=cache.split,
+                               piece_labels=lambda split: [{"genre": "chorale", "form": "chorale", "mood": "calm"}
+                                                           for _ in range(len(cache.split(split)))])
+    pri = opening_priors(labelled, {"keywords": ["chorale", "calm"]})
+    n = len(cache.split("train"))
+    assert pri["chorale"]["pieces"] == pri["calm"]["pieces"] == pri["all"]["pieces"] == n
+    assert pri["chorale"]["time_signature"] == {"3/4": n}
+
+
 def test_trainer_stores_priors_in_the_checkpoint(waltz_cache, tmp_path):
     from tunegan.checkpoint import load_checkpoint
     from tunegan.training.trainer import Trainer
@@ -152,3 +167,14 @@ def test_density_is_drawn_for_the_openings_pace_unless_asked_or_implied(waltz_ca
     from tunegan.generation import opened_options
 
     assert opened_options(m, GenerationOptions(), o).density == "high"
+
+
+def test_the_keyword_vocabulary_counts_pieces_not_labels():
+    """A chorale labelled genre chorale and form chorale is one piece of "chorale" (tunegan styles),
+    and the word's category is the first label that gives it."""
+    from tunegan.conditioning import build_vocabulary
+
+    labels = [{"genre": "chorale", "form": "chorale", "era": "baroque"}] * 5 + [{"genre": "pop"}] * 5
+    v = build_vocabulary(labels, min_count=5)
+    assert dict(zip(v["keywords"], v["counts"])) == {"chorale": 5, "pop": 5, "baroque": 5}
+    assert v["categories"][v["keywords"].index("chorale")] == "genre"

@@ -33,8 +33,10 @@ def _norm(word) -> str:
 
 
 def piece_keywords(labels: dict) -> list[tuple[str, str]]:
-    """``[(category, keyword), ...]`` of one piece's labels."""
-    out = []
+    """``[(category, keyword), ...]`` of one piece's labels, each keyword once (under the first
+    category that gives it: JSB's chorales are genre and form "chorale", one piece of "chorale"
+    for the vocabulary's counts and the priors, one keyword for training)."""
+    out, seen = [], set()
     for cat in CATEGORIES:
         v = labels.get(cat)
         if v is None or v == "":
@@ -42,7 +44,9 @@ def piece_keywords(labels: dict) -> list[tuple[str, str]]:
         w = _norm(v)
         if cat == "era" and w == "classical":
             w = "classical era"  # keep apart from the genre "classical" (MAESTRO's piano music)
-        out.append((cat, w))
+        if w not in seen:
+            seen.add(w)
+            out.append((cat, w))
     return out
 
 
