@@ -20,6 +20,9 @@ dropped on validation (docs/results.md, "Session of 2026-12-03 (eighth)"):
   (genre chorale, form chorale) put it in every chorale the network learned from;
 * ``no-guard`` / ``no-repeats``: sampling without the harmony guard / without the repeat memory
   (``harmony=False`` / ``repeats=False``, as ``--no-harmony`` / ``--no-repeats``);
+* ``sir-N`` (N = 2..16): of N candidates, one drawn with probability proportional to exp(its
+  critic logit), the critic's estimate of p_real / p_generated (sampling-importance resampling, the
+  soft form of discriminator rejection sampling and of residual energy-based models);
 * ``best-of-N`` (N = 2..16): every sample is the one of N candidates the checkpoint's critic finds
   most real, as ``generate --candidates N`` chooses (candidate j of sample i uses seed
   ``seed + i + n * j``, so candidate 0 is the plain sample).
@@ -128,7 +131,7 @@ def joint_opening():
     generation.plan_opening = joint
 
 
-def best_of(n_candidates: int):
+def best_of(n_candidates: int, soft: bool = False):
     import tunegan.evaluation.style as style_eval
     from tunegan.checkpoint import load_critic
     from tunegan.generation import GenerationOptions, sample_pieces
@@ -148,6 +151,14 @@ def best_of(n_candidates: int):
 
         def best(tokens):  # sample i's candidates are i, i + n, ...
             scores = score_tokens(critic, int(info["seq_len"]), tok.vocab_size, tokens, tok.pad_id)
+            if soft:  # importance resampling: candidate j with probability exp(logit_j) / sum, the critic's density ratio
+                out = []
+                for i in range(n):
+                    z = np.array([scores[i + n * j] for j in range(n_candidates)])
+                    w = np.exp(z - z.max())
+                    u = np.random.default_rng([int(seed), i, 29]).random()
+                    out.append(i + n * int(min(np.searchsorted(np.cumsum(w / w.sum()), u), n_candidates - 1)))
+                return out
             return [i + n * max(range(n_candidates), key=lambda j: (scores[i + n * j], -j)) for i in range(n)]
         seeds = [int(seed) + i + n * j for j in range(n_candidates) for i in range(n)]
         pieces = sample_pieces(ckpt, options, seeds, select=best)
@@ -186,7 +197,8 @@ def without(option: str):
 VARIANTS = {"key-first": key_first, "denser": denser, "voices4": voices4, "no-key-move": no_key_move,
             "hold-tempo": hold_tempo, "joint-opening": joint_opening,
             "chorale-twice": doubled, "no-guard": lambda: without("harmony"), "no-repeats": lambda: without("repeats"),
-            **{f"best-of-{k}": (lambda k=k: best_of(k)) for k in range(2, 17)}}
+            **{f"best-of-{k}": (lambda k=k: best_of(k)) for k in range(2, 17)},
+            **{f"sir-{k}": (lambda k=k: best_of(k, soft=True)) for k in range(2, 17)}}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in VARIANTS:
