@@ -93,6 +93,37 @@ def test_the_most_specific_keyword_wins():
     assert choose_prior(PRIORS, ["unknown"])[0] == "all" and choose_prior({}, ["x"]) is None
 
 
+def test_a_genre_with_a_mood_draws_from_the_pieces_that_carry_both():
+    """"pop, melancholy" opens as melancholy pop does, not as the melancholy music of every genre
+    (fewer pieces, but folk's and chorales' tempos and metres among them)."""
+    priors = {"all": {"pieces": 100}, "pop": {"pieces": 60}, "melancholy": {"pieces": 30},
+              "pop+melancholy": {"pieces": 12}, "folk": {"pieces": 40}}
+    assert choose_prior(priors, ["pop", "melancholy"])[0] == "pop+melancholy"
+    assert choose_prior(priors, ["melancholy", "pop"])[0] == "pop+melancholy"
+    assert choose_prior(priors, ["folk", "melancholy"])[0] == "melancholy"  # no folk+melancholy: the fewest pieces
+    assert choose_prior(priors, ["pop"])[0] == "pop"
+
+
+def test_priors_of_a_genre_with_another_keyword_are_stored_where_they_differ(waltz_cache):
+    """Pairs are stored for a genre's pieces carrying another keyword when there are enough of them
+    and they are not just the genre's (or the keyword's) own pieces."""
+    from tunegan.data.dataset import TokenCache
+
+    cache = TokenCache(waltz_cache)
+    n = len(cache.split("train"))
+    assert n >= 8
+
+    def labels(split):  # all pop but the last, which is folk; the two pop pieces before it tense, the rest calm
+        return [{"genre": "pop", "mood": "tense" if i >= n - 3 else "calm", "era": "modern"} if i < n - 1 else
+                {"genre": "folk", "mood": "calm"} for i in range(len(cache.split(split)))]
+    labelled = SimpleNamespace(tokenizer=cache.tokenizer, split=cache.split, piece_labels=labels)
+    pri = opening_priors(labelled, {"keywords": ["pop", "folk", "calm", "tense", "modern"]})
+    assert pri["pop+calm"]["pieces"] == n - 3 and pri["calm"]["pieces"] == n - 2 and pri["pop"]["pieces"] == n - 1
+    assert "pop+tense" not in pri  # two pieces
+    assert "pop+modern" not in pri  # every modern piece is pop and every pop piece modern: pop's own prior
+    assert choose_prior(pri, ["calm", "pop"])[0] == "pop+calm"
+
+
 def test_openings_are_drawn_with_the_seed_and_asked_values_win():
     m = fake_model()
     o = plan_opening(m, GenerationOptions(style="waltz"), 3)

@@ -175,7 +175,11 @@ def to_style_mode(model, opening: Opening, new: np.ndarray) -> tuple[np.ndarray,
     from .music.keys import parse_key
     from .priors import mode_move
 
-    sampled = ((model.meta.get("modes") or {}).get("sampled_minor") or {}).get(opening.prior)
+    from .priors import PAIR
+
+    shares = (model.meta.get("modes") or {}).get("sampled_minor") or {}
+    # the network's own minor share, measured per style; a genre-with-keyword prior takes its genre's
+    sampled = shares.get(opening.prior, shares.get(str(opening.prior).split(PAIR)[0]))
     if opening.mode is not None or opening.mode_draw is None or sampled is None:
         return new, opening
     tok = model.tokenizer

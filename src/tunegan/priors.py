@@ -2,6 +2,12 @@
 which keys they are in, and whether their metre changes inside a piece. Stored in a checkpoint (``meta.json``:
 ``priors``); generation draws from them when the user leaves tempo or time signature open.
 
+With two keywords, a genre and another (a mood, a form, a metre), the pieces of that genre that
+carry the other keyword have a prior of their own (``"pop+melancholy"``), so a melancholy pop
+song opens as melancholy pop songs do rather than as the melancholy pieces of every genre
+(Nottingham's jigs and Bach's chorales among them). It is stored when at least
+:data:`MIN_PIECES` pieces carry both and they are not simply all of either keyword's pieces.
+
 Only for bar-based representations (``tokenizer.has_bars``): the opening is read from a piece's
 first ``TimeSig_*`` and ``Tempo_*`` tokens, loudness from its ``Velocity_*`` tokens.
 
@@ -55,11 +61,17 @@ import numpy as np
 
 METRE_CHANGE_SHARE = 0.1   # a style whose bars are off its main metre this often may change it in generation
 MIN_PIECES = 5             # a keyword needs this many training pieces for a prior of its own
+PAIR = "+"                 # joins a genre and another keyword in a prior's name: "pop+melancholy"
 OPENING_TOKENS = 32        # tokens of a piece searched for its opening tempo and metre
 DENSITY_CROP = 512         # tokens of each crop whose note density the prior counts
 DENSITY_CROPS = 8          # crops per piece at most (evenly spread)
 MIN_REGISTER_STD = 1.0     # semitones: the narrowest register a style's prior keeps (a few identical pieces)
 REGISTER_OCTAVES = (-2, -1, 0, 1)  # a key d semitones up (0..11) is reached by d + 12 j: these j, as many for every key
+
+
+def pair_name(genre: str, word: str) -> str:
+    """The name of the prior of a genre's pieces that carry ``word`` too."""
+    return f"{genre}{PAIR}{word}"
 
 
 def _kinds(tokenizer) -> tuple:
@@ -172,15 +184,31 @@ def opening_priors(cache, vocab: dict | None = None) -> dict:
                 if w in known:
                     by_kw.setdefault(w, []).append(f)
         out.update({w: _summary(fs) for w, fs in sorted(by_kw.items()) if len(fs) >= MIN_PIECES})
+        # a genre with another keyword ("pop+melancholy"): the pieces that carry both, where they are
+        # enough and differ from either word's own pieces (all chorales are baroque: no "chorale+baroque")
+        by_pair: dict[str, list[dict]] = {}
+        for f, labels in zip(facts, cache.piece_labels("train")):
+            words = [(c, w) for c, w in piece_keywords(labels) if w in known]
+            for g in (w for c, w in words if c == "genre"):
+                for w in (w for c, w in words if c != "genre"):
+                    by_pair.setdefault(pair_name(g, w), []).append(f)
+        for name, fs in sorted(by_pair.items()):
+            g, w = name.split(PAIR)
+            if len(fs) >= MIN_PIECES and len(fs) < min(len(by_kw[g]), len(by_kw[w])):
+                out[name] = _summary(fs)
     return out
 
 
+
 def choose_prior(priors: dict, words: list[str]) -> tuple[str, dict] | None:
-    """The most specific prior among ``words`` (the keyword with the fewest training pieces, e.g.
-    "waltz" over "folk"), else ``"all"``; None when the checkpoint has no priors."""
+    """The most specific prior for ``words``: the pieces of a genre that carry another of the words
+    too (``"pop+melancholy"``: melancholy pop, not melancholy music of every genre), else the
+    keyword with the fewest training pieces (e.g. "waltz" over "folk"), else ``"all"``; None when
+    the checkpoint has no priors. Among several pairs, the one with the fewest pieces."""
     if not priors:
         return None
-    have = [(priors[w]["pieces"], w) for w in words if w in priors]
+    pairs = [(priors[n]["pieces"], n) for a in words for b in words if a != b and (n := pair_name(a, b)) in priors]
+    have = pairs or [(priors[w]["pieces"], w) for w in words if w in priors]
     name = min(have)[1] if have else "all"
     return name, priors[name]
 
