@@ -8,6 +8,7 @@ dropped on validation (docs/results.md, "Session of 2026-12-03 (eighth)"):
   or down whichever lands the sample's mean pitch nearer the style's register (instead of drawing
   key and move together, :func:`tunegan.priors.key_shift`);
 * ``denser``: every note density drawn for a sample one bin denser (low -> mid, mid -> high);
+* ``denser-classical``: the same for classical samples only;
 * ``voices4``: no pitch that is not sounding starts while four notes sound (the four voices of a
   chorale), as a factor of 1e-4 on top of the guard's (a sounding pitch keeps the guard's re-strike
   factor);
@@ -61,6 +62,21 @@ def denser():
             out[up[k]] = out.get(up[k], 0) + n
         return out
     priors.density_table = table
+
+
+def denser_for(style: str = "classical"):
+    """``denser-classical``: the density drawn for a sample of that style one bin denser (low ->
+    mid, mid -> high), every other style as shipped."""
+    from dataclasses import replace
+
+    import tunegan.generation as generation
+
+    plain, up = generation.plan_opening, {"low": "mid", "mid": "high", "high": "high"}
+
+    def plan(model, options, seed, n_notes=0):
+        o = plain(model, options, seed, n_notes)
+        return replace(o, density=up[o.density]) if style in options.style and o.density in up else o
+    generation.plan_opening = plan
 
 
 def voices4(voices=4):
@@ -194,7 +210,7 @@ def without(option: str):
     generation.build_constraints = lambda model, options: plain(model, replace(options, **{option: False}))
 
 
-VARIANTS = {"key-first": key_first, "denser": denser, "voices4": voices4, "no-key-move": no_key_move,
+VARIANTS = {"key-first": key_first, "denser": denser, "denser-classical": denser_for, "voices4": voices4, "no-key-move": no_key_move,
             "hold-tempo": hold_tempo, "joint-opening": joint_opening,
             "chorale-twice": doubled, "no-guard": lambda: without("harmony"), "no-repeats": lambda: without("repeats"),
             **{f"best-of-{k}": (lambda k=k: best_of(k)) for k in range(2, 17)},
