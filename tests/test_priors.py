@@ -209,3 +209,13 @@ def test_the_keyword_vocabulary_counts_pieces_not_labels():
     v = build_vocabulary(labels, min_count=5)
     assert dict(zip(v["keywords"], v["counts"])) == {"chorale": 5, "pop": 5, "baroque": 5}
     assert v["categories"][v["keywords"].index("chorale")] == "genre"
+
+
+def test_styles_count_each_chorale_once():
+    """`tunegan styles` on the shipped model: JSB's 229 train chorales (the vocabulary stored at
+    training counted each twice, once as genre and once as form)."""
+    from tunegan import api
+
+    rows = {r["keyword"]: r for r in api.styles()}
+    assert rows["chorale"]["pieces"] == 229 and rows["chorale"]["category"] == "genre"
+    assert rows["pop"]["pieces"] == 693

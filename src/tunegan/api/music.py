@@ -248,7 +248,12 @@ def explain(midi: str | os.PathLike | symusic.Score | bytes):
 
 
 def styles(checkpoint: str | os.PathLike | None = None, *, models: ModelCache | None = None) -> list[dict]:
-    """Rows ``{keyword, category, pieces}`` of the keywords a model knows (empty without keywords)."""
+    """Rows ``{keyword, category, pieces}`` of the keywords a model knows (empty without keywords).
+    ``pieces``: the training pieces that carry the keyword, as its opening prior counts them when
+    the checkpoint has one (each piece once), else as the vocabulary counted them at training."""
     from ..conditioning import describe_vocabulary
 
-    return describe_vocabulary(load_model(checkpoint, models=models, device="cpu").conditions)
+    model = load_model(checkpoint, models=models, device="cpu")
+    priors = model.meta.get("priors") or {}
+    return [{**row, "pieces": priors[row["keyword"]]["pieces"]} if row["keyword"] in priors else row
+            for row in describe_vocabulary(model.conditions)]
