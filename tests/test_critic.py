@@ -175,3 +175,25 @@ def test_a_critic_can_go_on_from_another_checkpoints_critic(critic_run, tiny_cac
     with pytest.raises(CheckpointError, match="shape differs"):
         api.train(tiny_cache, tmp_path / "bad", overrides=common | {"critic_from": str(out)},
                   discriminator={"channels": 8}, quiet=True)
+
+
+def test_real_windows_start_in_the_opening_or_anywhere():
+    """critic_real_from: real windows start within a piece's first seq_len tokens by default, and
+    anywhere in it with "anywhere" (the evaluation's real crops are mostly inside long pieces)."""
+    import numpy as np
+
+    from tunegan.config import TrainConfig
+    from tunegan.errors import ConfigError
+    from tunegan.training.critic import _windows
+
+    piece = np.r_[1, np.arange(2, 2002)]  # BOS, then token t at position t - 2
+    starts = [int(w[0]) - 2 for w in _windows([piece] * 400, 50, np.random.default_rng(0), 1)]
+    assert max(starts) <= 50
+    far = [int(w[0]) - 2 for w in _windows([piece] * 400, 50, np.random.default_rng(0), 1, anywhere=True)]
+    assert max(far) > 1500 and min(far) >= 0 and max(far) <= 2000 - 50
+    try:
+        TrainConfig(critic_real_from="middle")
+    except ConfigError as e:
+        assert "critic_real_from" in str(e)
+    else:
+        raise AssertionError("an unknown critic_real_from was accepted")

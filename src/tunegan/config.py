@@ -248,6 +248,7 @@ class TrainConfig(ConfigBase):
     critic_patience: int = 3        # critic: stop after this many epochs without a better held-out accuracy
     critic_primed_share: float = 0.5  # critic: share of samples continuing a real opening (the rest from the style's own)
     critic_val: int = 256           # critic: held-out real crops (validation split) and as many held-out samples
+    critic_real_from: str = "opening"  # critic: real windows start within a piece's first seq_len tokens, or "anywhere"
     prefer_rounds: int = 3          # prefer: rounds of sample -> rank by the critic -> DPO (critic refreshed each round)
     prefer_samples: int = 512       # prefer: fresh samples ranked per round
     prefer_share: float = 0.1       # prefer: top and bottom share of each genre's ranking: chosen and rejected
@@ -298,6 +299,7 @@ class TrainConfig(ConfigBase):
         for name in ("critic_fakes", "critic_patience", "critic_val"):
             self._check(name, isinstance(getattr(self, name), int) and getattr(self, name) >= 1, "an integer >= 1")
         self._check("critic_primed_share", 0 <= self.critic_primed_share <= 1, "within [0, 1]")
+        self._check("critic_real_from", self.critic_real_from in ("opening", "anywhere"), "opening or anywhere")
         self._check("init_from", self.mode not in ("critic", "prefer") or bool(self.init_from),
                     f"the generator to start from in {self.mode} mode (--init-from default, or a run folder)")
         for name in ("prefer_rounds", "prefer_samples", "prefer_epochs", "prefer_critic_epochs"):

@@ -8,7 +8,8 @@ users get them (:mod:`tunegan.generation`): a ``critic_primed_share`` continue t
 real training piece, the rest open as the piece's genre opens (its keyword, its priors); every
 sample asks for the genre of the real piece it was drawn beside, so real and generated music
 carry the same mix of styles. Real and generated windows of ``seq_len`` tokens start within the
-first ``seq_len`` tokens of their piece.
+first ``seq_len`` tokens of their piece (``critic_real_from="anywhere"``: real windows start
+anywhere in their piece, as the evaluation's real crops mostly do in long pieces).
 
 Held out: real windows of the validation split against as many fresh samples primed from
 validation pieces, each epoch. Training stops once the held-out accuracy has not improved for
@@ -35,12 +36,14 @@ CRITIC_SHAPE = {"channels": 128, "kernel_size": 5, "num_layers": 3, "dilation": 
 PRIME_TOKENS = 32  # real tokens a primed sample continues
 
 
-def _windows(pieces: list[np.ndarray], seq_len: int, rng: np.random.Generator, bos: int) -> np.ndarray:
-    """One window of ``seq_len`` tokens per piece (BOS left out), starting within its first ``seq_len``."""
+def _windows(pieces: list[np.ndarray], seq_len: int, rng: np.random.Generator, bos: int, *,
+             anywhere: bool = False) -> np.ndarray:
+    """One window of ``seq_len`` tokens per piece (BOS left out), starting within its first
+    ``seq_len`` (``anywhere``: at any token of the piece)."""
     out = np.empty((len(pieces), seq_len), np.int64)
     for i, p in enumerate(pieces):
         body = p[1:] if len(p) and p[0] == bos else p
-        start = int(rng.integers(0, min(len(body) - seq_len, seq_len) + 1))
+        start = int(rng.integers(0, (len(body) - seq_len if anywhere else min(len(body) - seq_len, seq_len)) + 1))
         out[i] = body[start:start + seq_len]
     return out
 
@@ -132,13 +135,15 @@ def fit_critic(model, critic, tc, train: tuple, val: tuple, *, epochs: int | Non
     loss = AdversarialLoss(critic, opt, grad_clip=tc.grad_clip)
     (train_p, train_g), (val_p, val_g) = train, val
     n_val = tc.critic_val
+    anywhere = tc.critic_real_from == "anywhere"
     val_real = _windows([val_p[i] for i in np.random.default_rng([seed, 5]).integers(0, len(val_p), n_val)],
-                        tc.seq_len, np.random.default_rng([seed, 6]), model.tokenizer.bos_id)
+                        tc.seq_len, np.random.default_rng([seed, 6]), model.tokenizer.bos_id, anywhere=anywhere)
     best, best_state, history, t0 = None, None, [], time.perf_counter()
     for epoch in range(1, (epochs or tc.epochs) + 1):
         rng = np.random.default_rng([seed, epoch])
         n = tc.critic_fakes
-        real = _windows([train_p[i] for i in rng.integers(0, len(train_p), n)], tc.seq_len, rng, model.tokenizer.bos_id)
+        real = _windows([train_p[i] for i in rng.integers(0, len(train_p), n)], tc.seq_len, rng, model.tokenizer.bos_id,
+                        anywhere=anywhere)
         fake = generated_windows(model, train_p, train_g, n, tc.seq_len, tc.critic_primed_share, seed + epoch)
         losses = []
         order = rng.permutation(n)
@@ -166,7 +171,7 @@ def fit_critic(model, critic, tc, train: tuple, val: tuple, *, epochs: int | Non
 def critic_meta(model, best: dict, history: list, tc) -> dict:
     """What a checkpoint records of its critic (``meta["critic"]``)."""
     return {**best, "seq_len": tc.seq_len, "trained_against": str(model.path), "fakes_per_epoch": tc.critic_fakes,
-            "primed_share": tc.critic_primed_share, "history": history}
+            "primed_share": tc.critic_primed_share, "real_from": tc.critic_real_from, "history": history}
 
 
 def shipped_meta(model) -> dict:
