@@ -55,8 +55,6 @@ def main(argv: list[str] | None = None) -> int:
         print("  mean | " + " | ".join(f"{100 * means[f]:.1f}%" for f, _ in FIELDS))
         out[ck] = {"reports": len(runs), "mean": means, "pairs": {f"{g}, {m}": v for (g, m), v in pooled.items()}}
     save_json(out, a.json)
-    if a.json:
-        print(f"saved {a.json}")
     return 0
 
 
