@@ -104,6 +104,20 @@ def test_a_genre_with_a_mood_draws_from_the_pieces_that_carry_both():
     assert choose_prior(priors, ["pop"])[0] == "pop"
 
 
+def test_a_form_or_metre_asked_sets_the_opening_before_a_mood():
+    """"folk, reel, upbeat": a reel opens in 4/4 as reels do, though upbeat folk tunes (fewer pieces,
+    mostly jigs in 6/8) have a prior of their own; a genre's pieces in a metre come first too."""
+    priors = {"all": {"pieces": 900}, "folk": {"pieces": 800}, "reel": {"pieces": 370}, "upbeat": {"pieces": 430},
+              "folk+upbeat": {"pieces": 200}, "pop": {"pieces": 690}, "pop+3/4": {"pieces": 22},
+              "pop+melancholy": {"pieces": 160}, "3/4": {"pieces": 100}}
+    cats = {"folk": "genre", "pop": "genre", "reel": "form", "upbeat": "mood", "melancholy": "mood", "3/4": "meter"}
+    assert choose_prior(priors, ["folk", "reel", "upbeat"], cats)[0] == "reel"
+    assert choose_prior(priors, ["folk", "upbeat"], cats)[0] == "folk+upbeat"
+    assert choose_prior(priors, ["pop", "3/4", "melancholy"], cats)[0] == "pop+3/4"
+    assert choose_prior(priors, ["3/4", "melancholy"], cats)[0] == "3/4"
+    assert choose_prior(priors, ["folk", "reel", "upbeat"])[0] == "folk+upbeat"  # no categories: pairs first
+
+
 def test_priors_of_a_genre_with_another_keyword_are_stored_where_they_differ(waltz_cache):
     """Pairs are stored for a genre's pieces carrying another keyword when there are enough of them
     and they are not just the genre's (or the keyword's) own pieces."""

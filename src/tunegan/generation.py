@@ -68,7 +68,9 @@ def plan_opening(model, options: GenerationOptions, seed: int, n_notes: int = 0)
     from .priors import choose_prior, density_table, draw, holds_metre
 
     priors = model.meta.get("priors") or {}
-    chosen = choose_prior(priors, [*options.style, *([options.mood] if options.mood else [])])
+    vocab = model.meta.get("conditions") or {}
+    chosen = choose_prior(priors, [*options.style, *([options.mood] if options.mood else [])],
+                          dict(zip(vocab.get("keywords", []), vocab.get("categories", []))))
     held = options.time_signature is not None
     if chosen is None or not model.tokenizer.has_bars:
         return Opening(options.tempo, options.time_signature, held, mode=asked_mode(model, options) if not n_notes else None)

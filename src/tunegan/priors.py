@@ -62,6 +62,7 @@ import numpy as np
 METRE_CHANGE_SHARE = 0.1   # a style whose bars are off its main metre this often may change it in generation
 MIN_PIECES = 5             # a keyword needs this many training pieces for a prior of its own
 PAIR = "+"                 # joins a genre and another keyword in a prior's name: "pop+melancholy"
+DEFINING = ("form", "meter")  # keyword categories whose prior comes first (they set how a piece opens)
 OPENING_TOKENS = 32        # tokens of a piece searched for its opening tempo and metre
 DENSITY_CROP = 512         # tokens of each crop whose note density the prior counts
 DENSITY_CROPS = 8          # crops per piece at most (evenly spread)
@@ -200,16 +201,26 @@ def opening_priors(cache, vocab: dict | None = None) -> dict:
 
 
 
-def choose_prior(priors: dict, words: list[str]) -> tuple[str, dict] | None:
-    """The most specific prior for ``words``: the pieces of a genre that carry another of the words
-    too (``"pop+melancholy"``: melancholy pop, not melancholy music of every genre), else the
-    keyword with the fewest training pieces (e.g. "waltz" over "folk"), else ``"all"``; None when
-    the checkpoint has no priors. Among several pairs, the one with the fewest pieces."""
+def choose_prior(priors: dict, words: list[str], categories: dict[str, str] | None = None) -> tuple[str, dict] | None:
+    """The most specific prior for ``words``, else ``"all"``; None when the checkpoint has no priors.
+
+    A form or a metre sets how a piece opens more than anything else asked with it, so a prior of
+    a form or metre word (``"jig"``, or a genre's pieces in it, ``"pop+3/4"``) comes first; then
+    the pieces of a genre that carry another of the words (``"pop+melancholy"``: melancholy pop,
+    not melancholy music of every genre); then the keyword with the fewest training pieces (e.g.
+    "waltz" over "folk"). Within each, the prior with the fewest pieces. ``categories``: each
+    keyword's category (``model.conditions``); without it no word counts as a form or metre."""
     if not priors:
         return None
-    pairs = [(priors[n]["pieces"], n) for a in words for b in words if a != b and (n := pair_name(a, b)) in priors]
-    have = pairs or [(priors[w]["pieces"], w) for w in words if w in priors]
-    name = min(have)[1] if have else "all"
+    defining = {w for w in words if (categories or {}).get(w) in DEFINING}
+    have = []
+    for a in words:
+        if a in priors:
+            have.append((0 if a in defining else 2, priors[a]["pieces"], a))
+        for b in words:
+            if a != b and (n := pair_name(a, b)) in priors:
+                have.append((0 if b in defining else 1, priors[n]["pieces"], n))
+    name = min(have)[2] if have else "all"
     return name, priors[name]
 
 
