@@ -21,18 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from check_realism import auc  # P(second > first), ties half: Mann-Whitney
 from common import save_json  # benchmarks/ is on sys.path when a script runs
-
-
-def auc(real: np.ndarray, fake: np.ndarray) -> float:
-    """P(a real window's logit > a generated one's), ties counting half."""
-    both = np.concatenate([real, fake])
-    ranks = np.argsort(np.argsort(both, kind="stable"), kind="stable").astype(float) + 1
-    for v in np.unique(both):  # average ranks of ties
-        m = both == v
-        if m.sum() > 1:
-            ranks[m] = ranks[m].mean()
-    return float((ranks[:len(real)].sum() - len(real) * (len(real) + 1) / 2) / (len(real) * len(fake)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             ok = [lr[i] > 0 for i in range(len(lr)) if real_genre[i] == g] + \
                  [lf[i] <= 0 for i in range(len(lf)) if fake_genre[i] == g]
             by_genre[g] = float(np.mean(ok)) if ok else float("nan")
-        rows[path] = {**cal, "auc": auc(lr, lf), "by_genre": by_genre,
+        rows[path] = {**cal, "auc": auc(lf, lr), "by_genre": by_genre,
                       "pooling": critic.config.pooling, "layers": critic.config.num_layers}
         print(f"  {path} | {cal['accuracy']:.3f} | {cal['ece']:.3f} | {cal['brier']:.3f} | {rows[path]['auc']:.3f} | "
               + " | ".join(f"{v:.3f}" for v in by_genre.values()))

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from ..errors import DataError
-from .corpora import FileSource
+from .corpora import Deduplicated, FileSource
 from .labels import composer_era, find_composer_table
 from .sources import Piece
 
@@ -93,7 +93,7 @@ def _is_variant(folder: str) -> bool:
 
 
 @dataclass(frozen=True)
-class Asap(FileSource):
+class Asap(Deduplicated, FileSource):
     """ASAP scores from ``metadata.csv`` (module docstring); ``id`` is the score's folder.
 
     ASAP holds some pieces in two or three versions that differ only in which repeats they play
@@ -132,9 +132,3 @@ class Asap(FileSource):
                              labels={k: v for k, v in labels.items() if v is not None}))
         return out, dups
 
-    def pieces(self) -> list[Piece]:
-        return self.scan()[0]
-
-    def duplicates(self) -> list[tuple[str, str]]:
-        """``(dropped folder, kept folder)`` for each other version of a piece left out of :meth:`pieces`."""
-        return self.scan()[1]

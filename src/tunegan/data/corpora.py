@@ -219,8 +219,20 @@ def nottingham_form(collection: str, title: str = "") -> str:
     return next((f for f in TITLE_FORMS if re.search(rf"\b{f}s?\b", t)), collection)
 
 
+class Deduplicated:
+    """A source whose ``scan()`` gives ``(pieces, duplicates)``: the pieces it keeps, and a
+    ``(dropped id, kept id)`` pair for each other copy or version of one of them."""
+
+    def pieces(self) -> list[Piece]:
+        return self.scan()[0]
+
+    def duplicates(self) -> list[tuple[str, str]]:
+        """``(dropped id, kept id)`` for each piece left out of :meth:`pieces` as a copy of another."""
+        return self.scan()[1]
+
+
 @dataclass(frozen=True)
-class Nottingham(FileSource):
+class Nottingham(Deduplicated, FileSource):
     """Nottingham folk tunes: ``MIDI/<id>.mid`` (melody + chords) with ``index.csv`` labels (form,
     meter, key, title). Byte-identical files are dropped (the first in index order is kept).
     Split: hash of the tune id."""
@@ -262,12 +274,6 @@ class Nottingham(FileSource):
                              labels={k: v for k, v in labels.items() if v is not None}))
         return out, dups
 
-    def pieces(self) -> list[Piece]:
-        return self.scan()[0]
-
-    def duplicates(self) -> list[tuple[str, str]]:
-        """``(dropped id, kept id)`` for each byte-identical file left out of :meth:`pieces`."""
-        return self.scan()[1]
 
 
 # --------------------------------------------------------------------------- JSB Chorales
