@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     by_ck: dict[str, list[dict]] = {}
     for arg in a.reports:
-        name, _, path = arg.rpartition("=") if "=" in arg else ("", "", arg)
+        head, eq, tail = arg.partition("=")
+        name, path = (head, tail) if eq and "/" not in head else ("", arg)  # a path may hold "=" itself
         rep = json.loads(Path(path).read_text())
         by_ck.setdefault(name or rep["checkpoint"]["path"], []).append(pairs_of(rep))
     out = {}

@@ -116,6 +116,12 @@ def test_a_form_or_metre_asked_sets_the_opening_before_a_mood():
     assert choose_prior(priors, ["pop", "3/4", "melancholy"], cats)[0] == "pop+3/4"
     assert choose_prior(priors, ["3/4", "melancholy"], cats)[0] == "3/4"
     assert choose_prior(priors, ["folk", "reel", "upbeat"])[0] == "folk+upbeat"  # no categories: pairs first
+    # every chorale is in 4/4: "chorale, 4/4" keeps to chorales, and a mood asked beside it still counts
+    priors |= {"chorale": {"pieces": 229}, "chorale+4/4": {"pieces": 229}, "4/4": {"pieces": 1365},
+               "chorale+calm": {"pieces": 110}}
+    cats |= {"chorale": "genre", "4/4": "meter", "calm": "mood"}
+    assert choose_prior(priors, ["chorale", "4/4"], cats)[1]["pieces"] == 229
+    assert choose_prior(priors, ["chorale", "calm", "4/4"], cats)[0] == "chorale+calm"
 
 
 def test_priors_of_a_genre_with_another_keyword_are_stored_where_they_differ(waltz_cache):
@@ -128,13 +134,17 @@ def test_priors_of_a_genre_with_another_keyword_are_stored_where_they_differ(wal
     assert n >= 8
 
     def labels(split):  # all pop but the last, which is folk; the two pop pieces before it tense, the rest calm
-        return [{"genre": "pop", "mood": "tense" if i >= n - 3 else "calm", "era": "modern"} if i < n - 1 else
-                {"genre": "folk", "mood": "calm"} for i in range(len(cache.split(split)))]
+        return [{"genre": "pop", "mood": "tense" if i >= n - 3 else "calm", "era": "modern", "meter": "3/4"}
+                if i < n - 1 else {"genre": "folk", "mood": "calm", "meter": "3/4"} for i in range(len(cache.split(split)))]
     labelled = SimpleNamespace(tokenizer=cache.tokenizer, split=cache.split, piece_labels=labels)
-    pri = opening_priors(labelled, {"keywords": ["pop", "folk", "calm", "tense", "modern"]})
+    pri = opening_priors(labelled, {"keywords": ["pop", "folk", "calm", "tense", "modern", "3/4"]})
     assert pri["pop+calm"]["pieces"] == n - 3 and pri["calm"]["pieces"] == n - 2 and pri["pop"]["pieces"] == n - 1
     assert "pop+tense" not in pri  # two pieces
     assert "pop+modern" not in pri  # every modern piece is pop and every pop piece modern: pop's own prior
+    # every pop piece is in 3/4, and so is the folk one: the metre's own prior would stand for both genres
+    assert pri["pop+3/4"]["pieces"] == pri["pop"]["pieces"] == n - 1 and pri["3/4"]["pieces"] == n
+    got = choose_prior(pri, ["pop", "3/4"], {"pop": "genre", "3/4": "meter"})
+    assert got[0] in ("pop", "pop+3/4") and got[1]["pieces"] == n - 1  # pop's pieces, not every 3/4 piece
     assert choose_prior(pri, ["calm", "pop"])[0] == "pop+calm"
 
 

@@ -249,6 +249,7 @@ class TrainConfig(ConfigBase):
     critic_primed_share: float = 0.5  # critic: share of samples continuing a real opening (the rest from the style's own)
     critic_val: int = 256           # critic: held-out real crops (validation split) and as many held-out samples
     critic_real_from: str = "opening"  # critic: real windows start within a piece's first seq_len tokens, or "anywhere"
+                                       # (an experiment: samples are openings, so their first tokens become a tell)
     prefer_rounds: int = 3          # prefer: rounds of sample -> rank by the critic -> DPO (critic refreshed each round)
     prefer_samples: int = 512       # prefer: fresh samples ranked per round
     prefer_share: float = 0.1       # prefer: top and bottom share of each genre's ranking: chosen and rejected

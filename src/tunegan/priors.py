@@ -186,17 +186,20 @@ def opening_priors(cache, vocab: dict | None = None) -> dict:
                     by_kw.setdefault(w, []).append(f)
         out.update({w: _summary(fs) for w, fs in sorted(by_kw.items()) if len(fs) >= MIN_PIECES})
         # a genre with another keyword ("pop+melancholy"): the pieces that carry both, where they are
-        # enough and differ from either word's own pieces (all chorales are baroque: no "chorale+baroque")
-        by_pair: dict[str, list[dict]] = {}
+        # enough and differ from either word's own pieces (all chorales are baroque: no "chorale+baroque");
+        # with a form or metre also when they are all of the genre's ("chorale+4/4"), since such a word's
+        # own prior comes first in choose_prior and would otherwise stand for every genre in that metre
+        by_pair: dict[tuple[str, str], list[dict]] = {}
+        defining: set[str] = set()
         for f, labels in zip(facts, cache.piece_labels("train")):
             words = [(c, w) for c, w in piece_keywords(labels) if w in known]
+            defining.update(w for c, w in words if c in DEFINING)
             for g in (w for c, w in words if c == "genre"):
                 for w in (w for c, w in words if c != "genre"):
-                    by_pair.setdefault(pair_name(g, w), []).append(f)
-        for name, fs in sorted(by_pair.items()):
-            g, w = name.split(PAIR)
-            if len(fs) >= MIN_PIECES and len(fs) < min(len(by_kw[g]), len(by_kw[w])):
-                out[name] = _summary(fs)
+                    by_pair.setdefault((g, w), []).append(f)
+        for (g, w), fs in sorted(by_pair.items()):
+            if len(fs) >= MIN_PIECES and len(fs) < len(by_kw[w]) and (len(fs) < len(by_kw[g]) or w in defining):
+                out[pair_name(g, w)] = _summary(fs)
     return out
 
 
@@ -205,21 +208,25 @@ def choose_prior(priors: dict, words: list[str], categories: dict[str, str] | No
     """The most specific prior for ``words``, else ``"all"``; None when the checkpoint has no priors.
 
     A form or a metre sets how a piece opens more than anything else asked with it, so a prior of
-    a form or metre word (``"jig"``, or a genre's pieces in it, ``"pop+3/4"``) comes first; then
-    the pieces of a genre that carry another of the words (``"pop+melancholy"``: melancholy pop,
-    not melancholy music of every genre); then the keyword with the fewest training pieces (e.g.
-    "waltz" over "folk"). Within each, the prior with the fewest pieces. ``categories``: each
-    keyword's category (``model.conditions``); without it no word counts as a form or metre."""
+    a form or metre word comes first: a genre's pieces in it (``"pop+3/4"``) when they are fewer
+    than the genre's, else the word's own (``"jig"``) unless a genre asked has its own pieces in it
+    (all chorales are in 4/4: ``"chorale, 4/4"`` keeps to chorales). Then the pieces of a genre
+    that carry another of the words (``"pop+melancholy"``: melancholy pop, not the melancholy music
+    of every genre); then the keyword with the fewest training pieces ("waltz" over "folk"). Within
+    each, the prior with the fewest pieces. ``categories``: each keyword's category
+    (``model.conditions``); without it no word counts as a form or metre."""
     if not priors:
         return None
     defining = {w for w in words if (categories or {}).get(w) in DEFINING}
     have = []
     for a in words:
-        if a in priors:
-            have.append((0 if a in defining else 2, priors[a]["pieces"], a))
         for b in words:
             if a != b and (n := pair_name(a, b)) in priors:
-                have.append((0 if b in defining else 1, priors[n]["pieces"], n))
+                more = a not in priors or priors[n]["pieces"] < priors[a]["pieces"]
+                have.append((1 if b not in defining else 0 if more else 2, priors[n]["pieces"], n))
+        if a in priors:
+            own = a in defining and not any(pair_name(g, a) in priors for g in words)
+            have.append((0 if own else 2, priors[a]["pieces"], a))
     name = min(have)[2] if have else "all"
     return name, priors[name]
 
