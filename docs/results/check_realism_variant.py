@@ -17,6 +17,7 @@ dropped on validation (docs/results.md, "Session of 2026-12-03 (eighth)"):
 * ``joint-opening``: tempo and metre drawn together, as one of the style's train openings
   (``--data``'s train split), instead of each from its own count; the density asked is drawn again
   for the pace of that tempo;
+* ``chorale-guidance-G`` (G = 0.5, 0.75, 1.25, 1.5): chorale samples at classifier-free guidance G;
 * ``chorale-twice``: ``--style chorale`` puts the chorale keyword in two slots, as JSB's labels
   (genre chorale, form chorale) put it in every chorale the network learned from;
 * ``no-guard`` / ``no-repeats``: sampling without the harmony guard / without the repeat memory
@@ -201,6 +202,20 @@ def doubled(words=("chorale",)):
     conditioning.keyword_ids = ids
 
 
+def style_guidance(strength: float, style: str = "chorale"):
+    """``chorale-guidance-G``: samples asked for that style alone are made at classifier-free
+    guidance G instead of style-eval's (1: the conditional model; below 1 it leans towards the
+    unconditioned one, above 1 away from it); every other ask as shipped."""
+    import tunegan.evaluation.style as style_eval
+
+    plain = style_eval.generate_scores
+
+    def generate_scores(ckpt, n, length, *, style=None, guidance=1.0, **kw):
+        return plain(ckpt, n, length, style=style, guidance=strength if style == style_name else guidance, **kw)
+    style_name = style
+    style_eval.generate_scores = generate_scores
+
+
 def without(option: str):
     from dataclasses import replace
 
@@ -212,7 +227,8 @@ def without(option: str):
 
 VARIANTS = {"key-first": key_first, "denser": denser, "denser-classical": denser_for, "voices4": voices4, "no-key-move": no_key_move,
             "hold-tempo": hold_tempo, "joint-opening": joint_opening,
-            "chorale-twice": doubled, "no-guard": lambda: without("harmony"), "no-repeats": lambda: without("repeats"),
+            "chorale-twice": doubled,
+            **{f"chorale-guidance-{g}": (lambda g=g: style_guidance(float(g))) for g in ("0.5", "0.75", "1.25", "1.5")}, "no-guard": lambda: without("harmony"), "no-repeats": lambda: without("repeats"),
             **{f"best-of-{k}": (lambda k=k: best_of(k)) for k in range(2, 17)},
             **{f"sir-{k}": (lambda k=k: best_of(k, soft=True)) for k in range(2, 17)}}
 
