@@ -54,6 +54,7 @@ def train(data: str | os.PathLike, out: str | os.PathLike, *, overrides: dict | 
     """
     from ..config import DiscriminatorConfig, GeneratorConfig, TrainConfig
     from ..data.dataset import TokenCache
+    from ..training.distributed import shutdown_distributed
     from ..training.trainer import Trainer
 
     tc = TrainConfig(**TrainConfig.parse_overrides(overrides or {}))
@@ -73,6 +74,7 @@ def train(data: str | os.PathLike, out: str | os.PathLike, *, overrides: dict | 
     trainer = Trainer(tc, cache, out, generator_config=gc, discriminator_config=dc, resume=resume, console=console,
                       quiet=quiet)
     metrics = trainer.fit()
+    shutdown_distributed(trainer.dist)  # on success only: a failed rank's peers are stopped by torchrun
     metrics["is_main"] = trainer.dist.is_main
     return metrics
 

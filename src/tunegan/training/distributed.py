@@ -93,3 +93,12 @@ def all_mean(values: dict[str, float], info: DistInfo) -> dict[str, float]:
 def barrier(info: DistInfo) -> None:
     if info.world_size > 1:
         dist.barrier()
+
+
+def shutdown_distributed(info: DistInfo) -> None:
+    """Leave the process group once every rank is done. Without it a rank that exits first can tear
+    down gloo's threads under the other's feet ("terminate called without an active exception",
+    SIGABRT), failing a run whose work is all saved."""
+    if info.world_size > 1 and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
