@@ -4,10 +4,19 @@ the same alone or in a batch), its fit on a tiny trained model, and what export 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from conftest import make_melody
 from tunegan.harmony import (ANY_STYLE, KINDS, N_DEGREES, N_INTERVALS, N_SPACING, N_TAILS, HarmonyGuard, fit_guard,
                              guard_tables, start_counts)
+
+
+@pytest.fixture(autouse=True)
+def _few_key_samples(monkeypatch):
+    """Export with a guard fits the key weights too (tests/test_key_weights.py); a few samples do here."""
+    import tunegan.priors as priors
+
+    monkeypatch.setattr(priors, "KEY_FIT_SAMPLES", 8)
 
 
 def test_guarded_sampling_never_restrikes_and_is_the_same_alone_or_batched(dmajor_run):

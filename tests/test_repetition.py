@@ -252,13 +252,15 @@ def test_generation_moves_by_the_sample_register(dmajor_run, monkeypatch):
     tok = load_checkpoint(shipped).tokenizer
     seen, plain = [], priors.key_shift
 
-    def spy(prior, found, u, register=None):
+    def spy(prior, found, u, register=None, weights=None):
         seen.append((found, register))
-        return plain(prior, found, u, register)
+        return plain(prior, found, u, register, weights)
 
     monkeypatch.setattr(priors, "key_shift", spy)
     songs = api.generate(checkpoint=shipped, bars=4, samples=3, seed=1, device="cpu")
     assert len(seen) == 3 and all(r is not None for _, r in seen)
+    # the opening keeps what the move saw (what export fits the key weights on)
+    assert [(s.options["opening"]["sampled_key"], s.options["opening"]["sampled_register"]) for s in songs] == seen
     for (found, register), song in zip(seen, songs):
         if song.options["opening"]["key"] is not None and found != song.options["opening"]["key"]:
             new = np.asarray(song.tokens[song.prime_len:])

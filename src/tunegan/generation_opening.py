@@ -28,7 +28,9 @@ class Opening:
     decides whether a finished sample of the mode the network makes too often for the style moves
     to the other one (:func:`to_style_mode`); ``density``: the note density the network
     is asked for, drawn from the style's prior for the opening's pace (``drawn`` then holds
-    ``"density"``), or None."""
+    ``"density"``), or None; ``sampled_key``, ``sampled_register``: the key and mean pitch the
+    finished sample had before its move to ``key`` (what export fits the key weights on,
+    :func:`tunegan.priors.fit_key_weights`)."""
 
     tempo: float | None
     time_signature: tuple[int, int] | None
@@ -42,6 +44,8 @@ class Opening:
     mode_changed: bool = False
     mode_draw: float | None = None
     density: str | None = None
+    sampled_key: str | None = None
+    sampled_register: float | None = None
 
 
 def plan_opening(model, options: GenerationOptions, seed: int, n_notes: int = 0) -> Opening:
@@ -183,17 +187,23 @@ def to_style_mode(model, opening: Opening, new: np.ndarray) -> tuple[np.ndarray,
 
 def to_drawn_key(model, opening: Opening, new: np.ndarray) -> tuple[np.ndarray, Opening]:
     """A finished sample moved to the key its opening draws from the style's prior, with the move
-    that keeps it in the style's register when the prior has one (:func:`tunegan.priors.key_shift`;
-    an octave the other way if the move leaves the range)."""
+    that keeps it in the style's register when the prior has one (:func:`tunegan.priors.key_shift`,
+    with the style's key weights from ``meta["keys"]`` when export fitted them; an octave the
+    other way if the move leaves the range)."""
     from dataclasses import replace
 
-    from .priors import DENSITY_CROP, key_shift, register_of
+    from .priors import DENSITY_CROP, PAIR, key_shift, register_of
 
     if opening.key_draw is None:
         return new, opening
     tok = model.tokenizer
     register = register_of(new[:DENSITY_CROP], tok.token_pitches()) if tok.has_pitches else None
-    got = key_shift(model.meta["priors"][opening.prior], sample_key(tok, new), opening.key_draw, register)
+    found = sample_key(tok, new)
+    opening = replace(opening, sampled_key=found, sampled_register=register)
+    fitted = (model.meta.get("keys") or {}).get("weights") or {}
+    # a genre-with-keyword prior takes its genre's weights, as it takes its genre's minor share
+    weights = fitted.get(opening.prior, fitted.get(str(opening.prior).split(PAIR)[0]))
+    got = key_shift(model.meta["priors"][opening.prior], found, opening.key_draw, register, weights)
     if got is None:
         return new, opening
     shift, key = got

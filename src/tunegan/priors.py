@@ -68,6 +68,9 @@ DENSITY_CROP = 512         # tokens of each crop whose note density the prior co
 DENSITY_CROPS = 8          # crops per piece at most (evenly spread)
 MIN_REGISTER_STD = 1.0     # semitones: the narrowest register a style's prior keeps (a few identical pieces)
 REGISTER_OCTAVES = (-2, -1, 0, 1)  # a key d semitones up (0..11) is reached by d + 12 j: these j, as many for every key
+KEY_FIT_ROUNDS = 60        # rounds of iterative proportional fitting of the key weights
+KEY_WEIGHT_CAP = 8.0       # no key's count is scaled by more than this, or less than its inverse
+KEY_FIT_MIN = 100          # samples of a mode needed to fit its keys' weights (fewer: the fit would follow noise)
 
 
 def pair_name(genre: str, word: str) -> str:
@@ -286,31 +289,144 @@ def _pick(weights, u: float) -> int:
     return min(int(np.searchsorted(c, u * c[-1], side="right")), len(c) - 1)
 
 
-def key_shift(prior: dict, found: str | None, u: float, register: float | None = None) -> tuple[int, str] | None:
-    """``(semitones, key)`` that move a finished sample in key ``found`` (``"C major"``) to a key of
-    its mode drawn (by the uniform ``u``) from ``prior["key"]``. Without a ``register`` (the sample's
-    mean pitch) or a prior ``"register"``: the key by its count, reached by the smallest move,
-    -6..+5. With both: the key and the move are drawn together among every key of the prior and
-    every move that reaches it within two octaves down and one up (:data:`REGISTER_OCTAVES`, so
-    four moves a key), each weighing the key's count times the normal density of the style's
-    register at the sample's mean pitch after the move (the module docstring). None when the prior
-    has no key of that mode or the sample has no key (no notes)."""
+def _key_moves(prior: dict, found: str | None, register: float | None, weights: dict | None):
+    """``(keys, moves, w)`` of :func:`key_shift`: the prior's keys of ``found``'s mode, the moves
+    ``(key index, semitones)`` that reach them, and each move's (unnormalised) weight; None when
+    there is no key to move to."""
     from .music.keys import parse_key
 
     table = {k: n for k, n in (prior.get("key") or {}).items() if found and k.endswith(found.split()[-1]) and n > 0}
     if not found or not table:
         return None
     keys = sorted(table)
+    count = [float(table[k]) * float((weights or {}).get(k, 1.0)) for k in keys]
     home = parse_key(found)[0]
     ups = [(parse_key(k)[0] - home) % 12 for k in keys]
     reg = prior.get("register") or {}
     if register is None or not reg:
-        i = _pick([table[k] for k in keys], u)
-        return (ups[i] - 12 if ups[i] > 5 else ups[i]), keys[i]
+        return keys, [(i, up - 12 if up > 5 else up) for i, up in enumerate(ups)], np.array(count)
     mean, std = float(reg["mean"]), max(float(reg["std"]), MIN_REGISTER_STD)
     moves = [(i, up + 12 * j) for i, up in enumerate(ups) for j in REGISTER_OCTAVES]
     z = (register + np.array([s for _, s in moves], np.float64) - mean) / std
-    logw = np.log([float(table[keys[i]]) for i, _ in moves]) - 0.5 * z * z
+    logw = np.log([count[i] for i, _ in moves]) - 0.5 * z * z
     w = np.exp(logw - logw.max())
-    i, shift = moves[_pick(np.where(w < 1e-9, 0.0, w), u)]  # over 6.4 register widths away: never
+    return keys, moves, np.where(w < 1e-9, 0.0, w)  # over 6.4 register widths away: never
+
+
+def key_shift(prior: dict, found: str | None, u: float, register: float | None = None,
+              weights: dict | None = None) -> tuple[int, str] | None:
+    """``(semitones, key)`` that move a finished sample in key ``found`` (``"C major"``) to a key of
+    its mode drawn (by the uniform ``u``) from ``prior["key"]``. Without a ``register`` (the sample's
+    mean pitch) or a prior ``"register"``: the key by its count, reached by the smallest move,
+    -6..+5. With both: the key and the move are drawn together among every key of the prior and
+    every move that reaches it within two octaves down and one up (:data:`REGISTER_OCTAVES`, so
+    four moves a key), each weighing the key's count times the normal density of the style's
+    register at the sample's mean pitch after the move (the module docstring). ``weights``
+    (``{key: factor}``, :func:`fit_key_weights`) multiply the counts. None when the prior has no
+    key of that mode or the sample has no key (no notes)."""
+    got = _key_moves(prior, found, register, weights)
+    if got is None:
+        return None
+    keys, moves, w = got
+    i, shift = moves[_pick(w, u)]
     return shift, keys[i]
+
+
+def key_chances(prior: dict, found: str | None, register: float | None = None,
+                weights: dict | None = None) -> dict[str, float]:
+    """The probability of each key :func:`key_shift` moves such a sample to (over its uniform
+    number); empty when it would not move it."""
+    got = _key_moves(prior, found, register, weights)
+    if got is None:
+        return {}
+    keys, moves, w = got
+    out = np.zeros(len(keys))
+    np.add.at(out, [i for i, _ in moves], w)
+    return {k: float(x) for k, x in zip(keys, out / out.sum())}
+
+
+def fit_key_weights(prior: dict, seen, *, rounds: int = KEY_FIT_ROUNDS, cap: float = KEY_WEIGHT_CAP,
+                    min_samples: int = KEY_FIT_MIN) -> dict[str, float]:
+    """Factors on the prior's key counts that make :func:`key_shift` end the samples ``seen``
+    (``(found key, register)`` of each finished sample before its move) in each key of their mode
+    as often as the prior's pieces are in it (iterative proportional fitting on
+    :func:`key_chances`, each factor within ``[1/cap, cap]``). The draw weighs a key by its count
+    and by how near the move leaves the sample to the style's register, so without them the keys
+    a sample can reach in register, not the prior, set how often each key comes out: a network
+    that writes its chorales low in flat keys moves them to flat keys more often than Bach wrote
+    in them. Keys of a mode fewer than ``min_samples`` samples are in keep factor 1."""
+    weights = {k: 1.0 for k, n in (prior.get("key") or {}).items() if n > 0}
+    for mode in ("major", "minor"):
+        obs = [(f, r) for f, r in seen if f and f.endswith(mode)]
+        keys = [k for k in weights if k.endswith(mode)]
+        if len(obs) < max(1, min_samples) or not keys:
+            continue
+        total = sum(prior["key"][k] for k in keys)
+        target = {k: prior["key"][k] / total * len(obs) for k in keys}
+        for _ in range(rounds):
+            got: Counter = Counter()
+            for f, r in obs:
+                got.update(key_chances(prior, f, r, weights))
+            for k in keys:
+                ratio = target[k] / got[k] if got[k] > 0 else cap
+                weights[k] = float(np.clip(weights[k] * ratio, 1.0 / cap, cap))
+    return {k: round(w, 4) for k, w in sorted(weights.items())}
+
+
+KEY_FIT_SAMPLES = 512      # samples per style the key weights are fitted on
+KEY_FIT_SEED = 7_000_000   # far from the seeds evaluations use
+
+
+def _spread(chances: list[dict[str, float]], keys) -> dict[str, float]:
+    """The share of ``chances``' mass on each of ``keys``."""
+    total: Counter = Counter()
+    for c in chances:
+        total.update(c)
+    n = sum(total[k] for k in keys) or 1.0
+    return {k: total[k] / n for k in keys}
+
+
+def fit_keys(ckpt, *, samples: int | None = None, length: int = 512, seed: int = KEY_FIT_SEED,
+             say=None) -> dict:
+    """``meta["keys"]`` for a checkpoint as it ships (its priors, guard, modes and memory in
+    ``ckpt.meta``): per style prior, the key weights (:func:`fit_key_weights`) fitted on
+    ``samples`` (:data:`KEY_FIT_SAMPLES`) pieces of ``length`` tokens it makes for each genre, each mood and no keyword,
+    and a report of how far the keys they end in are from the prior's before and after (total
+    variation over the keys, within each mode). Empty for a model whose samples do not move key."""
+    from .evaluation.style import model_keywords
+    from .generation import GenerationOptions, sample_pieces
+
+    samples = KEY_FIT_SAMPLES if samples is None else int(samples)
+    priors = ckpt.meta.get("priors") or {}
+    asks = [{"style": (g,)} for g in model_keywords(ckpt, "genre")] + [{"mood": m} for m in model_keywords(ckpt, "mood")]
+    weights, report = {}, {}
+    for ask in [*asks, {}]:
+        opts = GenerationOptions(length=length, **ask)
+        pieces = sample_pieces(ckpt, opts, [seed + i for i in range(samples)])
+        ops = [o for _, _, o in pieces if o.key_draw is not None and o.sampled_key is not None]
+        if not ops or ops[0].prior not in priors:
+            continue
+        name, prior = ops[0].prior, priors[ops[0].prior]
+        seen = [(o.sampled_key, o.sampled_register) for o in ops]
+        w = weights[name] = fit_key_weights(prior, seen, min_samples=KEY_FIT_MIN)
+        row = {}
+        for mode in ("major", "minor"):
+            keys = [k for k, n in (prior.get("key") or {}).items() if k.endswith(mode) and n > 0]
+            obs = [s for s in seen if s[0].endswith(mode)]
+            if not keys or not obs:
+                continue
+            total = sum(prior["key"][k] for k in keys)
+            want = {k: prior["key"][k] / total for k in keys}
+            tv = {}
+            for label, wt in (("before", None), ("after", w)):
+                got = _spread([key_chances(prior, f, r, wt) for f, r in obs], keys)
+                tv[label] = round(0.5 * sum(abs(got[k] - want[k]) for k in keys), 4)
+            row[mode] = {"samples": len(obs), "total_variation": tv}
+        report[name] = row
+        if say:
+            say(f"keys of {name or 'any style'}: " + ", ".join(
+                f"{m} {r['total_variation']['before']:.3f} -> {r['total_variation']['after']:.3f} ({r['samples']} samples)"
+                for m, r in row.items()))
+    if not weights:
+        return {}
+    return {"weights": weights, "samples": samples, "length": length, "seed": seed, "fit": report}

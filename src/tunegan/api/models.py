@@ -81,7 +81,7 @@ def train(data: str | os.PathLike, out: str | os.PathLike, *, overrides: dict | 
 
 def export(checkpoint: str | os.PathLike, out: str | os.PathLike, *, command: str | None = None,
            priors_from: str | os.PathLike | None = None, repeats_from: str | os.PathLike | None = None,
-           harmony_from: str | os.PathLike | None = None) -> Path:
+           harmony_from: str | os.PathLike | None = None, fit_keys: bool = False, say=None) -> Path:
     """Copy a checkpoint's weights and metadata (no optimizer state) to ``out`` for shipping;
     ``command`` (what trained it) is kept in its ``meta.json``; ``priors_from``: a cache (made with the
     checkpoint's tokenizer) whose train split gives the style priors anew (:mod:`tunegan.priors`);
@@ -89,13 +89,17 @@ def export(checkpoint: str | os.PathLike, out: str | os.PathLike, *, command: st
     (:func:`tunegan.repetition.fit_repeats`); ``harmony_from``: a cache whose train split, beside
     the model's own samples (with the priors and repeats above), fits the harmony guard
     (:func:`tunegan.harmony.fit_guard`), after which the repeats' boost is fitted again on
-    samples the guard shapes (what users get). Returns the folder."""
+    samples the guard shapes (what users get); then, with ``harmony_from`` or ``fit_keys``, the key
+    weights (:func:`tunegan.priors.fit_keys`) on samples made with all of the above, so that
+    samples end in each key as often as the style's pieces do (``say``: a line per style).
+    Returns the folder."""
     from ..checkpoint import export_checkpoint, load_checkpoint
     from ..data.dataset import TokenCache
     from ..errors import TokenizerMismatchError
 
     notes = {"trained_by": command} if command else {}
-    ck = load_checkpoint(checkpoint, with_discriminator=False) if priors_from or repeats_from or harmony_from else None
+    ck = (load_checkpoint(checkpoint, with_discriminator=False)
+          if priors_from or repeats_from or harmony_from or fit_keys else None)
 
     def cache_of(path):
         cache = TokenCache(path)
@@ -119,6 +123,11 @@ def export(checkpoint: str | os.PathLike, out: str | os.PathLike, *, command: st
         from ..harmony import fit_guard_and_boost
 
         notes |= fit_guard_and_boost(ck, cache_of(harmony_from), repeats_cache if repeats_from is not None else None)
+        ck.meta = {**ck.meta, **{k: notes[k] for k in ("harmony", "modes", "repeats") if k in notes}}
+    if (harmony_from is not None or fit_keys) and ck.tokenizer.has_bars:
+        from ..priors import fit_keys as fit_key_weights
+
+        notes["keys"] = fit_key_weights(ck, say=say)
     dst = export_checkpoint(checkpoint, out, notes=notes)
     load_checkpoint(dst)  # what was written loads
     return dst

@@ -209,7 +209,8 @@ def generate(
                                   | {"opening": {"tempo": o.tempo, "time_signature": o.time_signature,
                                                           "metre_held": o.hold, "tempo_held": options.tempo_held,
                                                           "prior": o.prior, "drawn": list(o.drawn),
-                                                          "key": o.key, "mode": o.mode,
+                                                          "key": o.key, "sampled_key": o.sampled_key,
+                                                          "sampled_register": o.sampled_register, "mode": o.mode,
                                                           "mode_changed": o.mode_changed, "density": o.density}}))
     return results
 

@@ -64,12 +64,14 @@ def export(
     priors_from: Optional[Path] = typer.Option(None, "--priors-from", help="a cache whose train split gives the style priors anew"),
     repeats_from: Optional[Path] = typer.Option(None, "--repeats-from", help="a cache whose validation split fits how much the music repeats itself"),
     harmony_from: Optional[Path] = typer.Option(None, "--harmony-from", help="a cache whose train split fits how rarely notes re-strike or clash"),
+    fit_keys: bool = typer.Option(False, "--fit-keys", help="fit the key weights alone (done anyway with --harmony-from): "
+                                  "samples end in each key as often as the style's pieces"),
 ):
     """Copy a checkpoint's weights and metadata (no optimizer state) into a folder for shipping."""
     from .. import api
     from ..checkpoint import load_checkpoint
 
     dst = api.export(checkpoint, out, command=command, priors_from=priors_from, repeats_from=repeats_from,
-                     harmony_from=harmony_from)
+                     harmony_from=harmony_from, fit_keys=fit_keys, say=lambda m: typer.echo(m, err=True))
     ck = load_checkpoint(dst)
     typer.echo(f"exported step {ck.meta.get('step')} ({ck.tokenizer.name}) to {dst}")

@@ -1,0 +1,83 @@
+"""Key weights: samples end in each key of their style as often as its pieces are in it."""
+
+import json
+
+import numpy as np
+import pytest
+
+from tunegan.priors import fit_key_weights, key_chances, key_shift
+
+# a style of three major keys, its register narrow: a sample can reach few keys in register
+PRIOR = {"key": {"C major": 2, "D major": 1, "F major": 1, "A minor": 1}, "register": {"mean": 60.0, "std": 1.5}}
+
+
+def _marginal(prior, seen, weights=None):
+    total = {}
+    for f, r in seen:
+        for k, p in key_chances(prior, f, r, weights).items():
+            total[k] = total.get(k, 0.0) + p
+    n = sum(total.values())
+    return {k: v / n for k, v in total.items()}
+
+
+def test_key_chances_are_the_draw_of_key_shift():
+    us = np.linspace(0, 1, 2000, endpoint=False)
+    for register in (None, 58.0, 61.5):
+        chances = key_chances(PRIOR, "D major", register)
+        assert sum(chances.values()) == pytest.approx(1.0) and "A minor" not in chances
+        drawn = [key_shift(PRIOR, "D major", u, register)[1] for u in us]
+        for k, p in chances.items():
+            assert np.mean([d == k for d in drawn]) == pytest.approx(p, abs=0.002)
+    assert key_chances(PRIOR, "E minor", 60.0) == {"A minor": 1.0}
+    assert key_chances({"key": {"A minor": 1}}, "C major") == {}  # no key of its mode: no move
+
+
+def test_weights_multiply_the_counts():
+    plain = {"key": {"D major": 1, "G major": 1}}
+    assert key_shift(plain, "C major", 0.6) == (-5, "G major")
+    assert key_shift(plain, "C major", 0.6, weights={"D major": 3.0}) == (2, "D major")  # 3 : 1
+    assert key_chances(plain, "C major", weights={"D major": 3.0}) == pytest.approx({"D major": 0.75, "G major": 0.25})
+
+
+def test_fitted_weights_end_samples_in_the_prior_keys():
+    # every sample is in C major a little below the register: unweighted, the draw favours the
+    # keys a small move up reaches (C#, D) over F, whatever the prior says
+    rng = np.random.default_rng(0)
+    seen = [("C major", float(r)) for r in rng.normal(58.5, 1.0, 300)]
+    want = {"C major": 0.5, "D major": 0.25, "F major": 0.25}
+    before = _marginal(PRIOR, seen)
+    assert max(abs(before[k] - want[k]) for k in want) > 0.1
+    w = fit_key_weights(PRIOR, seen)
+    after = _marginal(PRIOR, seen, w)
+    assert after == pytest.approx(want, abs=0.01)
+    assert w["A minor"] == 1.0  # no minor sample: its keys keep their counts
+    # too few samples of a mode to fit: weights stay 1
+    assert set(fit_key_weights(PRIOR, seen[:20], min_samples=50).values()) == {1.0}
+
+
+def test_export_fits_and_generation_uses_the_key_weights(dmajor_run, tmp_path, monkeypatch):
+    import tunegan.priors as priors
+    from tunegan import api
+    from tunegan.checkpoint import load_checkpoint
+
+    _, shipped, _ = dmajor_run
+    monkeypatch.setattr(priors, "KEY_FIT_SAMPLES", 12)
+    monkeypatch.setattr(priors, "KEY_FIT_MIN", 1)
+    out = api.export(shipped, tmp_path / "keyed", fit_keys=True)
+    keys = json.loads((out / "meta.json").read_text())["keys"]
+    assert keys["samples"] == 12 and keys["weights"]
+    name, weights = next(iter(keys["weights"].items()))
+    assert set(weights) == {k for k, n in load_checkpoint(out).meta["priors"][name]["key"].items() if n > 0}
+    # generation passes the stored weights to the draw, for the prior the sample opened with
+    passed, plain = [], priors.key_shift
+
+    def spy(prior, found, u, register=None, weights=None):
+        passed.append(weights)
+        return plain(prior, found, u, register, weights)
+
+    monkeypatch.setattr(priors, "key_shift", spy)
+    api.generate(checkpoint=out, bars=2, samples=2, seed=3, device="cpu")
+    assert passed == [weights, weights]
+    passed.clear()
+    api.generate(checkpoint=shipped, bars=2, samples=1, seed=3, device="cpu")
+    assert passed == [None]  # a checkpoint without fitted weights draws by the counts alone
