@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from tunegan.priors import fit_key_weights, key_chances, key_shift
+from tunegan.priors import fit_key_weights, key_chances, key_miss, key_shift
 
 # a style of three major keys, its register narrow: a sample can reach few keys in register
 PRIOR = {"key": {"C major": 2, "D major": 1, "F major": 1, "A minor": 1}, "register": {"mean": 60.0, "std": 1.5}}
@@ -51,8 +51,12 @@ def test_fitted_weights_end_samples_in_the_prior_keys():
     after = _marginal(PRIOR, seen, w)
     assert after == pytest.approx(want, abs=0.01)
     assert w["A minor"] == 1.0  # no minor sample: its keys keep their counts
-    # too few samples of a mode to fit: weights stay 1
+    # too few samples of a mode to fit, or samples already within min_miss of the prior: weights stay 1
     assert set(fit_key_weights(PRIOR, seen[:20], min_samples=50).values()) == {1.0}
+    miss = key_miss(PRIOR, seen, list(want))
+    assert miss == pytest.approx(0.5 * sum(abs(before[k] - want[k]) for k in want))
+    assert set(fit_key_weights(PRIOR, seen, min_miss=miss + 0.01).values()) == {1.0}
+    assert fit_key_weights(PRIOR, seen, min_miss=miss - 0.01) == w
 
 
 def test_export_fits_and_generation_uses_the_key_weights(dmajor_run, tmp_path, monkeypatch):
@@ -63,6 +67,7 @@ def test_export_fits_and_generation_uses_the_key_weights(dmajor_run, tmp_path, m
     _, shipped, _ = dmajor_run
     monkeypatch.setattr(priors, "KEY_FIT_SAMPLES", 12)
     monkeypatch.setattr(priors, "KEY_FIT_MIN", 1)
+    monkeypatch.setattr(priors, "KEY_FIT_MIN_MISS", 0.0)
     out = api.export(shipped, tmp_path / "keyed", fit_keys=True)
     keys = json.loads((out / "meta.json").read_text())["keys"]
     assert keys["samples"] == 12 and keys["weights"]

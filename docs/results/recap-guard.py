@@ -1,10 +1,10 @@
-"""A copy of a shipped folder whose interval factors are recomputed from the counts its guard fit
-stored (``harmony.fit.genres.*.intervals``: real and sampled counts per bin) with another cap
-(``INTERVAL_CAP``), nothing resampled: a check on the copy differs from one on the original only by
-the factors above 1 (bins the samples make too rarely, lifted up to the cap). Degree factors stay
-as they are (a guard's degrees are at most 1).
+"""A copy of a shipped folder whose interval factors (or, with ``degrees``, its scale-degree
+factors) are recomputed from the counts its guard fit stored (``harmony.fit.genres.*.intervals``
+or ``.degrees``: real and sampled counts per bin) with another cap (``INTERVAL_CAP``), nothing
+resampled: a check on the copy differs from one on the original only by the factors above 1 (bins
+the samples make too rarely, lifted up to the cap). The other table stays as it is.
 
-    python main/docs/results/recap-guard.py SRC DST CAP       # e.g. CAP 2
+    python main/docs/results/recap-guard.py SRC DST CAP [intervals|degrees]      # e.g. CAP 2
 """
 
 import json
@@ -15,9 +15,10 @@ from pathlib import Path
 import tunegan.harmony.fit as fit
 
 src, dst, cap = Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3])
+table = sys.argv[4] if len(sys.argv) > 4 else "intervals"
 meta = json.loads((src / "meta.json").read_text())
 h = meta["harmony"]
-for name, parts in (("intervals", None),):
+for name, parts in ((table, None if table == "intervals" else fit.DEGREE_PARTS),):
     for g, row in h["fit"]["genres"].items():
         style = "" if g == "any" else g
         if name not in row or style not in h.get(name, {}):

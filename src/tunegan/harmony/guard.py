@@ -146,7 +146,7 @@ class HarmonyGuard:
         if any(v <= 0 for v in spans.values()):
             raise CheckpointError("meta.json 'harmony' spans must be positive semitones")
         intervals = _style_factors(d, "intervals", N_INTERVALS, MAX_INTERVAL_FACTOR)
-        degrees = _style_factors(d, "degrees", N_DEGREES)
+        degrees = _style_factors(d, "degrees", N_DEGREES, MAX_INTERVAL_FACTOR)
         gaps = _style_factors(d, "gaps")
         register = _style_factors(d, "register")
         tails = _style_factors(d, "tails", N_TAILS)
