@@ -29,7 +29,7 @@ def main() -> None:
 
     from tunegan.checkpoint import load_checkpoint
     from tunegan.generation import GenerationOptions, sample_pieces
-    from tunegan.priors import PAIR, key_miss
+    from tunegan.priors import _mode_keys, for_prior, key_miss
 
     ck = load_checkpoint(args.checkpoint)
     fitted = (ck.meta.get("keys") or {}).get("weights") or {}
@@ -41,10 +41,10 @@ def main() -> None:
         if not ops:
             continue
         name = ops[0].prior
-        prior, weights = ck.meta["priors"][name], fitted.get(name, fitted.get(str(name).split(PAIR)[0]))
+        prior, weights = ck.meta["priors"][name], for_prior(fitted, name)
         row = {}
         for mode in ("major", "minor"):
-            keys = [k for k, n in prior["key"].items() if k.endswith(mode) and n > 0]
+            keys = _mode_keys(prior, mode)
             obs = [o for o in ops if o.sampled_key.endswith(mode)]
             if not keys or not obs:
                 continue

@@ -174,8 +174,12 @@ def test_guard_round_trip_style_choice_and_checks():
     keyed = HarmonyGuard({"folk": (0.0, 0.1)}, {}, {}, {}, degrees={"folk": dg})
     back = HarmonyGuard.from_dict(keyed.to_dict())
     assert back == keyed and back.degrees_for(("folk",)) == dg and back.degrees_for(("pop",)) is None
+    # degrees, like intervals, may be lifted above 1 up to the largest factor a checkpoint may store
+    assert HarmonyGuard.from_dict(keyed.to_dict() | {"degrees": {"folk": [1.5] * N_DEGREES}}).degrees_for(("folk",)) == (1.5,) * N_DEGREES
+    with pytest.raises(CheckpointError, match="degrees need 24 factors within 0 and 4"):
+        HarmonyGuard.from_dict(keyed.to_dict() | {"degrees": {"folk": [4.5] * N_DEGREES}})
     with pytest.raises(CheckpointError, match="degrees need 24"):
-        HarmonyGuard.from_dict(keyed.to_dict() | {"degrees": {"folk": [1.5] * N_DEGREES}})
+        HarmonyGuard.from_dict(keyed.to_dict() | {"degrees": {"folk": [0.5] * 3}})
     banded = HarmonyGuard({"folk": (0.0, 0.1)}, register={"folk": (0.5, 1.0, 0.2)})
     assert HarmonyGuard.from_dict(banded.to_dict()) == banded and banded.register_for(("pop",)) is None
     with pytest.raises(CheckpointError, match="register needs"):

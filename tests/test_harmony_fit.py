@@ -87,6 +87,7 @@ def test_fit_guard_scales_by_real_over_sampled_and_export_stores_it(dmajor_run, 
     assert guard.intervals[ANY_STYLE] == interval_factors(iv["real"], iv["samples"]) and sum(iv["samples"]) > 0
     out = api.export(shipped, tmp_path / "guarded", harmony_from=cache)
     assert load_checkpoint(out).harmony.factors == guard.factors
+    assert load_checkpoint(out).meta["keys"]["samples"] == 8  # then the key weights, on samples it shapes
     shipped_guard = load_checkpoint(out).harmony  # fitted by export on its own samples
     iv = shipped_guard.fit["genres"]["any"]["intervals"]
     assert shipped_guard.intervals[ANY_STYLE] == interval_factors(iv["real"], iv["samples"])

@@ -51,12 +51,47 @@ def test_fitted_weights_end_samples_in_the_prior_keys():
     after = _marginal(PRIOR, seen, w)
     assert after == pytest.approx(want, abs=0.01)
     assert w["A minor"] == 1.0  # no minor sample: its keys keep their counts
-    # too few samples of a mode to fit, or samples already within min_miss of the prior: weights stay 1
+    assert np.prod([w[k] for k in want]) == pytest.approx(1.0, rel=1e-3)  # within a mode, geometric mean 1
+    assert key_miss(PRIOR, seen, list(want)) == pytest.approx(0.5 * sum(abs(before[k] - want[k]) for k in want))
+    assert key_miss(PRIOR, seen, list(want), w) < 0.01
+    # too few samples of a mode to fit: weights stay 1
     assert set(fit_key_weights(PRIOR, seen[:20], min_samples=50).values()) == {1.0}
-    miss = key_miss(PRIOR, seen, list(want))
-    assert miss == pytest.approx(0.5 * sum(abs(before[k] - want[k]) for k in want))
-    assert set(fit_key_weights(PRIOR, seen, min_miss=miss + 0.01).values()) == {1.0}
-    assert fit_key_weights(PRIOR, seen, min_miss=miss - 0.01) == w
+
+
+def _fake_pieces(priors_of_ask, rng):
+    """A stand-in for sample_pieces: openings whose sampled key and register fit_keys reads."""
+    from tunegan.generation_opening import Opening
+
+    def sample_pieces(model, options, seeds):
+        word = options.style[0] if options.style else options.mood
+        prior = priors_of_ask.get(word, "all")
+        bias = 58.5 if prior == "chorale" else 60.0  # chorale's samples sit low: the draw favours keys up
+        return [(None, None, Opening(None, None, False, prior=prior, key_draw=0.5,
+                                     sampled_key="C major" if i % 4 else "A minor",
+                                     sampled_register=float(rng.normal(bias, 1.0)))) for i, _ in enumerate(seeds)]
+    return sample_pieces
+
+
+def test_fit_keys_keeps_weights_the_held_out_half_confirms(monkeypatch):
+    import tunegan.evaluation.style as style
+    import tunegan.generation as generation
+    from tunegan.priors import fit_keys
+
+    prior = {"key": {"C major": 2, "D major": 1, "F major": 1, "A minor": 1}, "register": {"mean": 60.0, "std": 1.5}}
+    wide = {"key": {"C major": 1, "A minor": 1}, "register": {"mean": 60.0, "std": 1.5}}
+    ck = type("Ck", (), {})()
+    ck.meta = {"priors": {"chorale": prior, "all": wide}}
+    monkeypatch.setattr(style, "model_keywords", lambda c, cat: ["chorale"] if cat == "genre" else ["calm"])
+    # "calm" has no prior of its own: its samples fall back to "all" and must not be fitted as "all"
+    monkeypatch.setattr(generation, "sample_pieces", _fake_pieces({"chorale": "chorale"}, np.random.default_rng(1)))
+    got = fit_keys(ck, samples=800)
+    assert set(got["fit"]) == {"chorale", "all"} and list(got["weights"]) == ["chorale"]
+    row = got["fit"]["chorale"]["major"]
+    assert row["kept"] and row["total_variation"]["held_out"]["after"] < row["total_variation"]["held_out"]["before"] - 0.05
+    assert row["samples"] == {"fit": 300, "held_out": 300}
+    # "all": one key a mode, nothing to fix; the minor mode has one key too
+    assert all(r["kept"] is False for r in got["fit"]["all"].values())
+    assert got["weights"]["chorale"]["A minor"] == 1.0
 
 
 def test_export_fits_and_generation_uses_the_key_weights(dmajor_run, tmp_path, monkeypatch):
@@ -67,11 +102,12 @@ def test_export_fits_and_generation_uses_the_key_weights(dmajor_run, tmp_path, m
     _, shipped, _ = dmajor_run
     monkeypatch.setattr(priors, "KEY_FIT_SAMPLES", 12)
     monkeypatch.setattr(priors, "KEY_FIT_MIN", 1)
-    monkeypatch.setattr(priors, "KEY_FIT_MIN_MISS", 0.0)
+    monkeypatch.setattr(priors, "KEY_FIT_MIN_GAIN", -1.0)  # keep whatever is fitted: the plumbing is tested here
     out = api.export(shipped, tmp_path / "keyed", fit_keys=True)
     keys = json.loads((out / "meta.json").read_text())["keys"]
     assert keys["samples"] == 12 and keys["weights"]
-    name, weights = next(iter(keys["weights"].items()))
+    name = api.generate(checkpoint=out, bars=2, samples=1, seed=3, device="cpu")[0].options["opening"]["prior"]
+    weights = keys["weights"][name]
     assert set(weights) == {k for k, n in load_checkpoint(out).meta["priors"][name]["key"].items() if n > 0}
     # generation passes the stored weights to the draw, for the prior the sample opened with
     passed, plain = [], priors.key_shift
@@ -86,3 +122,24 @@ def test_export_fits_and_generation_uses_the_key_weights(dmajor_run, tmp_path, m
     passed.clear()
     api.generate(checkpoint=shipped, bars=2, samples=1, seed=3, device="cpu")
     assert passed == [None]  # a checkpoint without fitted weights draws by the counts alone
+    # new priors without a refit drop the weights fitted for the old ones
+    dropped = api.export(out, tmp_path / "repriored", priors_from=dmajor_run[0])
+    assert not load_checkpoint(dropped).meta.get("keys")
+
+
+def test_bad_key_weights_are_refused_on_load(dmajor_run, tmp_path):
+    import shutil
+
+    from tunegan.checkpoint import load_checkpoint
+    from tunegan.errors import CheckpointError
+    from tunegan.priors import for_prior
+
+    bad = tmp_path / "bad"
+    shutil.copytree(dmajor_run[1], bad)
+    meta = json.loads((bad / "meta.json").read_text())
+    for weights in ({"all": {"D major": 0.0}}, {"all": {"D major": "x"}}, ["D major"]):
+        (bad / "meta.json").write_text(json.dumps(meta | {"keys": {"weights": weights}}))
+        with pytest.raises(CheckpointError, match="'keys' weights must map each prior to positive factors"):
+            load_checkpoint(bad)
+    assert for_prior({"pop": 1, "pop+calm": 2}, "pop+calm") == 2 and for_prior({"pop": 1}, "pop+calm") == 1
+    assert for_prior({"pop": 1}, "folk+calm") is None

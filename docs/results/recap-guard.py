@@ -16,6 +16,8 @@ import tunegan.harmony.fit as fit
 
 src, dst, cap = Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3])
 table = sys.argv[4] if len(sys.argv) > 4 else "intervals"
+if table not in ("intervals", "degrees"):
+    raise SystemExit(f"the table to recap is intervals or degrees, not {table!r}")
 meta = json.loads((src / "meta.json").read_text())
 h = meta["harmony"]
 for name, parts in ((table, None if table == "intervals" else fit.DEGREE_PARTS),):

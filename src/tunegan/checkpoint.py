@@ -285,6 +285,13 @@ def read_meta(ckpt: Path) -> dict:
     if missing:
         what = "lacks" if all(k not in meta for k in missing) else "has no valid"
         raise CheckpointError(f"{f}: {what} {' and '.join(repr(k) for k in missing)}")
+    if meta.get("keys"):
+        from .priors import check_key_weights
+
+        try:
+            check_key_weights(meta["keys"])
+        except CheckpointError as e:
+            raise CheckpointError(f"{f}: {e}") from None
     return meta
 
 

@@ -29,8 +29,9 @@ class Opening:
     to the other one (:func:`to_style_mode`); ``density``: the note density the network
     is asked for, drawn from the style's prior for the opening's pace (``drawn`` then holds
     ``"density"``), or None; ``sampled_key``, ``sampled_register``: the key and mean pitch the
-    finished sample had before its move to ``key`` (what export fits the key weights on,
-    :func:`tunegan.priors.fit_key_weights`)."""
+    finished sample had before its move to ``key`` (its key by key finding and the mean pitch of
+    its first :data:`tunegan.priors.DENSITY_CROP` tokens; what export fits the key weights on,
+    :func:`tunegan.priors.fit_key_weights`), set whenever a key is drawn, moved or not."""
 
     tempo: float | None
     time_signature: tuple[int, int] | None
@@ -163,13 +164,10 @@ def to_style_mode(model, opening: Opening, new: np.ndarray) -> tuple[np.ndarray,
     from dataclasses import replace
 
     from .music.keys import parse_key
-    from .priors import mode_move
+    from .priors import mode_move, for_prior
 
-    from .priors import PAIR
-
-    shares = (model.meta.get("modes") or {}).get("sampled_minor") or {}
     # the network's own minor share, measured per style; a genre-with-keyword prior takes its genre's
-    sampled = shares.get(opening.prior, shares.get(str(opening.prior).split(PAIR)[0]))
+    sampled = for_prior((model.meta.get("modes") or {}).get("sampled_minor") or {}, opening.prior)
     if opening.mode is not None or opening.mode_draw is None or sampled is None:
         return new, opening
     tok = model.tokenizer
@@ -192,7 +190,7 @@ def to_drawn_key(model, opening: Opening, new: np.ndarray) -> tuple[np.ndarray, 
     other way if the move leaves the range)."""
     from dataclasses import replace
 
-    from .priors import DENSITY_CROP, PAIR, key_shift, register_of
+    from .priors import DENSITY_CROP, key_shift, register_of, for_prior
 
     if opening.key_draw is None:
         return new, opening
@@ -200,9 +198,7 @@ def to_drawn_key(model, opening: Opening, new: np.ndarray) -> tuple[np.ndarray, 
     register = register_of(new[:DENSITY_CROP], tok.token_pitches()) if tok.has_pitches else None
     found = sample_key(tok, new)
     opening = replace(opening, sampled_key=found, sampled_register=register)
-    fitted = (model.meta.get("keys") or {}).get("weights") or {}
-    # a genre-with-keyword prior takes its genre's weights, as it takes its genre's minor share
-    weights = fitted.get(opening.prior, fitted.get(str(opening.prior).split(PAIR)[0]))
+    weights = for_prior((model.meta.get("keys") or {}).get("weights") or {}, opening.prior)
     got = key_shift(model.meta["priors"][opening.prior], found, opening.key_draw, register, weights)
     if got is None:
         return new, opening

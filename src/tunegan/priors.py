@@ -71,7 +71,6 @@ REGISTER_OCTAVES = (-2, -1, 0, 1)  # a key d semitones up (0..11) is reached by 
 KEY_FIT_ROUNDS = 60        # rounds of iterative proportional fitting of the key weights
 KEY_WEIGHT_CAP = 8.0       # no key's count is scaled by more than this, or less than its inverse
 KEY_FIT_MIN = 100          # samples of a mode needed to fit its keys' weights (fewer: the fit would follow noise)
-KEY_FIT_MIN_MISS = 0.05    # a mode's keys are weighted only when the samples' keys miss the prior's by more (total variation)
 
 
 def pair_name(genre: str, word: str) -> str:
@@ -358,18 +357,16 @@ def key_miss(prior: dict, seen, keys, weights: dict | None = None) -> float:
 
 
 def fit_key_weights(prior: dict, seen, *, rounds: int = KEY_FIT_ROUNDS, cap: float = KEY_WEIGHT_CAP,
-                    min_samples: int = KEY_FIT_MIN, min_miss: float = 0.0) -> dict[str, float]:
+                    min_samples: int = KEY_FIT_MIN) -> dict[str, float]:
     """Factors on the prior's key counts that make :func:`key_shift` end the samples ``seen``
     (``(found key, register)`` of each finished sample before its move) in each key of their mode
     as often as the prior's pieces are in it (iterative proportional fitting on
-    :func:`key_chances`, each factor within ``[1/cap, cap]``). The draw weighs a key by its count
-    and by how near the move leaves the sample to the style's register, so without them the keys
-    a sample can reach in register, not the prior, set how often each key comes out: a network
-    that writes its chorales low in flat keys moves them to flat keys more often than Bach wrote
-    in them. Keys of a mode fewer than ``min_samples`` samples are in keep factor 1, and so do
-    those of a mode whose samples already end in its keys within ``min_miss`` of the prior (total
-    variation): below a few hundredths the miss is the samples' own noise, and weights fitted to it
-    moved held-out samples further from the prior, not nearer (``benchmarks/check_key_weights.py``)."""
+    :func:`key_chances`; within a mode the factors keep a geometric mean of 1, each within
+    ``[1/cap, cap]``). The draw weighs a key by its count and by how near the move leaves the
+    sample to the style's register, so without them the keys a sample can reach in register, not
+    the prior, set how often each key comes out: the network's minor chorales moved to G minor
+    and D minor more often than Bach wrote in them. Keys of a mode fewer than ``min_samples``
+    samples are in keep factor 1."""
     weights = {k: 1.0 for k, n in (prior.get("key") or {}).items() if n > 0}
     for mode in ("major", "minor"):
         obs = [(f, r) for f, r in seen if f and f.endswith(mode)]
@@ -378,29 +375,58 @@ def fit_key_weights(prior: dict, seen, *, rounds: int = KEY_FIT_ROUNDS, cap: flo
             continue
         total = sum(prior["key"][k] for k in keys)
         target = {k: prior["key"][k] / total * len(obs) for k in keys}
-        if key_miss(prior, obs, keys) <= min_miss:
-            continue
         for _ in range(rounds):
             got: Counter = Counter()
             for f, r in obs:
                 got.update(key_chances(prior, f, r, weights))
+            logs = {k: np.log(weights[k] * (target[k] / got[k] if got[k] > 0 else cap)) for k in keys}
+            centre = float(np.mean(list(logs.values())))
             for k in keys:
-                ratio = target[k] / got[k] if got[k] > 0 else cap
-                weights[k] = float(np.clip(weights[k] * ratio, 1.0 / cap, cap))
+                weights[k] = float(np.clip(np.exp(logs[k] - centre), 1.0 / cap, cap))
     return {k: round(w, 4) for k, w in sorted(weights.items())}
 
 
-KEY_FIT_SAMPLES = 512      # samples per style the key weights are fitted on
+def for_prior(table: dict, name: str | None):
+    """``table``'s entry for the prior ``name``; a genre-with-keyword prior (``"pop+melancholy"``)
+    takes its genre's when it has none of its own (as for the minor share and the key weights)."""
+    return table.get(name, table.get(str(name).split(PAIR)[0]))
+
+
+def check_key_weights(keys: dict) -> None:
+    """Raise :class:`~tunegan.errors.CheckpointError` unless ``meta["keys"]["weights"]`` holds,
+    per prior, positive finite factors by key."""
+    from .errors import CheckpointError
+
+    table = keys.get("weights") or {} if isinstance(keys, dict) else None
+    try:
+        bad = not isinstance(table, dict) or any(
+            not (np.isfinite(float(x)) and float(x) > 0) for w in table.values() for x in w.values())
+    except (TypeError, ValueError, AttributeError):
+        bad = True
+    if bad:
+        raise CheckpointError("'keys' weights must map each prior to positive factors by key")
+
+KEY_FIT_SAMPLES = 1024     # samples per style: the key weights are fitted on one half and kept where the other half says so
 KEY_FIT_SEED = 7_000_000   # far from the seeds evaluations use
+KEY_FIT_MIN_GAIN = 0.01    # a mode's weights are kept when they bring the held-out half this much nearer the prior (total variation)
+
+
+def _mode_keys(prior: dict, mode: str) -> list[str]:
+    return [k for k, n in (prior.get("key") or {}).items() if k.endswith(mode) and n > 0]
 
 
 def fit_keys(ckpt, *, samples: int | None = None, length: int = 512, seed: int = KEY_FIT_SEED,
              say=None) -> dict:
     """``meta["keys"]`` for a checkpoint as it ships (its priors, guard, modes and memory in
-    ``ckpt.meta``): per style prior, the key weights (:func:`fit_key_weights`) fitted on
-    ``samples`` (:data:`KEY_FIT_SAMPLES`) pieces of ``length`` tokens it makes for each genre, each mood and no keyword,
-    and a report of how far the keys they end in are from the prior's before and after (total
-    variation over the keys, within each mode). Empty for a model whose samples do not move key."""
+    ``ckpt.meta``): per style prior, the key weights (:func:`fit_key_weights`) for the samples it
+    makes for each genre, each mood and no keyword (``samples`` pieces of ``length`` tokens each,
+    :data:`KEY_FIT_SAMPLES`). They are fitted on the first half of the samples, and a mode's
+    weights are kept only when they bring the second half's keys at least
+    :data:`KEY_FIT_MIN_GAIN` nearer the prior's (total variation, :func:`key_miss`): a miss of a
+    few hundredths is the samples' own noise, and weights fitted to it move other samples further
+    from the prior, not nearer. The report holds both halves' misses before and after. A style
+    without a prior of its own (one that falls back to another's) is left out; empty for a model
+    whose samples do not move key."""
     from .evaluation.style import model_keywords
     from .generation import GenerationOptions, sample_pieces
 
@@ -409,28 +435,34 @@ def fit_keys(ckpt, *, samples: int | None = None, length: int = 512, seed: int =
     asks = [{"style": (g,)} for g in model_keywords(ckpt, "genre")] + [{"mood": m} for m in model_keywords(ckpt, "mood")]
     weights, report = {}, {}
     for ask in [*asks, {}]:
-        opts = GenerationOptions(length=length, **ask)
-        pieces = sample_pieces(ckpt, opts, [seed + i for i in range(samples)])
+        word = ask["style"][0] if "style" in ask else ask.get("mood")
+        pieces = sample_pieces(ckpt, GenerationOptions(length=length, **ask), [seed + i for i in range(samples)])
         ops = [o for _, _, o in pieces if o.key_draw is not None and o.sampled_key is not None]
-        if not ops or ops[0].prior not in priors:
+        if not ops or ops[0].prior not in priors or (word is not None and ops[0].prior != word) or ops[0].prior in report:
             continue
         name, prior = ops[0].prior, priors[ops[0].prior]
         seen = [(o.sampled_key, o.sampled_register) for o in ops]
-        w = fit_key_weights(prior, seen, min_samples=KEY_FIT_MIN, min_miss=KEY_FIT_MIN_MISS)
-        if any(x != 1.0 for x in w.values()):  # a style whose samples already keep to its keys stores none
-            weights[name] = w
+        fit, held = seen[: len(seen) // 2], seen[len(seen) // 2:]
+        w = fit_key_weights(prior, fit, min_samples=KEY_FIT_MIN)
         row = {}
         for mode in ("major", "minor"):
-            keys = [k for k, n in (prior.get("key") or {}).items() if k.endswith(mode) and n > 0]
-            obs = [s for s in seen if s[0].endswith(mode)]
-            if not keys or not obs:
+            keys = _mode_keys(prior, mode)
+            halves = {h: [x for x in obs if x[0].endswith(mode)] for h, obs in (("fit", fit), ("held_out", held))}
+            if not keys or not all(halves.values()):
                 continue
-            tv = {label: round(key_miss(prior, obs, keys, wt), 4) for label, wt in (("before", None), ("after", w))}
-            row[mode] = {"samples": len(obs), "total_variation": tv}
+            miss = {h: {"before": round(key_miss(prior, o, keys), 4), "after": round(key_miss(prior, o, keys, w), 4)}
+                    for h, o in halves.items()}
+            kept = miss["held_out"]["before"] - miss["held_out"]["after"] >= KEY_FIT_MIN_GAIN
+            if not kept:
+                w = {k: (1.0 if k in keys else x) for k, x in w.items()}
+            row[mode] = {"samples": {h: len(o) for h, o in halves.items()}, "total_variation": miss, "kept": kept}
         report[name] = row
+        if any(x != 1.0 for x in w.values()):  # a style whose samples already keep to its keys stores none
+            weights[name] = w
         if say:
-            say(f"keys of {name or 'any style'}: " + ", ".join(
-                f"{m} {r['total_variation']['before']:.3f} -> {r['total_variation']['after']:.3f} ({r['samples']} samples)"
+            say(f"keys of {name or 'any style'}: " + "; ".join(
+                f"{m} held out {r['total_variation']['held_out']['before']:.3f} -> "
+                f"{r['total_variation']['held_out']['after']:.3f} ({'kept' if r['kept'] else 'not kept'})"
                 for m, r in row.items()))
     if not report:
         return {}

@@ -112,6 +112,11 @@ def export(checkpoint: str | os.PathLike, out: str | os.PathLike, *, command: st
 
         notes["priors"] = opening_priors(cache_of(priors_from), ck.meta.get("conditions"))
         ck.meta = {**ck.meta, "priors": notes["priors"]}
+        if ck.meta.get("keys") and harmony_from is None and not fit_keys:
+            # weights fitted against the old key counts do not hold for new ones: refit or drop
+            notes["keys"] = {}
+            if say:
+                say("the key weights were fitted for the old priors and are dropped (--fit-keys fits them anew)")
     if repeats_from is not None:
         from ..repetition import fit_repeats
 
@@ -125,9 +130,9 @@ def export(checkpoint: str | os.PathLike, out: str | os.PathLike, *, command: st
         notes |= fit_guard_and_boost(ck, cache_of(harmony_from), repeats_cache if repeats_from is not None else None)
         ck.meta = {**ck.meta, **{k: notes[k] for k in ("harmony", "modes", "repeats") if k in notes}}
     if (harmony_from is not None or fit_keys) and ck.tokenizer.has_bars:
-        from ..priors import fit_keys as fit_key_weights
+        from .. import priors
 
-        notes["keys"] = fit_key_weights(ck, say=say)
+        notes["keys"] = priors.fit_keys(ck, say=say)
     dst = export_checkpoint(checkpoint, out, notes=notes)
     load_checkpoint(dst)  # what was written loads
     return dst

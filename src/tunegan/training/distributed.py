@@ -100,5 +100,5 @@ def shutdown_distributed(info: DistInfo) -> None:
     down gloo's threads under the other's feet ("terminate called without an active exception",
     SIGABRT), failing a run whose work is all saved."""
     if info.world_size > 1 and dist.is_initialized():
-        dist.barrier()
+        barrier(info)
         dist.destroy_process_group()
