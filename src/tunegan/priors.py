@@ -364,8 +364,8 @@ def fit_key_weights(prior: dict, seen, *, rounds: int = KEY_FIT_ROUNDS, cap: flo
     :func:`key_chances`; within a mode the factors keep a geometric mean of 1, each within
     ``[1/cap, cap]``). The draw weighs a key by its count and by how near the move leaves the
     sample to the style's register, so without them the keys a sample can reach in register, not
-    the prior, set how often each key comes out: the network's minor chorales moved to G minor
-    and D minor more often than Bach wrote in them. Keys of a mode fewer than ``min_samples``
+    the prior, set how often each key comes out: the network's minor chorales moved to D minor
+    more often, and to A minor and G minor less often, than Bach wrote in them. Keys of a mode fewer than ``min_samples``
     samples are in keep factor 1."""
     weights = {k: 1.0 for k, n in (prior.get("key") or {}).items() if n > 0}
     for mode in ("major", "minor"):
