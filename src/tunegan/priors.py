@@ -41,6 +41,8 @@ mean pitch after that move. Every key has as many moves, so a wide register leav
 their counts, and a sample far from its style's register is moved back towards it, by more than
 an octave if need be, as often as the register says. The sample's mean pitch is read on its first
 :data:`DENSITY_CROP` tokens, as the prior's is.
+Drawn so, the keys a sample can reach in register weigh in beside the counts; export fits a factor
+per key (``meta["keys"]``, :func:`fit_keys`) where that takes a style's samples away from its keys.
 
 Modes: left to itself the network made 28% of folk samples minor (``meta["modes"]``) against
 12.5% of Nottingham's tunes, and their F and B-flat gave them away (``benchmarks/check_realism.py``). Its
