@@ -29,7 +29,7 @@ def main() -> None:
 
     from tunegan.checkpoint import load_checkpoint
     from tunegan.generation import GenerationOptions, sample_pieces
-    from tunegan.priors import _mode_keys, for_prior, key_miss
+    from tunegan.priors import for_prior, key_miss, mode_keys
 
     ck = load_checkpoint(args.checkpoint)
     fitted = (ck.meta.get("keys") or {}).get("weights") or {}
@@ -44,7 +44,7 @@ def main() -> None:
         prior, weights = ck.meta["priors"][name], for_prior(fitted, name)
         row = {}
         for mode in ("major", "minor"):
-            keys = _mode_keys(prior, mode)
+            keys = mode_keys(prior, mode)
             obs = [o for o in ops if o.sampled_key.endswith(mode)]
             if not keys or not obs:
                 continue

@@ -73,6 +73,9 @@ REGISTER_OCTAVES = (-2, -1, 0, 1)  # a key d semitones up (0..11) is reached by 
 KEY_FIT_ROUNDS = 60        # rounds of iterative proportional fitting of the key weights
 KEY_WEIGHT_CAP = 8.0       # no key's count is scaled by more than this, or less than its inverse
 KEY_FIT_MIN = 100          # samples of a mode needed to fit its keys' weights (fewer: the fit would follow noise)
+KEY_FIT_SAMPLES = 1024     # samples per style: the key weights are fitted on one half and kept where the other half says so
+KEY_FIT_SEED = 7_000_000   # far from the seeds evaluations use
+KEY_FIT_MIN_GAIN = 0.01    # a mode's weights are kept when they bring the held-out half this much nearer the prior (total variation)
 
 
 def pair_name(genre: str, word: str) -> str:
@@ -347,6 +350,11 @@ def key_chances(prior: dict, found: str | None, register: float | None = None,
     return {k: float(x) for k, x in zip(keys, out / out.sum())}
 
 
+def mode_keys(prior: dict, mode: str) -> list[str]:
+    """The keys of ``mode`` (``major``/``minor``) the prior counts pieces in."""
+    return [k for k, n in (prior.get("key") or {}).items() if k.endswith(mode) and n > 0]
+
+
 def key_miss(prior: dict, seen, keys, weights: dict | None = None) -> float:
     """Total variation between the prior's shares of ``keys`` (one mode's) and the keys
     :func:`key_shift` ends the samples ``seen`` in (expected over its uniform number)."""
@@ -367,12 +375,12 @@ def fit_key_weights(prior: dict, seen, *, rounds: int = KEY_FIT_ROUNDS, cap: flo
     ``[1/cap, cap]``). The draw weighs a key by its count and by how near the move leaves the
     sample to the style's register, so without them the keys a sample can reach in register, not
     the prior, set how often each key comes out: the network's minor chorales moved to D minor
-    more often, and to A minor and G minor less often, than Bach wrote in them. Keys of a mode fewer than ``min_samples``
-    samples are in keep factor 1."""
+    more often, and to A minor and G minor less often, than Bach wrote in them. Keys of a mode
+    fewer than ``min_samples`` samples are in keep factor 1."""
     weights = {k: 1.0 for k, n in (prior.get("key") or {}).items() if n > 0}
     for mode in ("major", "minor"):
         obs = [(f, r) for f, r in seen if f and f.endswith(mode)]
-        keys = [k for k in weights if k.endswith(mode)]
+        keys = mode_keys(prior, mode)
         if len(obs) < max(1, min_samples) or not keys:
             continue
         total = sum(prior["key"][k] for k in keys)
@@ -399,7 +407,7 @@ def check_key_weights(keys: dict) -> None:
     per prior, positive finite factors by key."""
     from .errors import CheckpointError
 
-    table = keys.get("weights") or {} if isinstance(keys, dict) else None
+    table = (keys.get("weights") or {}) if isinstance(keys, dict) else None
     try:
         bad = not isinstance(table, dict) or any(
             not (np.isfinite(float(x)) and float(x) > 0) for w in table.values() for x in w.values())
@@ -407,14 +415,6 @@ def check_key_weights(keys: dict) -> None:
         bad = True
     if bad:
         raise CheckpointError("'keys' weights must map each prior to positive factors by key")
-
-KEY_FIT_SAMPLES = 1024     # samples per style: the key weights are fitted on one half and kept where the other half says so
-KEY_FIT_SEED = 7_000_000   # far from the seeds evaluations use
-KEY_FIT_MIN_GAIN = 0.01    # a mode's weights are kept when they bring the held-out half this much nearer the prior (total variation)
-
-
-def _mode_keys(prior: dict, mode: str) -> list[str]:
-    return [k for k, n in (prior.get("key") or {}).items() if k.endswith(mode) and n > 0]
 
 
 def fit_keys(ckpt, *, samples: int | None = None, length: int = 512, seed: int = KEY_FIT_SEED,
@@ -448,7 +448,7 @@ def fit_keys(ckpt, *, samples: int | None = None, length: int = 512, seed: int =
         w = fit_key_weights(prior, fit, min_samples=KEY_FIT_MIN)
         row = {}
         for mode in ("major", "minor"):
-            keys = _mode_keys(prior, mode)
+            keys = mode_keys(prior, mode)
             halves = {h: [x for x in obs if x[0].endswith(mode)] for h, obs in (("fit", fit), ("held_out", held))}
             if not keys or not all(halves.values()):
                 continue
