@@ -304,6 +304,31 @@ def test_a_pitch_sampled_twice_at_one_position_decodes_as_one_note():
     assert notes["duration"][notes["pitch"] == 60].tolist() == [2 * 480]
 
 
+def test_a_note_struck_again_while_it_sounds_ends_there(tmp_path):
+    """A re-struck note ends at the new onset, so every MIDI reader hears the same lengths."""
+    import symusic
+
+    from tunegan.tokenizers import get_tokenizer
+
+    tok = get_tokenizer("remi")
+    names = {tok.describe(i): i for i in range(tok.vocab_size)}
+    vel = next(n for n in names if n.startswith("Velocity_"))
+    seq = [names["Bar_None"], names["Position_0"], names["Pitch_60"], names[vel], names["Duration_4.0.4"],
+           names["Pitch_67"], names[vel], names["Duration_4.0.4"],
+           names["Position_16"], names["Pitch_60"], names[vel], names["Duration_1.0.8"]]
+    notes = tok.decode(np.array(seq)).tracks[0].notes.numpy()
+    c = notes["pitch"] == 60
+    t, d = notes["time"][c], notes["duration"][c]
+    gap = int(t[1] - t[0])
+    assert 0 < gap < 4 * 480 and d.tolist() == [gap, 480]   # the first C ends where it is struck again
+    assert notes["duration"][notes["pitch"] == 67].tolist() == [4 * 480]  # other pitches keep their length
+    path = tmp_path / "restruck.mid"
+    tok.decode(np.array(seq)).dump_midi(str(path))
+    back = symusic.Score(str(path)).tracks[0].notes.numpy()
+    rows = lambda a: sorted(zip(a["time"].tolist(), a["pitch"].tolist(), a["duration"].tolist()))  # noqa: E731
+    assert rows(back) == rows(notes)
+
+
 def test_parallel_mode_map_by_hand():
     from tunegan.music.keys import parallel_mode_map
 

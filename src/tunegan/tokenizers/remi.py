@@ -115,6 +115,28 @@ def drop_doubled_notes(track: symusic.Track) -> None:
                                           ttype=track.ttype)
 
 
+def end_restruck_notes(track: symusic.Track) -> None:
+    """End a note where its pitch is struck again while it still sounds, as a piano key does.
+
+    Left overlapping, the file is read two ways: symusic keeps both lengths, pretty_midi and
+    synthesizers end the second note at the first one's note-off."""
+    if len(track.notes) < 2:
+        return
+    a = track.notes.numpy()
+    order = np.lexsort((a["time"], a["pitch"]))
+    t, p = a["time"][order].astype(np.int64), a["pitch"][order]
+    end = t + a["duration"][order]
+    same = p[1:] == p[:-1]
+    cut = same & (t[1:] < end[:-1])
+    if not cut.any():
+        return
+    dur = a["duration"].astype(np.int64)
+    i = order[:-1][cut]
+    dur[i] = np.maximum(1, t[1:][cut] - t[:-1][cut])
+    track.notes = symusic.Note.from_numpy(a["time"], dur.astype(a["duration"].dtype), a["pitch"], a["velocity"],
+                                          ttype=track.ttype)
+
+
 class RemiTokenizer(Tokenizer):
     """REMI tokens of all non-drum tracks, merged into one piano stream.
 
@@ -212,7 +234,8 @@ class RemiTokenizer(Tokenizer):
     def decode(self, tokens: np.ndarray) -> symusic.Score:
         """Tokens -> one-track piano Score (ticks). Special ids are dropped; MidiTok skips notes
         missing their Velocity/Duration and positions outside a bar. A pitch sampled twice at one
-        position is one note (a piano key is struck once): the longer is kept."""
+        position is one note (a piano key is struck once): the longer is kept; a note still sounding
+        when its pitch is struck again ends there (:func:`end_restruck_notes`)."""
         from miditok import TokSequence
 
         t = np.asarray(tokens, dtype=np.int64).ravel()
@@ -230,6 +253,7 @@ class RemiTokenizer(Tokenizer):
         for track in score.tracks:
             track.name = "piano"
             drop_doubled_notes(track)
+            end_restruck_notes(track)
         return score
 
     def describe(self, token: int) -> str:
