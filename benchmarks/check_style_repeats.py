@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", default="test")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (1 = what generate uses)")
+    ap.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling (1 = off, what generate uses)")
     ap.add_argument("--reports", type=Path, nargs="+", help="folders holding style_report.json (instead of running)")
     ap.add_argument("--merge", type=Path, nargs="+", help="JSON this script wrote before: their repeats pooled (instead of running)")
     ap.add_argument("--json", type=Path)
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
 
         for s in seeds:
             rep = api.style_eval(args.checkpoint, args.data, split=args.split, samples_per_keyword=args.samples,
-                                 guidance=(1.0,), seed=s, temperature=args.temperature, threads=args.threads,
+                                 guidance=(1.0,), seed=s, temperature=args.temperature, top_p=args.top_p, threads=args.threads,
                                  device="cpu")
             rows.append(summary(rep))
     seeds = [r["seed"] for r in rows]

@@ -183,6 +183,28 @@ def test_cli_writes_json_and_markdown(style_model, genre_cache, tmp_path):
     bad = CliRunner().invoke(app, ["style-eval", "--checkpoint", str(style_model), "--data", str(genre_cache),
                                    "--out", str(out), "--samples", "0"])
     assert bad.exit_code == 1 and "error: samples must be" in bad.output
+    bad = CliRunner().invoke(app, ["style-eval", "--checkpoint", str(style_model), "--data", str(genre_cache),
+                                   "--out", str(out), "--top-p", "0"])
+    assert bad.exit_code == 1 and "error: top-p must be within 0 (excluded) and 1" in bad.output
+
+
+def test_top_p_reaches_the_samples(style_model, genre_cache, monkeypatch):
+    """style-eval --top-p samples as generate --top-p does, and the report says so."""
+    import tunegan.generation as generation
+    from tunegan.evaluation.style import format_markdown, style_report
+
+    seen = []
+    real = generation.sample_pieces
+
+    def spy(model, options, seeds, **kw):
+        seen.append(options.top_p)
+        return real(model, options, seeds, **kw)
+
+    monkeypatch.setattr(generation, "sample_pieces", spy)
+    rep = style_report(style_model, genre_cache, samples_per_keyword=2, length=32, guidance=(1.0,), top_p=0.9,
+                       train_crops=10, eval_crops=4, l2_grid=(1e-2,))
+    assert seen and set(seen) == {0.9} and rep["settings"]["top_p"] == 0.9
+    assert "top-p 0.9" in format_markdown(rep)
 
 
 def test_samples_keep_to_a_key(style_model, genre_cache):

@@ -55,7 +55,7 @@ def evaluate(checkpoint: str | os.PathLike | None, data: str | os.PathLike, *, s
 
 def style_eval(checkpoint: str | os.PathLike | None, data: str | os.PathLike | Sequence[str], *, split: str = "test",
                samples_per_keyword: int = 50, length: int = 512, guidance: Sequence[float] = (1.0, 2.0), seed: int = 0,
-               temperature: float = 1.0, train_crops: int = 300, eval_crops: int = 100,
+               temperature: float = 1.0, top_p: float = 1.0, train_crops: int = 300, eval_crops: int = 100,
                genres: Sequence[str] | None = None, moods: Sequence[str] | None = None, mood_by_genre: bool = False,
                key: str | None = None, threads: int = 0, device: str | None = "auto",
                log: Callable[[str], None] | None = None) -> dict:
@@ -70,6 +70,8 @@ def style_eval(checkpoint: str | os.PathLike | None, data: str | os.PathLike | S
         raise ConfigError(f"guidance must be within 0 and 20 (received {list(guidance)})")
     if not (math.isfinite(temperature) and 0 < temperature <= 5):
         raise ConfigError(f"temperature must be within 0 (excluded) and 5 (received {temperature})")
+    if not (math.isfinite(top_p) and 0 < top_p <= 1):
+        raise ConfigError(f"top-p must be within 0 (excluded) and 1 (received {top_p})")
     _split(split)
     for name, v in (("train crops", train_crops), ("eval crops", eval_crops)):
         if v < 2:
@@ -78,7 +80,8 @@ def style_eval(checkpoint: str | os.PathLike | None, data: str | os.PathLike | S
     items = list(data) if isinstance(data, (list, tuple)) else [data]
     return style_report(checkpoint, items if len(items) > 1 else items[0], split=split,
                         samples_per_keyword=samples_per_keyword, length=length, guidance=list(guidance), seed=seed,
-                        temperature=temperature, train_crops=train_crops, eval_crops=eval_crops, genres=genres or None,
+                        temperature=temperature, top_p=top_p, train_crops=train_crops, eval_crops=eval_crops,
+                        genres=genres or None,
                         moods=moods or None, mood_by_genre=mood_by_genre, key=key, device=device, log=log)
 
 

@@ -96,6 +96,7 @@ def style_eval(
                                      "seed + i, so independent repeats need seeds at least --samples apart)."),
     guidance: list[float] = typer.Option([1.0, 2.0], "--guidance", "-g", help="Guidance strengths to test; repeat for several."),
     temperature: float = typer.Option(1.0, help="Sampling temperature of the generated samples."),
+    top_p: float = typer.Option(1.0, "--top-p", help="Nucleus sampling of the generated samples (1 = off, as generate)."),
     split: str = typer.Option("test", help="Split the classifier's accuracy is reported on."),
     train_crops: int = typer.Option(300, help="Real crops per genre to fit the classifier on."),
     eval_crops: int = typer.Option(100, help="Real crops per genre for validation and for the reported split."),
@@ -118,8 +119,8 @@ def style_eval(
 
     api.check_outputs(json=out / "style_report.json", markdown=out / "style_report.md")  # before the run
     rep = api.style_eval(checkpoint, data, split=split, samples_per_keyword=samples_per_keyword, length=length,
-                         guidance=guidance, seed=seed, temperature=temperature, train_crops=train_crops,
-                         eval_crops=eval_crops, genres=style, moods=mood, mood_by_genre=mood_by_genre, key=key,
+                         guidance=guidance, seed=seed, temperature=temperature, top_p=top_p,
+                         train_crops=train_crops, eval_crops=eval_crops, genres=style, moods=mood, mood_by_genre=mood_by_genre, key=key,
                          threads=threads, device=device, log=_progress)
     md = format_markdown(rep)
     out.mkdir(parents=True, exist_ok=True)

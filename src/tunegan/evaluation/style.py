@@ -117,7 +117,7 @@ def open_labelled_data(data, ckpt: Checkpoint) -> TokenCache:
 
 def style_report(checkpoint, data, *, split: str = "test", samples_per_keyword: int = 50, length: int = 512,
                  guidance: Sequence[float] = (1.0, 2.0), seed: int = 0, temperature: float = 1.0,
-                 genres: Sequence[str] | None = None, moods: Sequence[str] | None = None,
+                 top_p: float = 1.0, genres: Sequence[str] | None = None, moods: Sequence[str] | None = None,
                  train_crops: int = 300, eval_crops: int = 100, l2_grid: Sequence[float] = L2_GRID,
                  mood_by_genre: bool = False, key: str | None = None, device: str | None = "auto",
                  log: Callable[[str], None] | None = None) -> dict:
@@ -173,7 +173,7 @@ def style_report(checkpoint, data, *, split: str = "test", samples_per_keyword: 
                        "genres": known, "moods": model_keywords(ckpt, "mood")},
         "data": {"cache": str(cache.root), "split": split, "genres": have},
         "settings": {"samples_per_keyword": samples_per_keyword, "length": length, "guidance": list(guidance), "key": key,
-                     "seed": seed, "temperature": temperature, "train_crops": train_crops, "eval_crops": eval_crops},
+                     "seed": seed, "temperature": temperature, "top_p": top_p, "train_crops": train_crops, "eval_crops": eval_crops},
         "classifiers": classifiers, "mood_ceiling": share_ci(sum(ceiling), len(ceiling)),
         # per mood label: how often real crops of pieces with that label are heard with that mood
         "mood_ceiling_by_mood": {m: share_ci(sum(c == p for c, p in te["moods"] if p == m),
@@ -185,7 +185,7 @@ def style_report(checkpoint, data, *, split: str = "test", samples_per_keyword: 
     }
     say("classifier accuracy on " + split + ": " + ", ".join(f"{k} {v['test']['share']:.3f}"
                                                            for k, v in classifiers.items()))
-    n, kw = samples_per_keyword, dict(temperature=temperature, seed=seed, key=key)
+    n, kw = samples_per_keyword, dict(temperature=temperature, top_p=top_p, seed=seed, key=key)
 
     def judge(scores):
         x = np.vstack([style_features(s) for s in scores])
@@ -254,7 +254,7 @@ def format_markdown(report: dict) -> str:
     lines = ["# Do style and mood keywords work?", "",
              f"Checkpoint `{ck['path']}` (step {ck['step']}); data `{report['data']['cache']}`. "
              f"{s['samples_per_keyword']} samples of {s['length']} tokens per keyword, seed {s['seed']}, "
-             f"temperature {s['temperature']}" + (f", every note in {s['key']}" if s.get("key") else "") + ".",
+             f"temperature {s['temperature']}" + (f", top-p {s['top_p']}" if s.get("top_p", 1.0) < 1 else "") + (f", every note in {s['key']}" if s.get("key") else "") + ".",
              "", "## Genre classifiers on real music", "",
              f"Multinomial logistic regression on musical features of {s['length']}-token crops "
              f"({s['train_crops']} train crops per genre; L2 chosen on {s['eval_crops']} validation crops per genre). "
