@@ -17,7 +17,7 @@ dropped on validation (docs/results.md, "Session of 2026-12-03 (eighth)"):
 * ``joint-opening``: tempo and metre drawn together, as one of the style's train openings
   (``--data``'s train split), instead of each from its own count; the density asked is drawn again
   for the pace of that tempo;
-* ``chorale-guidance-G`` (G = 0.5, 0.75, 1.25, 1.5): chorale samples at classifier-free guidance G;
+* ``chorale-guidance-G``, ``classical-guidance-G`` (G = 0.5, 0.75, 1.25, 1.5): that style's samples at classifier-free guidance G;
 * ``chorale-twice``: ``--style chorale`` puts the chorale keyword in two slots, as JSB's labels
   (genre chorale, form chorale) put it in every chorale the network learned from;
 * ``no-guard`` / ``no-repeats``: sampling without the harmony guard / without the repeat memory
@@ -228,7 +228,8 @@ def without(option: str):
 VARIANTS = {"key-first": key_first, "denser": denser, "denser-classical": denser_for, "voices4": voices4, "no-key-move": no_key_move,
             "hold-tempo": hold_tempo, "joint-opening": joint_opening,
             "chorale-twice": doubled,
-            **{f"chorale-guidance-{g}": (lambda g=g: style_guidance(float(g))) for g in ("0.5", "0.75", "1.25", "1.5")}, "no-guard": lambda: without("harmony"), "no-repeats": lambda: without("repeats"),
+            **{f"{st}-guidance-{g}": (lambda g=g, st=st: style_guidance(float(g), st)) for st in ("chorale", "classical")
+               for g in ("0.5", "0.75", "1.25", "1.5")}, "no-guard": lambda: without("harmony"), "no-repeats": lambda: without("repeats"),
             **{f"best-of-{k}": (lambda k=k: best_of(k)) for k in range(2, 17)},
             **{f"sir-{k}": (lambda k=k: best_of(k, soft=True)) for k in range(2, 17)}}
 
