@@ -168,7 +168,7 @@ def run(args) -> dict:
                   concurrency=args.concurrency, max_queue=args.max_queue)
     start_s = time.perf_counter() - t0
     url = f"http://127.0.0.1:{port}/"
-    request = dict(notes="C4 E4 G4", bars=args.bars, tempo=120, sheet_music=not args.no_sheet, polish=args.polish,
+    request = dict(notes="C4 E4 G4", bars=args.bars, tempo=120, own_tempo=True, sheet_music=not args.no_sheet, polish=args.polish,
                    api_name="/generate")
 
     import multiprocessing

@@ -59,6 +59,12 @@ def test_api_generate_returns_files(studio_url, tmp_path):
     assert sorted(Path(f).suffix for f in files) == [".mid", ".musicxml", ".wav"]
     assert table["data"][0][1] == "C4 (60)" and "seed 4" in status and "Key:" in summary
     assert history["data"][0][1] == 4
+    # the speed slider counts once chosen; left alone, the piece takes its style's speed and says which
+    out = client.predict(notes="C4 E4 G4", bars=2, tempo=133, own_tempo=True, seed=4, sheet_music=False,
+                         api_name="/generate")
+    assert "at 133 beats per minute" in out[7]
+    out = client.predict(notes="C4 E4 G4", bars=2, tempo=133, seed=4, sheet_music=False, api_name="/generate")
+    assert "at 133 beats per minute" not in out[7] and "beats per minute" in out[7]
     with pytest.raises(AppError, match="Starting notes: 'H4' is not a note name"):
         client.predict(notes="H4", api_name="/generate")
     (tmp_path / "notes.mid").write_text("not music")

@@ -64,6 +64,8 @@ def test_good_settings_become_generate_arguments(tmp_path):
                   "key": "A minor", "time_signature": "3/4", "instrument": "Violin", "seed": 7}
     kw = H.to_generate_kwargs(H.Settings(length_unit="seconds", seconds=12))
     assert "seed_notes" not in kw and kw["seconds"] == 12 and "key" not in kw and "seed" not in kw
+    # left as they come, tempo and metre are the style's, drawn as `tunegan generate` draws them
+    assert "tempo" not in kw and "time_signature" not in kw and H.Settings().time_signature == H.STYLE_METRE
 
 
 def test_bad_note_name_says_how_to_write_notes():
@@ -178,7 +180,7 @@ def test_make_music_writes_every_output(tiny_models, tmp_path):
     assert r.sheet is None and "switched off" in r.sheet_note
     assert r.table[0][:2] == ["1:1", "C4 (60)"] and any(s.startswith("Key:") for s in r.summary)
     assert [Path(f).suffix for f in r.files()] == [".mid", ".wav", ".musicxml"]
-    assert "seed 3" in r.status() and "2 bars" in r.status()
+    assert "seed 3" in r.status() and "2 bars" in r.status() and "at 120 beats per minute" in r.status()
     again = H.make_music(H.Settings(notes="C4 E4 G4", bars=2, tempo=120, seed=3, sheet_music=False),
                          checkpoint=tiny_models["plain"], out_dir=tmp_path)
     assert again.table == r.table  # same seed, same music
@@ -205,6 +207,26 @@ def test_make_music_with_keywords(tiny_models, tmp_path):
     r = H.make_music(H.Settings(bars=1, style=styles[:1], mood=(moods or [None])[0], style_strength=2, sheet_music=False),
                      checkpoint=tiny_models["cond"], out_dir=tmp_path)
     assert r.midi.is_file()
+
+
+def test_the_status_tells_the_tempo_and_metre_the_piece_plays(tiny_models, tmp_path):
+    """No speed chosen: the piece opens as generate would open it, and the status and history say what it plays."""
+    import symusic
+
+    from tunegan.api import generate, load_model
+    from tunegan.music import first_time_signature
+
+    styles, _ = H.keyword_choices(load_model(tiny_models["cond"]).conditions)
+    s = H.Settings(bars=2, style=styles[:1], seed=11, sheet_music=False)
+    r = H.make_music(s, checkpoint=tiny_models["cond"], out_dir=tmp_path)
+    midi = symusic.Score(str(r.midi))
+    played = midi.tempos[0].qpm
+    assert abs(r.settings["tempo"] - played) < 0.1 and f"at {r.settings['tempo']:g} beats per minute" in r.status()
+    assert r.settings["time_signature"] == "{}/{}".format(*first_time_signature(midi))
+    [same] = generate(checkpoint=tiny_models["cond"], **H.to_generate_kwargs(s, load_model(tiny_models["cond"]).conditions))
+    assert abs(same.score.tempos[0].qpm - played) < 0.1  # the studio's draw is generate's
+    row = H.history_rows(H.remember([], r))[0]
+    assert row[4] == f"{r.settings['tempo']:g} bpm" and row[6] == r.settings["time_signature"]
 
 
 def test_preview_notes(tmp_path):

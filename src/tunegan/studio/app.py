@@ -83,7 +83,7 @@ def build_studio(checkpoint=None, *, work_dir: str | os.PathLike | None = None, 
 
         inputs = [c["notes"], c["midi_file"], c["length_unit"], c["bars"], c["seconds"], c["tempo"], c["key"],
                   c["time_signature"], c["adventurousness"], c["instrument"], c["style"], c["mood"],
-                  c["style_strength"], c["transpose"], c["seed"], c["sheet_music"], c["form"], c["loop"], c["polish"], history]
+                  c["style_strength"], c["transpose"], c["seed"], c["sheet_music"], c["form"], c["loop"], c["polish"], c["own_tempo"], history]
         outputs = [o["audio"], o["pianoroll"], o["sheet"], o["sheet_note"], o["summary"], o["table"], o["files"],
                    status, history, o["history"]]
 
@@ -99,14 +99,16 @@ def build_studio(checkpoint=None, *, work_dir: str | os.PathLike | None = None, 
                     H.history_rows(past))
 
         def generate(notes=None, midi_file=None, length_unit="bars", bars=8, seconds=15, tempo=100, key=H.ANY_KEY,
-                     time_signature="4/4", adventurousness=1.0, instrument=H.INSTRUMENTS[0], style=None,
+                     time_signature=H.STYLE_METRE, adventurousness=1.0, instrument=H.INSTRUMENTS[0], style=None,
                      mood=H.ANY_MOOD, style_strength=1.0, transpose=0, seed=None, sheet_music=True, form=H.FREE_FORM,
-                     loop=False, polish=False, history=None):
+                     loop=False, polish=False, own_tempo=False, history=None):
             """Make a new piece. Returns audio (WAV), piano roll (PNG), sheet music (PNG or None), a note about
             the sheet music, a summary, the note table, the downloads (MIDI, WAV, MusicXML), a status line and
-            the recent results."""
+            the recent results. ``tempo`` is used with ``own_tempo``; without it the piece opens at a tempo
+            drawn from its style's pieces, as ``tunegan generate`` does without ``--tempo`` (the same for
+            ``time_signature`` left at "as the style plays")."""
             s = H.Settings(notes=notes, midi_file=midi_file, length_unit=length_unit, bars=bars, seconds=seconds,
-                           tempo=tempo, key=key, time_signature=time_signature, adventurousness=adventurousness,
+                           tempo=tempo if own_tempo else None, key=key, time_signature=time_signature, adventurousness=adventurousness,
                            instrument=instrument, style=style or [], mood=mood, style_strength=style_strength,
                            transpose=transpose, seed=seed, sheet_music=bool(sheet_music), form=form,
                            loop=bool(loop), polish=bool(polish))
@@ -123,6 +125,8 @@ def build_studio(checkpoint=None, *, work_dir: str | os.PathLike | None = None, 
             btn.click(None, c["notes"], c["notes"], js=_key_js(key), queue=False, api_visibility="private")
         c["undo"].click(H.undo_note, c["notes"], c["notes"], queue=False, api_visibility="private")
         c["clear"].click(lambda: "", None, c["notes"], queue=False, api_visibility="private")
+        # moving the speed slider means choosing that speed
+        c["tempo"].release(lambda: True, None, c["own_tempo"], queue=False, api_visibility="private")
         c["length_unit"].change(lambda u: (gr.update(visible=u == "bars"), gr.update(visible=u == "seconds")),
                                 c["length_unit"], [c["bars"], c["seconds"]], queue=False, api_visibility="private")
     return demo
@@ -153,16 +157,20 @@ def _inputs(styles: list[str], moods: list[str]) -> dict:
         c["bars"] = gr.Slider(*H.BARS, value=8, step=1, label="Length (bars)")
         c["seconds"] = gr.Slider(*H.SECONDS, value=15, step=1, label="Length (seconds)", visible=False)
     with gr.Row():
-        c["tempo"] = gr.Slider(*H.TEMPO, value=100, step=1, label="Speed (tempo, beats per minute)",
-                               info="60 is a calm walk, 120 a lively march.")
+        with gr.Column():
+            c["tempo"] = gr.Slider(*H.TEMPO, value=100, step=1, label="Speed (tempo, beats per minute)",
+                                   info="60 is a calm walk, 120 a lively march.")
+            c["own_tempo"] = gr.Checkbox(value=False, label="Use this speed",
+                                         info="Off: the music takes a speed its style's pieces play at.")
         c["adventurousness"] = gr.Slider(*H.ADVENTUROUSNESS, value=1.0, step=0.1, label="Adventurousness",
                                          info="Low: safe and repetitive. High: surprising, even wild. (The 'temperature'.)")
     with gr.Row():
         c["key"] = gr.Dropdown(list(H.KEYS), value=H.ANY_KEY, label="Key",
                                info="Keep new notes to one scale. C major uses only the white keys; "
                                     "a harmonic minor sounds clearly sad or tense.")
-        c["time_signature"] = gr.Dropdown(list(H.TIME_SIGNATURES), value="4/4", label="Time signature",
-                                          info="Beats per bar: 4/4 for most songs, 3/4 for a waltz.")
+        c["time_signature"] = gr.Dropdown(list(H.TIME_SIGNATURES), value=H.STYLE_METRE, label="Time signature",
+                                          info="Beats per bar: 4/4 for most songs, 3/4 for a waltz; or as the "
+                                               "style's pieces go.")
         c["instrument"] = gr.Dropdown(list(H.INSTRUMENTS), value=H.INSTRUMENTS[0], label="Instrument",
                                       info="Which General MIDI sound plays the music.")
     with gr.Row():

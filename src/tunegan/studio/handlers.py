@@ -42,7 +42,8 @@ ANY_KEY = "Any key"
 KEYS = (ANY_KEY, "C major", "G major", "D major", "A major", "E major", "F major", "Bb major", "Eb major",
         "A minor", "E minor", "B minor", "D minor", "G minor", "C minor",
         "A harmonic minor", "E harmonic minor", "D harmonic minor")  # harmonic: unmistakably minor
-TIME_SIGNATURES = ("4/4", "3/4", "2/4", "6/8")
+STYLE_METRE = "as the style plays"  # the time signature drawn from the style's pieces, as generate does
+TIME_SIGNATURES = (STYLE_METRE, "4/4", "3/4", "2/4", "6/8")
 INSTRUMENTS = ("Acoustic Grand Piano", "Electric Piano 1", "Harpsichord", "Music Box", "Vibraphone",
                "Church Organ", "Acoustic Guitar (nylon)", "Electric Guitar (clean)", "Violin", "Cello",
                "String Ensemble 1", "Harp", "Trumpet", "Alto Sax", "Clarinet", "Flute", "Pan Flute")
@@ -71,9 +72,9 @@ class Settings:
     length_unit: str = "bars"        # "bars" or "seconds"
     bars: float = 8
     seconds: float = 15.0
-    tempo: float = 100.0
+    tempo: float | None = None       # None: as the style's pieces open (drawn with the seed, as generate)
     key: str = ANY_KEY
-    time_signature: str = "4/4"
+    time_signature: str = STYLE_METRE
     adventurousness: float = 1.0
     instrument: str = "Acoustic Grand Piano"
     style: list[str] = field(default_factory=list)
@@ -112,7 +113,8 @@ class Result:
         length = f"{int(s['bars'])} bars" if s["length_unit"] == "bars" else f"{s['seconds']:g} seconds"
         shape = (f" in the form {s['form']}" if s.get("form") not in (None, FREE_FORM) else "") + \
             (", looping" if s.get("loop") else "")
-        return (f"Made {length}{shape} at {s['tempo']:g} beats per minute in {self.seconds_taken:.1f} s (seed {self.seed}). "
+        speed = f"{s['tempo']:g} beats per minute" if s.get("tempo") is not None else "its style's speed"
+        return (f"Made {length}{shape} at {speed} in {self.seconds_taken:.1f} s (seed {self.seed}). "
                 "Press **Another version** for a new take with the same settings.")
 
 
@@ -207,14 +209,15 @@ def to_generate_kwargs(s: Settings, conditions: dict | None = None) -> dict:
         kw["seconds"] = _number(s.seconds, "Length", *SECONDS, " seconds")
     else:
         raise StudioInputError(f"Length: choose 'bars' or 'seconds' (received '{s.length_unit}').")
-    kw["tempo"] = _number(s.tempo, "Speed (tempo)", *TEMPO, " beats per minute", "; 60 is calm, 120 is lively")
+    if s.tempo is not None:
+        kw["tempo"] = _number(s.tempo, "Speed (tempo)", *TEMPO, " beats per minute", "; 60 is calm, 120 is lively")
     kw["temperature"] = _number(s.adventurousness, "Adventurousness", *ADVENTUROUSNESS, "",
                                 "; 1 is the model's own taste, lower is safer, higher is wilder")
     kw["transpose"] = int(round(_number(s.transpose, "Transpose", *TRANSPOSE, " semitones")))
     for what, value, parse, target in (("Key", s.key, parse_key, "key"),
                                        ("Time signature", s.time_signature, parse_time_signature, "time_signature"),
                                        ("Instrument", s.instrument, parse_instrument, "instrument")):
-        if value in (None, "", ANY_KEY):
+        if value in (None, "", ANY_KEY, STYLE_METRE):
             continue
         try:
             parse(value)
@@ -383,10 +386,20 @@ def _render(s: Settings, song, out_dir: str | Path, t0: float, pool=None, engrav
     table = [[r.position, r.name, r.duration, f"{r.dynamic} ({r.velocity})"] for r in expl.notes[:MAX_TABLE_ROWS]]
     prune(out_dir)
     settings = asdict(s) | {"seed": song.seed, "midi_file": Path(s.midi_file).name if s.midi_file else None}
+    settings |= played_tempo_and_metre(song.score)  # what the piece plays, the style's draw included
     if song.options.get("bars") and s.length_unit == "bars":
         settings["bars"] = song.options["bars"]  # a form's phrases may round the length
     return Result(song.seed, midi, wav, roll, xml, sheet, note, table, expl.sentences, settings,
                   time.perf_counter() - t0)
+
+
+def played_tempo_and_metre(score) -> dict:
+    """``{"tempo": quarter notes per minute, "time_signature": "n/d"}`` the piece opens with."""
+    from ..music import first_time_signature
+
+    tempos = sorted(score.tempos, key=lambda t: t.time)
+    num, den = first_time_signature(score)
+    return {"tempo": round(float(tempos[0].qpm), 1) if tempos else 120.0, "time_signature": f"{num}/{den}"}
 
 
 def preview_notes(notes: str, tempo: float, out_dir: str | Path) -> Path:
@@ -442,6 +455,6 @@ def history_rows(history: list[dict] | None) -> list[list]:
         start = h.get("midi_file") or h.get("notes") or "nothing (from scratch)"
         length = f"{int(h['bars'])} bars" if h.get("length_unit") == "bars" else f"{h.get('seconds', 0):g} s"
         style = ", ".join([*(h.get("style") or []), *([h["mood"]] if h.get("mood") not in (None, ANY_MOOD) else [])])
-        rows.append([i + 1, h.get("seed"), start, length, f"{h.get('tempo', 0):g} bpm", h.get("key"),
+        rows.append([i + 1, h.get("seed"), start, length, f"{h['tempo']:g} bpm" if h.get("tempo") is not None else "style's", h.get("key"),
                      h.get("time_signature"), f"{h.get('adventurousness', 0):g}", h.get("instrument"), style or "-"])
     return rows
